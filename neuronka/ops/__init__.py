@@ -1,0 +1,63 @@
+"""``neuronka.ops``: differentiable operations under ``keras.ops`` names.
+
+Where the math lives: elementwise, reductions, shapes and matmul in
+:mod:`.math`; activations in :mod:`.activations`; losses in :mod:`.losses`.
+"""
+from .activations import (
+    elu,
+    gelu,
+    hard_sigmoid,
+    leaky_relu,
+    linear,
+    log_softmax,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    swish,
+    tanh,
+)
+from .losses import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy
+from .math import (
+    abs,
+    absolute,
+    add,
+    cast,
+    clip,
+    concatenate,
+    divide,
+    dot,
+    exp,
+    expand_dims,
+    getitem,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    multiply,
+    negative,
+    pad,
+    power,
+    reshape,
+    split,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    subtract,
+    sum,
+    take,
+    take_along_last,
+    transpose,
+    var,
+    where,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,615 @@
+"""Elementwise arithmetic, reductions and shape operations.
+
+Each op is a :class:`~neuronka.autograd.Function` whose forward and backward sit
+side by side, the derivative written as a comment. Names follow ``keras.ops``.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy
+
+from ..autograd import Function, Tensor, _as_array, unbroadcast
+from ..backend import get_array_module
+
+
+def _pair(a, b):
+    """Python scalars take the dtype of the tensor beside them (Keras's weak typing)."""
+    if isinstance(a, numbers.Number) and not isinstance(b, numbers.Number):
+        a = _as_array(a, _as_array(b).dtype if _is_float(b) else None)
+    elif isinstance(b, numbers.Number) and not isinstance(a, numbers.Number):
+        b = _as_array(b, _as_array(a).dtype if _is_float(a) else None)
+    return a, b
+
+
+def _is_float(x) -> bool:
+    return numpy.issubdtype(_as_array(x).dtype, numpy.floating)
+
+
+def _check_broadcast(name, a, b):
+    try:
+        return numpy.broadcast_shapes(numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b)))
+    except ValueError:
+        raise ValueError(
+            f"{name}: expected shapes that broadcast together, received "
+            f"{numpy.shape(getattr(a, 'data', a))} and {numpy.shape(getattr(b, 'data', b))}"
+        ) from None
+
+
+# ----------------------------------------------------------------------------------
+# elementwise binary
+# ----------------------------------------------------------------------------------
+class Add(Function):
+    def forward(self, a, b):
+        self.sa, self.sb = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy):  # d(a+b)/da = 1, d(a+b)/db = 1
+        return unbroadcast(gy, self.sa), unbroadcast(gy, self.sb)
+
+
+class Subtract(Function):
+    def forward(self, a, b):
+        self.sa, self.sb = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy):  # d(a-b)/da = 1, d(a-b)/db = -1
+        return unbroadcast(gy, self.sa), unbroadcast(-gy, self.sb)
+
+
+class Multiply(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):  # d(ab)/da = b, d(ab)/db = a
+        ga = unbroadcast(gy * self.b, self.a.shape) if self.inputs[0].requires_grad else None
+        gb = unbroadcast(gy * self.a, self.b.shape) if self.inputs[1].requires_grad else None
+        return ga, gb
+
+
+class Divide(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b²
+        ga = unbroadcast(gy / self.b, self.a.shape) if self.inputs[0].requires_grad else None
+        gb = unbroadcast(-gy * self.a / (self.b * self.b), self.b.shape) if self.inputs[1].requires_grad else None
+        return ga, gb
+
+
+class Power(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a**b
+        return self.y
+
+    def backward(self, gy):  # d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a
+        xp = get_array_module(gy)
+        ga = gb = None
+        if self.inputs[0].requires_grad:
+            ga = unbroadcast(gy * self.b * self.a ** (self.b - 1), self.a.shape)
+        if self.inputs[1].requires_grad:
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                log_a = xp.where(self.a > 0, xp.log(xp.where(self.a > 0, self.a, 1)), 0)
+            gb = unbroadcast(gy * self.y * log_a, self.b.shape)
+        return ga, gb
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.sa, self.sb = a.shape, b.shape
+        self.a_wins = a >= b  # ties send the gradient to a
+        return get_array_module(a).maximum(a, b)
+
+    def backward(self, gy):  # d max(a,b)/da = [a >= b], /db = [a < b]
+        return unbroadcast(gy * self.a_wins, self.sa), unbroadcast(gy * ~self.a_wins, self.sb)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.sa, self.sb = a.shape, b.shape
+        self.a_wins = a <= b
+        return get_array_module(a).minimum(a, b)
+
+    def backward(self, gy):  # d min(a,b)/da = [a <= b], /db = [a > b]
+        return unbroadcast(gy * self.a_wins, self.sa), unbroadcast(gy * ~self.a_wins, self.sb)
+
+
+def add(a, b) -> Tensor:
+    """a + b, broadcasting."""
+    _check_broadcast("add", a, b)
+    return Add.apply(*_pair(a, b))
+
+
+def subtract(a, b) -> Tensor:
+    """a − b, broadcasting."""
+    _check_broadcast("subtract", a, b)
+    return Subtract.apply(*_pair(a, b))
+
+
+def multiply(a, b) -> Tensor:
+    """a · b elementwise, broadcasting."""
+    _check_broadcast("multiply", a, b)
+    return Multiply.apply(*_pair(a, b))
+
+
+def divide(a, b) -> Tensor:
+    """a / b elementwise, broadcasting."""
+    _check_broadcast("divide", a, b)
+    return Divide.apply(*_pair(a, b))
+
+
+def power(a, b) -> Tensor:
+    """a ** b elementwise."""
+    _check_broadcast("power", a, b)
+    return Power.apply(*_pair(a, b))
+
+
+def maximum(a, b) -> Tensor:
+    """max(a, b) elementwise; at ties the gradient goes to a."""
+    _check_broadcast("maximum", a, b)
+    return Maximum.apply(*_pair(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """min(a, b) elementwise; at ties the gradient goes to a."""
+    _check_broadcast("minimum", a, b)
+    return Minimum.apply(*_pair(a, b))
+
+
+# ----------------------------------------------------------------------------------
+# elementwise unary
+# ----------------------------------------------------------------------------------
+class Negative(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):  # d(-x)/dx = -1
+        return -gy
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy):  # d e^x/dx = e^x
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log(x)
+
+    def backward(self, gy):  # d ln x/dx = 1/x
+        return gy / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy):  # d √x/dx = 1/(2√x)
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.sign = get_array_module(x).sign(x)
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy):  # d|x|/dx = sign(x)
+        return gy * self.sign
+
+
+class Clip(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.inside = (x >= self.lo) & (x <= self.hi)
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):  # d clip(x)/dx = [lo <= x <= hi]
+        return gy * self.inside
+
+
+class Cast(Function):
+    def forward(self, x):
+        self.src = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.src)
+
+
+def negative(x) -> Tensor:
+    """−x."""
+    return Negative.apply(x)
+
+
+def exp(x) -> Tensor:
+    """e^x."""
+    return Exp.apply(x)
+
+
+def log(x) -> Tensor:
+    """ln x."""
+    return Log.apply(x)
+
+
+def sqrt(x) -> Tensor:
+    """√x."""
+    return Sqrt.apply(x)
+
+
+def square(x) -> Tensor:
+    """x²."""
+    return Multiply.apply(x, x)
+
+
+def abs(x) -> Tensor:  # noqa: A001 - keras.ops name
+    """|x|; its derivative sign(x) is 0 at 0."""
+    return Abs.apply(x)
+
+
+absolute = abs
+
+
+def clip(x, x_min, x_max) -> Tensor:
+    """min(max(x, x_min), x_max); gradient 1 inside [x_min, x_max], 0 outside."""
+    return Clip.apply(x, lo=x_min, hi=x_max)
+
+
+def cast(x, dtype) -> Tensor:
+    """x converted to ``dtype``; the gradient is converted back."""
+    return Cast.apply(x, dtype=numpy.dtype(dtype))
+
+
+# ----------------------------------------------------------------------------------
+# reductions
+# ----------------------------------------------------------------------------------
+def _norm_axis(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor of rank {ndim}")
+        out.append(a % ndim)
+    return tuple(sorted(out))
+
+
+def _expand(g, shape, axes, keepdims):
+    """Put back the reduced axes so that g broadcasts against the input."""
+    if keepdims:
+        return g
+    return g.reshape([1 if i in axes else n for i, n in enumerate(shape)])
+
+
+class Sum(Function):
+    def forward(self, x):
+        self.shape = x.shape
+        self.axes = _norm_axis(self.axis, x.ndim)
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):  # d Σx/dx_i = 1: broadcast gy back
+        xp = get_array_module(gy)
+        return xp.broadcast_to(_expand(gy, self.shape, self.axes, self.keepdims), self.shape)
+
+
+class Mean(Function):
+    def forward(self, x):
+        self.shape = x.shape
+        self.axes = _norm_axis(self.axis, x.ndim)
+        self.n = int(numpy.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        return x.mean(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):  # d mean/dx_i = 1/n
+        xp = get_array_module(gy)
+        return xp.broadcast_to(_expand(gy, self.shape, self.axes, self.keepdims) / self.n, self.shape)
+
+
+class Var(Function):
+    def forward(self, x):
+        self.axes = _norm_axis(self.axis, x.ndim)
+        self.n = int(numpy.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        self.centered = x - x.mean(axis=self.axes, keepdims=True)
+        return (self.centered * self.centered).mean(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):  # d var/dx_i = 2(x_i − mean)/n
+        return _expand(gy, self.centered.shape, self.axes, self.keepdims) * (2.0 / self.n) * self.centered
+
+
+class MaxMin(Function):
+    def forward(self, x):
+        self.axes = _norm_axis(self.axis, x.ndim)
+        y = x.max(axis=self.axes, keepdims=True) if self.kind == "max" else x.min(axis=self.axes, keepdims=True)
+        # the gradient is shared equally between tied extremes (as torch.amax does)
+        self.mask = x == y
+        return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, gy):  # d max/dx_i = [x_i is the max] / (number of maxima)
+        count = self.mask.sum(axis=self.axes, keepdims=True)
+        return self.mask * (_expand(gy, self.mask.shape, self.axes, self.keepdims) / count)
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Σ x over ``axis`` (all axes if None)."""
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """(1/n) Σ x over ``axis``."""
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims: bool = False) -> Tensor:
+    """(1/n) Σ (x − mean)², the biased variance (Keras's ``ops.var``)."""
+    return Var.apply(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """max over ``axis``; tied maxima share the gradient."""
+    return MaxMin.apply(x, axis=axis, keepdims=keepdims, kind="max")
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """min over ``axis``; tied minima share the gradient."""
+    return MaxMin.apply(x, axis=axis, keepdims=keepdims, kind="min")
+
+
+# ----------------------------------------------------------------------------------
+# linear algebra
+# ----------------------------------------------------------------------------------
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):  # y = a@b: dL/da = gy@bᵀ, dL/db = aᵀ@gy (batch dims summed if broadcast)
+        a, b = self.a, self.b
+        ga = gb = None
+        if self.inputs[0].requires_grad:
+            if b.ndim == 1:
+                ga = gy[..., None] * b
+            else:
+                ga = (gy[..., None, :] if a.ndim == 1 else gy) @ b.swapaxes(-1, -2)
+                if a.ndim == 1:
+                    ga = ga[..., 0, :]
+            ga = unbroadcast(ga, a.shape)
+        if self.inputs[1].requires_grad:
+            if a.ndim == 1:
+                gb = a[:, None] * (gy[..., None, :] if b.ndim > 1 else gy)
+            else:
+                g2 = gy[..., None] if b.ndim == 1 else gy
+                gb = a.swapaxes(-1, -2) @ g2
+                if b.ndim == 1:
+                    gb = gb[..., 0]
+            gb = unbroadcast(gb, b.shape)
+        return ga, gb
+
+
+def matmul(a, b) -> Tensor:
+    """a @ b, batched over leading axes (NumPy's matmul rules)."""
+    sa, sb = numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b))
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: expected tensors of rank >= 1, received shapes {sa} and {sb}")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: the last axis of the first operand must equal the "
+            f"{'only' if len(sb) == 1 else 'second-to-last'} axis of the second; received shapes {sa} and {sb}"
+        )
+    return MatMul.apply(a, b)
+
+
+def dot(a, b) -> Tensor:
+    return matmul(a, b)
+
+
+# ----------------------------------------------------------------------------------
+# shapes
+# ----------------------------------------------------------------------------------
+class Reshape(Function):
+    def forward(self, x):
+        self.src = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.src)
+
+
+class Transpose(Function):
+    def forward(self, x):
+        self.perm = tuple(range(x.ndim))[::-1] if self.axes is None else tuple(a % x.ndim for a in self.axes)
+        return x.transpose(self.perm)
+
+    def backward(self, gy):  # the inverse permutation
+        return gy.transpose(numpy.argsort(self.perm))
+
+
+class Concatenate(Function):
+    def forward(self, *xs):
+        xp = get_array_module(*xs)
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        idx = numpy.cumsum(self.sizes)[:-1]
+        return tuple(xp.split(gy, idx, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *xs):
+        return get_array_module(*xs).stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        n = gy.shape[self.axis]
+        return tuple(xp.squeeze(p, axis=self.axis) for p in xp.split(gy, n, axis=self.axis))
+
+
+class GetItem(Function):
+    def forward(self, x):
+        self.src_shape, self.src_dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, gy):  # scatter-add back into zeros (repeated indices accumulate)
+        xp = get_array_module(gy)
+        g = xp.zeros(self.src_shape, dtype=self.src_dtype)
+        xp.add.at(g, self.index, gy) if _has_array_index(self.index) else g.__setitem__(self.index, gy)
+        return g
+
+
+def _has_array_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+class Take(Function):
+    def forward(self, x):
+        self.src_shape = x.shape
+        self.src_dtype = x.dtype
+        return get_array_module(x).take(x, self.indices, axis=self.axis)
+
+    def backward(self, gy):  # scatter-add: each row of x gets the sum of the gradients of its copies
+        xp = get_array_module(gy)
+        g = xp.zeros(self.src_shape, dtype=self.src_dtype)
+        if self.axis is None:
+            xp.add.at(g.reshape(-1), self.indices, gy)
+        else:
+            ax = self.axis % len(self.src_shape)
+            idx = (slice(None),) * ax + (self.indices,)
+            xp.add.at(g, idx, gy)
+        return g
+
+
+class Pad(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, x.shape))
+        return xp.pad(x, self.pad_width, mode=self.mode, constant_values=self.constant_values)
+
+    def backward(self, gy):  # the gradient of the padding is dropped
+        return gy[self.slices]
+
+
+class Where(Function):
+    def forward(self, a, b):
+        self.sa, self.sb = a.shape, b.shape
+        return get_array_module(a).where(self.condition, a, b)
+
+    def backward(self, gy):  # d/da = [cond], d/db = [not cond]
+        return unbroadcast(gy * self.condition, self.sa), unbroadcast(gy * ~self.condition, self.sb)
+
+
+def reshape(x, new_shape) -> Tensor:
+    """The same values in another shape (one axis may be −1)."""
+    if isinstance(new_shape, int):
+        new_shape = (new_shape,)
+    size = getattr(x, "size", None) or numpy.size(x)
+    known = int(numpy.prod([n for n in new_shape if n != -1]))
+    if (-1 not in new_shape and known != size) or (-1 in new_shape and (known == 0 or size % known)):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {numpy.shape(getattr(x, 'data', x))} "
+                         f"({size} values) into shape {tuple(new_shape)}")
+    return Reshape.apply(x, shape=tuple(new_shape))
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Permute the axes (reverse them if ``axes`` is None)."""
+    return Transpose.apply(x, axes=axes)
+
+
+def expand_dims(x, axis) -> Tensor:
+    shape = list(numpy.shape(getattr(x, "data", x)))
+    axis = axis % (len(shape) + 1)
+    shape.insert(axis, 1)
+    return Reshape.apply(x, shape=tuple(shape))
+
+
+def squeeze(x, axis=None) -> Tensor:
+    shape = numpy.shape(getattr(x, "data", x))
+    axes = [i for i, n in enumerate(shape) if n == 1] if axis is None else _norm_axis(axis, len(shape))
+    return Reshape.apply(x, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def concatenate(xs, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis; every other axis must agree."""
+    shapes = [numpy.shape(getattr(x, "data", x)) for x in xs]
+    if not shapes:
+        raise ValueError("concatenate: expected at least one tensor, received none")
+    ref = shapes[0]
+    ax = axis % len(ref)
+    for s in shapes[1:]:
+        if len(s) != len(ref) or any(a != b for i, (a, b) in enumerate(zip(s, ref)) if i != ax):
+            raise ValueError(f"concatenate: shapes must agree except on axis {axis}; received {shapes}")
+    return Concatenate.apply(*xs, axis=ax)
+
+
+def stack(xs, axis: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new axis."""
+    shapes = [numpy.shape(getattr(x, "data", x)) for x in xs]
+    if len(set(shapes)) != 1:
+        raise ValueError(f"stack: expected tensors of one shape, received {shapes}")
+    return Stack.apply(*xs, axis=axis)
+
+
+def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
+    """Split along ``axis`` into equal sections or at the given indices (each part is a slice)."""
+    n = numpy.shape(getattr(x, "data", x))[axis]
+    if isinstance(indices_or_sections, int):
+        if n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of length {n} does not divide into {indices_or_sections} sections")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, n]
+    ndim = len(numpy.shape(getattr(x, "data", x)))
+    ax = axis % ndim
+    return [getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def getitem(x, index) -> Tensor:
+    """x[index]; the backward scatter-adds into zeros."""
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return GetItem.apply(x, index=index)
+
+
+def take(x, indices, axis=None) -> Tensor:
+    """Values of x at ``indices`` along ``axis`` (flattened if None); backward scatter-adds."""
+    indices = _as_array(indices)
+    return Take.apply(x, indices=indices, axis=axis)
+
+
+def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
+    """Pad with ``pad_width`` = ((before, after), ...) per axis."""
+    ndim = len(numpy.shape(getattr(x, "data", x)))
+    pw = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (ndim, 2))
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is differentiable here; received mode={mode!r}")
+    return Pad.apply(x, pad_width=tuple(map(tuple, pw.tolist())), mode=mode, constant_values=constant_values)
+
+
+def where(condition, x1, x2) -> Tensor:
+    """x1 where ``condition`` holds, else x2."""
+    cond = _as_array(condition).astype(bool)
+    x1, x2 = _pair(x1, x2)
+    return Where.apply(x1, x2, condition=cond)
+
+
+def take_along_last(x, indices) -> Tensor:
+    """x[..., indices[...]]: one value per row of the last axis (backward scatters into zeros)."""
+    xp = get_array_module(getattr(x, "data", x))
+    idx = xp.asarray(indices)
+    lead = tuple(xp.indices(idx.shape, sparse=True)) if idx.ndim else ()
+    return getitem(x, (*lead, idx))

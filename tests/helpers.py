@@ -1,0 +1,36 @@
+"""Shared test helpers: the float64 central-difference check and the PyTorch comparison."""
+from __future__ import annotations
+
+import numpy
+
+import neuronka as nk
+
+
+def torch_or_skip():
+    import pytest
+
+    return pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+
+
+def compare_with_torch(nk_fn, torch_fn, inputs, rtol=1e-4, atol=1e-5, seed=0, wrt=None):
+    """Forward and input gradients of ``nk_fn`` against ``torch_fn`` in float32.
+
+    Both are contracted with the same random output gradient; ``wrt`` names the
+    inputs that are differentiated (all by default).
+    """
+    torch = torch_or_skip()
+    arrays = [numpy.asarray(a, dtype=numpy.float32) for a in inputs]
+    wrt = range(len(arrays)) if wrt is None else wrt
+    xs = [nk.Tensor(a.copy(), requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    ts = [torch.tensor(a.copy(), requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    y = nk_fn(*xs)
+    ty = torch_fn(*ts)
+    assert y.dtype == numpy.float32, f"float32 in, {y.dtype} out"
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
+    gy = numpy.random.default_rng(seed).standard_normal(y.shape).astype(numpy.float32)
+    y.backward(gy)
+    ty.backward(torch.tensor(gy))
+    for i in wrt:
+        numpy.testing.assert_allclose(
+            xs[i].grad, ts[i].grad.numpy(), rtol=rtol, atol=atol, err_msg=f"gradient of input {i}"
+        )

@@ -1,0 +1,112 @@
+import numpy
+import pytest
+
+import neuronka as nk
+from neuronka import ops
+
+
+def test_value_used_twice_sums_its_gradients():
+    x = nk.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = ops.sum(x * x + x)  # dy/dx = 2x + 1
+    y.backward()
+    numpy.testing.assert_allclose(x.grad, [3.0, 5.0, 7.0])
+
+
+def test_gradients_accumulate_across_backward_calls_until_zeroed():
+    x = nk.Tensor([1.0, -2.0], requires_grad=True)
+    ops.sum(x * 3.0).backward()
+    ops.sum(x * 3.0).backward()
+    numpy.testing.assert_allclose(x.grad, [6.0, 6.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_broadcast_in_forward_is_summed_in_backward():
+    x = nk.Tensor(numpy.ones((4, 3)), requires_grad=True)
+    b = nk.Tensor(numpy.ones(3), requires_grad=True)
+    ops.sum(x + b).backward()
+    numpy.testing.assert_allclose(b.grad, [4.0, 4.0, 4.0])
+    assert b.grad.shape == (3,)
+
+
+def test_no_grad_records_no_graph():
+    x = nk.Tensor([1.0], requires_grad=True)
+    with nk.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad and y._ctx is None
+
+
+def test_detach_cuts_the_graph():
+    x = nk.Tensor([2.0], requires_grad=True)
+    y = x.detach() * x  # only the second factor carries a gradient
+    y.backward(numpy.ones(1, dtype=numpy.float32))
+    numpy.testing.assert_allclose(x.grad, [2.0])
+
+
+def test_backward_releases_saved_arrays():
+    x = nk.Tensor(numpy.ones(5), requires_grad=True)
+    y = ops.exp(x)
+    z = ops.sum(y)
+    fn = y._ctx
+    z.backward()
+    assert y._ctx is None and not hasattr(fn, "y")
+
+
+def test_backward_on_non_scalar_without_gradient_says_what_it_expected():
+    x = nk.Tensor(numpy.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*shape \(2, 3\)"):
+        (x * 2.0).backward()
+
+
+def test_backward_with_gradient_of_wrong_shape_is_refused():
+    x = nk.Tensor(numpy.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"expected a gradient of shape \(2, 3\), received shape \(3,\)"):
+        (x * 2.0).backward(numpy.ones(3))
+
+
+def test_python_scalars_keep_the_tensor_dtype():
+    x = nk.Tensor(numpy.ones(3, numpy.float32))
+    assert (x * 2).dtype == numpy.float32
+    assert (2.5 - x).dtype == numpy.float32
+    assert nk.Tensor([1.0, 2.0]).dtype == numpy.float32  # Python floats become floatx
+    assert (nk.Tensor(numpy.ones(2)) * 2).dtype == numpy.float64  # float64 stays float64
+
+
+def test_mismatched_shapes_name_both_shapes():
+    with pytest.raises(ValueError, match=r"add.*\(2, 3\).*\(4,\)"):
+        ops.add(numpy.ones((2, 3)), numpy.ones(4))
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(4, 5\)"):
+        ops.matmul(numpy.ones((2, 3)), numpy.ones((4, 5)))
+
+
+def test_long_chains_do_not_hit_the_recursion_limit():
+    x = nk.Tensor(numpy.ones(2), requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    ops.sum(y).backward()
+    numpy.testing.assert_allclose(x.grad, [1.0, 1.0])
+
+
+def test_user_function_is_gradchecked():
+    class Cube(nk.Function):
+        def forward(self, x):
+            self.x = x
+            return x**3
+
+        def backward(self, gy):  # d x³/dx = 3x²
+            return gy * 3 * self.x**2
+
+    assert nk.gradcheck(lambda a: Cube.apply(a), [numpy.random.default_rng(0).standard_normal((3, 2))])
+
+
+def test_gradcheck_catches_a_wrong_derivative():
+    class Wrong(nk.Function):
+        def forward(self, x):
+            return x**2
+
+        def backward(self, gy):
+            return gy  # should be 2x·gy
+
+    with pytest.raises(AssertionError, match="differ"):
+        nk.gradcheck(lambda a: Wrong.apply(a), [numpy.full((2,), 3.0)])
