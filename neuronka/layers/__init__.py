@@ -1,0 +1,37 @@
+"""``neuronka.layers``: Keras 3's layers on the neuronka engine, one file per kind of layer.
+
+Each module lists its public layers in ``__all__``; they are all re-exported here.
+"""
+from . import (
+    activations,
+    convolutional,
+    core,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+)
+from .activations import *  # noqa: F403
+from .base import InputSpec, Layer, Variable
+from .convolutional import *  # noqa: F403
+from .core import Activation, Dense, Dropout, Identity, Lambda
+from .merging import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .preprocessing import *  # noqa: F403
+from .recurrent import *  # noqa: F403
+from .regularization import *  # noqa: F403
+from .reshaping import *  # noqa: F403
+from .symbolic import Input, InputLayer, KerasTensor
+
+
+def _registry() -> dict:
+    """Every layer class by name, for deserialization."""
+    out = {}
+    for name, obj in globals().items():
+        if isinstance(obj, type) and issubclass(obj, Layer):
+            out[name] = obj
+    return out

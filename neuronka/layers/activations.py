@@ -1,0 +1,4 @@
+"""activations layers."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,485 @@
+"""The Keras layer life cycle on neuronka tensors.
+
+``__init__`` checks and stores the configuration; ``build(input_shape)``
+creates the weights (``add_weight``); ``call(inputs, training=..., mask=...)``
+computes; ``compute_output_shape`` answers without computing; ``get_config``
+returns everything needed to rebuild the layer. ``__call__`` ties them
+together: it builds on first use, checks the input against ``input_spec``,
+passes the ``training`` flag and masks down, records a node when it is given
+symbolic inputs (the functional API), and adds activity-regularization losses.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+import threading
+from typing import Any
+
+import numpy
+
+from ..autograd import Tensor, no_grad
+from ..backend import floatx
+
+_ctx = threading.local()
+
+
+# ----------------------------------------------------------------------------------
+# call context: the training flag flows from the outer call to the inner layers
+# ----------------------------------------------------------------------------------
+def current_training() -> bool:
+    return getattr(_ctx, "training", False)
+
+
+@contextlib.contextmanager
+def training_scope(training: bool):
+    prev = getattr(_ctx, "training", False)
+    _ctx.training = bool(training)
+    try:
+        yield
+    finally:
+        _ctx.training = prev
+
+
+# ----------------------------------------------------------------------------------
+# names: dense, dense_1, dense_2, ... as Keras numbers them
+# ----------------------------------------------------------------------------------
+_name_counts: dict[str, int] = {}
+
+
+def unique_name(prefix: str) -> str:
+    n = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def reset_names() -> None:
+    """Restart layer numbering (``keras.backend.clear_session``)."""
+    _name_counts.clear()
+
+
+def to_snake_case(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"_+", "_", s)
+
+
+# ----------------------------------------------------------------------------------
+# weights
+# ----------------------------------------------------------------------------------
+class Variable(Tensor):
+    """A layer weight: a leaf tensor with a name, a trainable flag, and an optional constraint.
+
+    ``assign(value)`` writes in place (the array object is kept, so optimizer
+    slots and views stay valid).
+    """
+
+    def __init__(self, value, trainable: bool = True, name: str = "variable", constraint=None,
+                 regularizer=None, dtype=None):
+        super().__init__(value, requires_grad=trainable, dtype=dtype)
+        self.name = name
+        self.trainable = trainable
+        self.constraint = constraint
+        self.regularizer = regularizer
+        self.path = name
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        self.requires_grad = bool(value)
+
+    @property
+    def value(self):
+        return self.data
+
+    def assign(self, value) -> None:
+        arr = value.data if isinstance(value, Tensor) else numpy.asarray(value)
+        if tuple(arr.shape) != tuple(self.data.shape):
+            raise ValueError(
+                f"Variable {self.name!r}: expected a value of shape {tuple(self.data.shape)}, "
+                f"received shape {tuple(arr.shape)}"
+            )
+        self.data[...] = arr
+
+    def __repr__(self) -> str:
+        return f"<Variable path={self.path} shape={tuple(self.shape)} dtype={self.dtype} trainable={self.trainable}>"
+
+
+class InputSpec:
+    """What a layer accepts: ``ndim``, ``min_ndim``, ``max_ndim`` and fixed sizes of some ``axes``."""
+
+    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, allow_last_axis_squeeze=False):
+        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
+        self.axes = dict(axes or {})
+
+    def check(self, layer_name: str, shape, index: int = 0) -> None:
+        rank = len(shape)
+        where = f"Input {index} of layer {layer_name!r} is incompatible with the layer"
+        if self.ndim is not None and rank != self.ndim:
+            raise ValueError(f"{where}: expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}")
+        if self.min_ndim is not None and rank < self.min_ndim:
+            raise ValueError(
+                f"{where}: expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
+            )
+        if self.max_ndim is not None and rank > self.max_ndim:
+            raise ValueError(
+                f"{where}: expected max_ndim={self.max_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
+            )
+        for axis, size in self.axes.items():
+            if size is None:
+                continue
+            if -rank <= axis < rank and shape[axis] is not None and shape[axis] != size:
+                raise ValueError(
+                    f"{where}: expected axis {axis} of input shape to have value {size}, "
+                    f"but received input with shape {tuple(shape)}"
+                )
+
+
+# ----------------------------------------------------------------------------------
+# the layer
+# ----------------------------------------------------------------------------------
+def _accepts(fn, arg: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _shape_of(x):
+    return tuple(x.shape)
+
+
+def _map_structure(fn, struct):
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(_map_structure(fn, s) for s in struct)
+    if isinstance(struct, dict):
+        return {k: _map_structure(fn, v) for k, v in struct.items()}
+    return fn(struct)
+
+
+def _flatten(struct) -> list:
+    if isinstance(struct, (list, tuple)):
+        return [x for s in struct for x in _flatten(s)]
+    if isinstance(struct, dict):
+        return [x for k in sorted(struct) for x in _flatten(struct[k])]
+    return [struct]
+
+
+class Layer:
+    """Base class of every layer (Keras 3 ``keras.layers.Layer``)."""
+
+    # set by subclasses that propagate or consume masks
+    supports_masking = False
+
+    def __init__(self, trainable: bool = True, dtype=None, name: str | None = None, **kwargs):
+        input_shape = kwargs.pop("input_shape", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        kwargs.pop("autocast", None)
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}; "
+                f"check the argument names against the layer's documentation"
+            )
+        object.__setattr__(self, "_layers", [])
+        object.__setattr__(self, "_tracked_weights", [])
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._dtype = numpy.dtype(dtype or floatx()).name
+        self._trainable = bool(trainable)
+        self.built = False
+        self.input_spec: InputSpec | list[InputSpec] | None = None
+        self._losses: list[Tensor] = []
+        self._inbound_nodes: list = []
+        self.activity_regularizer = None
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (None, *tuple(input_shape))
+        else:
+            self._batch_input_shape = None
+        self._call_has_training = _accepts(self.call, "training")
+        self._call_has_mask = _accepts(self.call, "mask")
+
+    # ---- attribute tracking: sub-layers and weights assigned as attributes ----------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("__") and hasattr(self, "_layers"):
+            if isinstance(value, Layer) and value is not self and value not in self._layers:
+                self._layers.append(value)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    if isinstance(v, Layer) and v not in self._layers:
+                        self._layers.append(v)
+            elif isinstance(value, Variable) and all(value is not w for w in self._tracked_weights):
+                self._tracked_weights.append(value)
+        object.__setattr__(self, name, value)
+
+    # ---- properties ---------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """``layer.trainable = False`` freezes every weight of the layer and its sub-layers."""
+        self._trainable = bool(value)
+        for w in self._tracked_weights:
+            w.trainable = bool(value) and getattr(w, "_declared_trainable", True)
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def _all_weights(self) -> list[Variable]:
+        seen: set[int] = set()
+        out: list[Variable] = []
+        for w in self._tracked_weights:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        for layer in self._layers:
+            for w in layer._all_weights():
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Trainable weights first, then non-trainable ones (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        return [w for w in self._all_weights() if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return self._all_weights()
+        return [w for w in self._all_weights() if not w.trainable]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer {self.name!r}, but the layer isn't built. "
+                f"Build it first by calling it on data or with `build(input_shape)`."
+            )
+        return int(sum(w.size for w in self.weights))
+
+    def get_weights(self) -> list[numpy.ndarray]:
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(
+                f"Layer {self.name!r}: set_weights expected a list of {len(own)} arrays, received {len(weights)}"
+            )
+        for var, value in zip(own, weights):
+            var.assign(value)
+
+    # ---- weights ------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable: bool = True,
+                   regularizer=None, constraint=None, name: str | None = None, **_ignored) -> Variable:
+        """Create, track and return a weight; ``initializer`` is a name, an instance or a callable."""
+        from .. import constraints, initializers, regularizers  # noqa: PLC0415
+
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        dtype = numpy.dtype(dtype or self._dtype)
+        init = initializers.get(initializer)
+        value = numpy.asarray(init(shape, dtype=dtype), dtype=dtype)
+        var = Variable(value, trainable=trainable and self.trainable, name=name or "variable",
+                       constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer))
+        var._declared_trainable = trainable
+        var.path = f"{self.name}/{var.name}"
+        self._tracked_weights.append(var)
+        return var
+
+    # ---- life cycle -------------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape``; the default has none."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (batch axis may be None), found without computing.
+
+        The default runs ``call`` on zeros of batch size 1 without recording gradients.
+        """
+        def dummy(shape):
+            return Tensor(numpy.zeros([1 if s is None else s for s in shape], dtype=self._dtype))
+
+        with no_grad(), training_scope(False):
+            if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
+                out = self.call([dummy(s) for s in input_shape])
+            else:
+                out = self.call(dummy(input_shape))
+        batch = (input_shape[0][0] if isinstance(input_shape, list) and input_shape
+                 and isinstance(input_shape[0], (list, tuple)) else input_shape[0] if input_shape else None)
+        return _map_structure(lambda t: (batch, *tuple(t.shape[1:])), out)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: passed through where the layer supports masking, else dropped."""
+        return mask if self.supports_masking else None
+
+    def get_config(self) -> dict:
+        """Everything needed to rebuild the layer (``type(layer).from_config(config)``)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    # ---- __call__ -------------------------------------------------------------------
+    def _check_input_spec(self, shapes) -> None:
+        spec = self.input_spec
+        if spec is None:
+            return
+        specs = spec if isinstance(spec, (list, tuple)) else [spec]
+        for i, (s, shape) in enumerate(zip(specs, shapes)):
+            if s is not None:
+                s.check(self.name, shape, i)
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        shapes = _map_structure(lambda t: tuple(t.shape), inputs)
+        self._check_input_spec(_flatten_shapes(shapes))
+        self.build(shapes)
+        self.built = True
+
+    def __call__(self, inputs, *args, **kwargs):
+        from .symbolic import KerasTensor, symbolic_call  # noqa: PLC0415
+
+        flat = _flatten(inputs)
+        if any(isinstance(x, KerasTensor) for x in flat):
+            return symbolic_call(self, inputs, args, kwargs)
+
+        inputs = _map_structure(self._convert_input, inputs)
+        flat = _flatten(inputs)
+        self._maybe_build(inputs)
+        self._check_input_spec([tuple(t.shape) for t in flat])
+
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = current_training()
+        if self._call_has_training:
+            kwargs["training"] = bool(training)
+        mask = kwargs.pop("mask", None)
+        if mask is None:
+            masks = [getattr(t, "_keras_mask", None) for t in flat]
+            if any(m is not None for m in masks):
+                mask = masks[0] if len(masks) == 1 else masks
+        if self._call_has_mask and mask is not None:
+            kwargs["mask"] = mask
+
+        with training_scope(training):
+            outputs = self.call(inputs, *args, **kwargs)
+
+        if self.activity_regularizer is not None:
+            for out in _flatten(outputs):
+                self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        out_mask = self.compute_mask(inputs, mask)
+        if out_mask is not None:
+            if isinstance(outputs, Tensor):
+                outputs._keras_mask = out_mask
+            elif isinstance(outputs, (list, tuple)) and not isinstance(out_mask, (list, tuple)):
+                for out in outputs:
+                    if isinstance(out, Tensor):
+                        out._keras_mask = out_mask
+        return outputs
+
+    def _convert_input(self, x):
+        if isinstance(x, Tensor):
+            if numpy.issubdtype(x.dtype, numpy.floating) and x.dtype != self._dtype:
+                from ..ops import cast  # noqa: PLC0415
+
+                y = cast(x, self._dtype)
+                y._keras_mask = x._keras_mask
+                return y
+            return x
+        arr = numpy.asarray(x)
+        if numpy.issubdtype(arr.dtype, numpy.floating):
+            arr = arr.astype(self._dtype, copy=False)
+        return Tensor(arr)
+
+    # ---- losses -------------------------------------------------------------------
+    def add_loss(self, loss) -> None:
+        self._losses.append(loss)
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """Regularization losses of this layer and its sub-layers, computed from the current weights."""
+        out = list(self._losses)
+        for w in self._tracked_weights:
+            if w.regularizer is not None and w.trainable:
+                out.append(w.regularizer(w))
+        for layer in self._layers:
+            out.extend(layer.losses)
+        return out
+
+    def _clear_losses(self) -> None:
+        self._losses = []
+        for layer in self._layers:
+            layer._clear_losses()
+
+    # ---- symbolic bookkeeping -------------------------------------------------------------
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined input.")
+        return self._inbound_nodes[0].input_tensors
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined output.")
+        return self._inbound_nodes[0].outputs
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _flatten_shapes(shapes) -> list[tuple]:
+    if isinstance(shapes, tuple) and all(isinstance(s, (int, type(None))) for s in shapes):
+        return [shapes]
+    if isinstance(shapes, (list, tuple)):
+        return [s for x in shapes for s in _flatten_shapes(x)]
+    if isinstance(shapes, dict):
+        return [s for k in sorted(shapes) for s in _flatten_shapes(shapes[k])]
+    return [shapes]

@@ -1,0 +1,4 @@
+"""merging layers."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""preprocessing layers."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""recurrent layers."""
+from __future__ import annotations
+
+__all__: list[str] = []

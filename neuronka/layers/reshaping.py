@@ -1,0 +1,4 @@
+"""reshaping layers."""
+from __future__ import annotations
+
+__all__: list[str] = []
