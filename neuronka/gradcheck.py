@@ -48,7 +48,7 @@ def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1
     output element is checked. Returns True, or raises (``raise_exception``)
     with the worst mismatch, naming the input.
     """
-    arrays = [numpy.array(a, dtype=numpy.float64) for a in inputs]
+    arrays = [numpy.array(a, dtype=numpy.float64, order="C") for a in inputs]
     rng = numpy.random.default_rng(seed)
     y = fn(*[Tensor(a) for a in arrays])
     if y.dtype != numpy.float64:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
 
 
 # linear: A(x) = x, A'(x) = 1
 def linear(x) -> Tensor:
     """A(x) = x; A'(x) = 1."""
-    from ..autograd import as_tensor
-
     return as_tensor(x)
 
 
@@ -205,18 +203,22 @@ def tanh(x) -> Tensor:
 
 
 def relu(x, negative_slope: float = 0.0, max_value=None, threshold: float = 0.0) -> Tensor:
-    """max(0, x); derivative 1 for x > 0, else 0. Keras's extra arguments compose other ops."""
-    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return Relu.apply(x)
+    """max(0, x); derivative 1 for x > 0, else 0.
+
+    Keras's extra arguments compose other ops, as ``keras.activations.relu`` does:
+    A(x) = clip(x·[x > threshold], 0, max_value) − α·max(threshold − x, 0), α = ``negative_slope``.
+    """
+    negative_slope, threshold = float(negative_slope), float(threshold)
+    if max_value is None and threshold == 0.0:
+        return LeakyRelu.apply(x, negative_slope=negative_slope) if negative_slope else Relu.apply(x)
     from . import math as m  # noqa: PLC0415
 
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if threshold != 0.0:
-        y = m.where(x.data > threshold, x, 0.0 if negative_slope == 0 else (x - threshold) * negative_slope)
-    else:
-        y = LeakyRelu.apply(x, negative_slope=negative_slope) if negative_slope else Relu.apply(x)
+    x = as_tensor(x)
+    y = m.where(x.data > threshold, x, 0.0) if threshold else Relu.apply(x)  # x where x > threshold, else 0
     if max_value is not None:
-        y = m.minimum(y, float(max_value))
+        y = m.clip(y, 0.0, float(max_value))
+    if negative_slope:
+        y = m.subtract(y, m.multiply(Relu.apply(m.subtract(threshold, x)), negative_slope))  # slope α below
     return y
 
 
@@ -225,7 +227,7 @@ def leaky_relu(x, negative_slope: float = 0.2) -> Tensor:
 
     Keras's default α is 0.2; the notes' max(0.1x, x) is ``leaky_relu(x, 0.1)``.
     """
-    return LeakyRelu.apply(x, negative_slope=negative_slope)
+    return LeakyRelu.apply(x, negative_slope=float(negative_slope))
 
 
 def relu6(x) -> Tensor:
@@ -235,7 +237,7 @@ def relu6(x) -> Tensor:
 
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else α(e^x − 1); derivative 1 or αe^x."""
-    return Elu.apply(x, alpha=alpha)
+    return Elu.apply(x, alpha=float(alpha))
 
 
 def selu(x) -> Tensor:
@@ -302,20 +304,18 @@ ACTIVATIONS = {
 
 
 def get(identifier):
-    """Resolve an activation by name, callable, or None (→ linear), as ``keras.activations.get``."""
-    if identifier is None:
-        return linear
-    if callable(identifier):
-        return identifier
-    if isinstance(identifier, str) and identifier in ACTIVATIONS:
-        return ACTIVATIONS[identifier]
-    raise ValueError(
-        f"Unknown activation: received {identifier!r}; expected one of {sorted(ACTIVATIONS)} or a callable"
-    )
+    """Resolve an activation as ``keras.activations.get`` does (delegates to :func:`neuronka.activations.get`).
+
+    Names resolve to the ``keras.activations`` functions, whose defaults can differ
+    from the ``keras.ops`` ones here (``"gelu"`` is the exact GELU, as in Keras).
+    """
+    from .. import activations  # noqa: PLC0415  (the public namespace owns the name table)
+
+    return activations.get(identifier)
 
 
 def serialize(fn) -> str | None:
-    for name, f in ACTIVATIONS.items():
-        if f is fn:
-            return name
-    return getattr(fn, "__name__", None)
+    """The name of a built-in activation (see :func:`neuronka.activations.serialize`)."""
+    from .. import activations  # noqa: PLC0415
+
+    return activations.serialize(fn)

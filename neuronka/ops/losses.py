@@ -7,7 +7,7 @@ its derivative (p − y) stay stable for large logits.
 """
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, _as_array, as_tensor, unbroadcast
 from ..backend import get_array_module
 from . import math as m
 from .activations import log_softmax, sigmoid
@@ -15,19 +15,58 @@ from .activations import log_softmax, sigmoid
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [ε, 1 − ε]
 
 
+def _targets_like(y_true, y_pred: Tensor) -> Tensor:
+    """y_true in y_pred's dtype (Keras casts targets to the predictions' dtype; no float64 leak, no int math)."""
+    if isinstance(y_true, Tensor):
+        return y_true if y_true.dtype == y_pred.dtype else m.cast(y_true, y_pred.dtype)
+    return Tensor(_as_array(y_true).astype(y_pred.dtype, copy=False))
+
+
+def _squeeze_or_expand(x, axis_op):
+    if isinstance(x, Tensor):
+        return m.squeeze(x, axis=-1) if axis_op == "squeeze" else m.expand_dims(x, -1)
+    xp = get_array_module(x)
+    return xp.squeeze(x, axis=-1) if axis_op == "squeeze" else xp.expand_dims(x, -1)
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1: bool = True):
+    """Keras's rank alignment: where the ranks differ by one and the longer ends in 1, drop that axis
+    (or, when the shorter is rank 1, add a trailing 1 to it). Works on Tensors (keeping the graph) and arrays."""
+    r1, r2 = len(x1.shape), len(x2.shape)
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = _squeeze_or_expand(x2, "expand")
+        else:
+            x1 = _squeeze_or_expand(x1, "squeeze")
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = _squeeze_or_expand(x1, "expand")
+        else:
+            x2 = _squeeze_or_expand(x2, "squeeze")
+    return x1, x2
+
+
+def _regression_inputs(y_true, y_pred):
+    y_pred = as_tensor(y_pred)
+    return squeeze_or_expand_to_same_rank(_targets_like(y_true, y_pred), y_pred)
+
+
 def mean_squared_error(y_true, y_pred) -> Tensor:
     """mean((y − ŷ)²) over the last axis; d/dŷ = 2(ŷ − y)/n."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
     return m.mean(m.square(m.subtract(y_pred, y_true)), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred) -> Tensor:
     """mean(|y − ŷ|) over the last axis; d/dŷ = sign(ŷ − y)/n."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
     return m.mean(m.abs(m.subtract(y_pred, y_true)), axis=-1)
 
 
 class _Huber(Function):
     def forward(self, y_true, y_pred):
         xp = get_array_module(y_pred)
+        self.shapes = y_true.shape, y_pred.shape
         self.d = y_pred - y_true
         a = xp.abs(self.d)
         self.small = a <= self.delta
@@ -37,12 +76,13 @@ class _Huber(Function):
         xp = get_array_module(gy)
         n = self.d.shape[-1]
         g = xp.where(self.small, self.d, self.delta * xp.sign(self.d)) * (gy[..., None] / n)
-        return -g, g
+        return unbroadcast(-g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
 def huber(y_true, y_pred, delta: float = 1.0) -> Tensor:
     """½d² if |d| ≤ δ else δ(|d| − ½δ), d = ŷ − y, averaged over the last axis."""
-    return _Huber.apply(y_true, y_pred, delta=delta)
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    return _Huber.apply(y_true, y_pred, delta=float(delta))
 
 
 class _SoftmaxCrossEntropy(Function):
@@ -109,9 +149,17 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False, label_sm
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, axis: int = -1,
                                     ignore_class=None) -> Tensor:
-    """−log p[label] for integer labels (shape of y_pred without its last axis, or with a trailing 1)."""
+    """−log p[label] for integer labels (shape of y_pred without its class axis, or with a trailing 1).
+
+    ``ignore_class``: labels equal to it give loss 0 and no gradient; the result carries
+    the valid positions as its Keras mask (``_keras_mask``), so that the Keras loss
+    reduction averages over the valid entries only.
+    """
     y_pred = as_tensor(y_pred)
     xp = get_array_module(y_pred.data)
+    if axis % y_pred.ndim != y_pred.ndim - 1:  # bring the class axis last
+        perm = [i for i in range(y_pred.ndim) if i != axis % y_pred.ndim] + [axis % y_pred.ndim]
+        y_pred = m.transpose(y_pred, perm)
     labels = xp.asarray(getattr(y_true, "data", y_true))
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
@@ -120,17 +168,26 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, a
             f"sparse_categorical_crossentropy: expected integer labels of shape {tuple(y_pred.shape[:-1])}, "
             f"received shape {tuple(labels.shape)}"
         )
+    valid = None
+    if ignore_class is not None:
+        valid = labels != ignore_class
+        labels = xp.where(valid, labels, 0)
     labels = labels.astype(xp.int64)
     n = y_pred.shape[-1]
     if labels.size and (labels.min() < 0 or labels.max() >= n):
-        raise ValueError(f"sparse_categorical_crossentropy: labels must lie in [0, {n}), "
+        raise ValueError(f"sparse_categorical_crossentropy: labels must lie in [0, {n}) for {n} classes"
+                         f"{'' if ignore_class is None else f' (or equal ignore_class={ignore_class!r})'}, "
                          f"received values in [{labels.min()}, {labels.max()}]")
     if from_logits:
-        return _SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels)
-    p = m.divide(y_pred, m.sum(y_pred, axis=-1, keepdims=True))
-    p = m.clip(p, EPSILON, 1 - EPSILON)
-    picked = m.take_along_last(p, labels)
-    return m.negative(m.log(picked))
+        res = _SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels)
+    else:
+        p = m.divide(y_pred, m.sum(y_pred, axis=-1, keepdims=True))
+        p = m.clip(p, EPSILON, 1 - EPSILON)
+        res = m.negative(m.log(m.take_along_last(p, labels)))
+    if valid is not None:
+        res = m.where(valid, res, 0.0)
+        res._keras_mask = valid
+    return res
 
 
 class _SigmoidCrossEntropy(Function):
@@ -147,8 +204,13 @@ class _SigmoidCrossEntropy(Function):
         return g_true, (s - self.y) * gy
 
 
-def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0) -> Tensor:
-    """−[y log p + (1 − y) log(1 − p)], averaged over the last axis. Smoothing: y ← y(1 − ε) + ε/2."""
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0,
+                        axis: int = -1) -> Tensor:
+    """−[y log p + (1 − y) log(1 − p)], averaged over ``axis``. Smoothing: y ← y(1 − ε) + ε/2.
+
+    ``from_logits=False`` clips p to [ε, 1 − ε] (Keras); ``True`` uses the stable form on logits z:
+    max(z, 0) − zy + log(1 + e^−|z|), with derivative σ(z) − y.
+    """
     y_pred = as_tensor(y_pred)
     y = as_tensor(y_true).data.astype(y_pred.dtype, copy=False)
     if y.shape != y_pred.shape:
@@ -157,16 +219,17 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
     if label_smoothing:
         y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        return m.mean(_SigmoidCrossEntropy.apply(y, y_pred), axis=-1)
+        return m.mean(_SigmoidCrossEntropy.apply(y, y_pred), axis=axis)
     p = m.clip(y_pred, EPSILON, 1 - EPSILON)
     ll = m.add(m.multiply(y, m.log(p)), m.multiply(1.0 - y, m.log(m.subtract(1.0, p))))
-    return m.negative(m.mean(ll, axis=-1))
+    return m.negative(m.mean(ll, axis=axis))
 
 
 def kl_divergence(y_true, y_pred) -> Tensor:
-    """Σ y log(y/ŷ), both clipped to [ε, 1] (Keras's ``KLDivergence``)."""
-    y = m.clip(as_tensor(y_true), EPSILON, 1.0)
-    p = m.clip(as_tensor(y_pred), EPSILON, 1.0)
+    """Σ y log(y/ŷ) over the last axis, both clipped to [ε, 1] (Keras's ``KLDivergence``)."""
+    p = as_tensor(y_pred)
+    y = m.clip(_targets_like(y_true, p), EPSILON, 1.0)
+    p = m.clip(p, EPSILON, 1.0)
     return m.sum(m.multiply(y, m.log(m.divide(y, p))), axis=-1)
 
 
@@ -180,4 +243,5 @@ __all__ = [
     "mean_absolute_error",
     "mean_squared_error",
     "sparse_categorical_crossentropy",
+    "squeeze_or_expand_to_same_rank",
 ]
