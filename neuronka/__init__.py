@@ -1,7 +1,14 @@
-"""neuronka: a deep-learning framework written from scratch on NumPy, with Keras 3's API."""
-from . import ops
+"""neuronka: a deep-learning framework written from scratch on NumPy, with Keras 3's API.
+
+``import neuronka as keras`` gives the Keras namespaces (``keras.layers``,
+``keras.ops``, ``keras.optimizers``, ...) on neuronka's own engine.
+"""
+from . import activations, constraints, initializers, losses, ops, optimizers, regularizers, schedules
 from .autograd import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .backend import asnumpy, floatx, get_array_module, set_floatx
 from .gradcheck import gradcheck
+from .plotting import plot_activations
+
+optimizers.schedules = schedules  # keras.optimizers.schedules.ExponentialDecay, as in Keras
 
 __version__ = "0.1.0"
