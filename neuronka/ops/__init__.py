@@ -1,7 +1,11 @@
 """``neuronka.ops``: differentiable operations under ``keras.ops`` names.
 
 Where the math lives: elementwise, reductions, shapes and matmul in
-:mod:`.math`; activations in :mod:`.activations`; losses in :mod:`.losses`.
+:mod:`.math`; activations in :mod:`.activations`; losses in :mod:`.losses`;
+batch / layer normalization in :mod:`.normalization`; dropout and other
+random masks in :mod:`.random`; LSTM / GRU / SimpleRNN over whole sequences
+in :mod:`.recurrent`; convolutions in :mod:`.conv`; pooling in
+:mod:`.pooling`; resizing in :mod:`.image`.
 """
 from .activations import (
     elu,
@@ -59,5 +63,8 @@ from .math import (
     var,
     where,
 )
+from .normalization import batch_norm_train, batch_normalization, layer_normalization, moments, normalize
+from .random import dropout
+from .recurrent import gru, lstm, simple_rnn
 
 __all__ = [name for name in dir() if not name.startswith("_")]
