@@ -26,6 +26,7 @@ from .recurrent import *  # noqa: F403
 from .regularization import *  # noqa: F403
 from .reshaping import *  # noqa: F403
 from .symbolic import Input, InputLayer, KerasTensor
+from .text_vectorization import TextVectorization
 
 
 def _registry() -> dict:
