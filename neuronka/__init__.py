@@ -1,12 +1,33 @@
 """neuronka: a deep-learning framework written from scratch on NumPy, with Keras 3's API.
 
 ``import neuronka as keras`` gives the Keras namespaces (``keras.layers``,
-``keras.ops``, ``keras.optimizers``, ...) on neuronka's own engine.
+``keras.ops``, ``keras.optimizers``, ``keras.Model``, ...) on neuronka's own engine.
 """
-from . import activations, constraints, initializers, losses, ops, optimizers, regularizers, schedules
+from . import (
+    activations,
+    callbacks,
+    constraints,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+    saving,
+    schedules,
+    utils,
+)
 from .autograd import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .backend import asnumpy, floatx, get_array_module, set_floatx
 from .gradcheck import gradcheck
+from .layers import Input, InputSpec, Layer, Variable
+from .layers.symbolic import KerasTensor
+from .losses import Loss
+from .metrics import Metric
+from .models import Model, Sequential
+from .optimizers import Optimizer
 from .plotting import plot_activations
 
 optimizers.schedules = schedules  # keras.optimizers.schedules.ExponentialDecay, as in Keras

@@ -120,7 +120,9 @@ class InputSpec:
         rank = len(shape)
         where = f"Input {index} of layer {layer_name!r} is incompatible with the layer"
         if self.ndim is not None and rank != self.ndim:
-            raise ValueError(f"{where}: expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}")
+            raise ValueError(
+                f"{where}: expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
+            )
         if self.min_ndim is not None and rank < self.min_ndim:
             raise ValueError(
                 f"{where}: expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
@@ -195,6 +197,7 @@ class Layer:
         self.input_spec: InputSpec | list[InputSpec] | None = None
         self._losses: list[Tensor] = []
         self._inbound_nodes: list = []
+        self._build_input_shape = None  # the input shape of the first build (batch axis None), for summary/saving
         self.activity_regularizer = None
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -382,6 +385,7 @@ class Layer:
         self._check_input_spec(_flatten_shapes(shapes))
         self.build(shapes)
         self.built = True
+        self._build_input_shape = _map_structure(lambda t: (None, *tuple(t.shape[1:])) if t.ndim else (), inputs)
 
     def __call__(self, inputs, *args, **kwargs):
         from .symbolic import KerasTensor, symbolic_call  # noqa: PLC0415

@@ -78,6 +78,7 @@ def symbolic_call(layer: Layer, inputs, args, kwargs):
         layer._check_input_spec(_flatten_shapes(shapes))
         layer.build(shapes)
         layer.built = True
+        layer._build_input_shape = shapes
     layer._check_input_spec(_flatten_shapes(shapes))
     out_shapes = layer.compute_output_shape(shapes)
     dtype = layer.dtype
