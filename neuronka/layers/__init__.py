@@ -6,6 +6,7 @@ from . import (
     activations,
     convolutional,
     core,
+    embedding,
     merging,
     normalization,
     pooling,
@@ -18,6 +19,7 @@ from .activations import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
+from .embedding import *  # noqa: F403
 from .merging import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
