@@ -320,7 +320,7 @@ class Layer:
         shape = () if shape is None else tuple(int(s) for s in shape)
         dtype = numpy.dtype(dtype or self._dtype)
         init = initializers.get(initializer)
-        value = numpy.ascontiguousarray(init(shape, dtype=dtype), dtype=dtype)  # C order: in-place updates, views
+        value = numpy.asarray(init(shape, dtype=dtype), dtype=dtype, order="C")  # C order: in-place updates, views
         var = Variable(value, trainable=trainable and self.trainable, name=name or "variable",
                        constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer))
         var._declared_trainable = trainable
