@@ -5,8 +5,10 @@
 """
 from . import (
     activations,
+    applications,
     callbacks,
     constraints,
+    datasets,
     initializers,
     layers,
     losses,

@@ -2,6 +2,15 @@
 
 Metric objects live in :mod:`.objects`.
 """
+# classification reports (NumPy, equal to scikit-learn's figures) and their plots
+from .classification import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    format_report,
+    precision_recall_fscore_support,
+    top_k_accuracy,
+)
 from .objects import (
     AUC,
     Accuracy,
@@ -41,3 +50,4 @@ from .objects import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from .plots import plot_confusion_matrix, plot_history
