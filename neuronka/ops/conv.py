@@ -1,0 +1,718 @@
+"""Convolutions, channels_last, with Keras 3's ``keras.ops`` signatures.
+
+Every convolution is computed on 4-D NHWC arrays (a 1-D one gets a height of 1)::
+
+    y[n, i, j, o] = Σ_{a, b, c} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · W[a, b, c, o]
+
+with W stored as Keras stores it, (kh, kw, in, out), strides s, dilation d and x_pad the
+input zero-padded by (pad_top, pad_left) before and as much as the windows need after.
+Its derivatives, written next to each Function below:
+
+    dL/dW[a, b, c, o] = Σ_{n, i, j} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · gy[n, i, j, o]
+    dL/dx_pad[n, p, q, c] = Σ_{i·s_h + a·d_h = p} Σ_{j·s_w + b·d_w = q} Σ_o gy[n, i, j, o] · W[a, b, c, o]
+
+How it is computed (measured, see ``benchmarks/ops_conv.py``): the batch is cut into chunks
+of a few images whose im2col "columns" (n, Ho, Wo, kh, kw, C) fit in the cache; each chunk
+is gathered by kh strided copies whose innermost run is kw·C long, then multiplied by W as
+one GEMM. The chunks are shared among worker threads, one per BLAS thread, while BLAS runs
+single-threaded inside each (NumPy releases the GIL in copies and GEMMs; the BLAS limit needs
+the optional ``threadpoolctl``, without which the chunks run serially). The input
+gradient of a stride-1 convolution is itself a stride-1 convolution of the zero-padded
+output gradient with the flipped, transposed kernel (no scatter-add); with strides (or
+more output than input channels) it is a "col2im" add of gy·Wᵀ, tap by tap, into a
+zeroed chunk buffer.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy
+
+from ..autograd import Function, Tensor, _as_array
+from ..backend import get_array_module
+
+# ----------------------------------------------------------------------------------
+# argument checking shared by conv, pooling and image ops
+# ----------------------------------------------------------------------------------
+_SPATIAL_NAMES = {1: "(batch, width, channels)", 2: "(batch, height, width, channels)"}
+
+
+def normalize_tuple(value, n: int, name: str, fn: str, minimum: int = 1) -> tuple[int, ...]:
+    """An int or a sequence of ``n`` ints, each >= ``minimum``, as a tuple of ``n`` ints."""
+    given = value
+    if isinstance(value, (int, numpy.integer)) and not isinstance(value, bool):
+        value = (int(value),) * n
+    try:
+        out = tuple(int(v) for v in value)
+        ok = len(out) == n and all(int(v) == v for v in value) and not any(isinstance(v, bool) for v in value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or any(v < minimum for v in out):
+        raise ValueError(f"{fn}: expected {name} to be an integer >= {minimum} or a tuple of {n} such integers, "
+                         f"received {name}={given!r}")
+    return out
+
+
+def normalize_padding(padding, fn: str, allowed=("valid", "same")) -> str:
+    p = padding.lower() if isinstance(padding, str) else padding
+    if p not in allowed:
+        expected = " or ".join(repr(a) for a in allowed)
+        raise ValueError(f"{fn}: expected padding {expected}, received padding={padding!r}")
+    return p
+
+
+def normalize_data_format(data_format, fn: str) -> str:
+    if data_format is None:
+        return "channels_last"
+    df = data_format.lower() if isinstance(data_format, str) else data_format
+    if df not in ("channels_last", "channels_first"):
+        raise ValueError(f"{fn}: expected data_format 'channels_last' or 'channels_first', "
+                         f"received data_format={data_format!r}")
+    return df
+
+
+def check_rank(shape, nd: int, fn: str, what: str, reason: str = "") -> None:
+    if len(shape) != nd + 2:
+        raise ValueError(f"{fn}: expected {what} of rank {nd + 2} {_SPATIAL_NAMES[nd]}{reason}, "
+                         f"received shape {tuple(shape)}")
+
+
+def to_channels_last(x, data_format):
+    """Move the channel axis last (a differentiable transpose), or return x unchanged."""
+    if data_format == "channels_last":
+        return x
+    from .math import transpose
+
+    nd = len(_shape(x))
+    return transpose(x, (0, *range(2, nd), 1))
+
+
+def from_channels_last(y, data_format):
+    if data_format == "channels_last":
+        return y
+    from .math import transpose
+
+    nd = y.ndim
+    return transpose(y, (0, nd - 1, *range(1, nd - 1)))
+
+
+def _shape(x) -> tuple[int, ...]:
+    return tuple(x.shape) if hasattr(x, "shape") else numpy.shape(x)
+
+
+def _float_pair(x, k):
+    """x and kernel as Tensors of one float dtype (the input's if it is a float, as Keras computes)."""
+    from .math import cast
+
+    x = x if isinstance(x, Tensor) else Tensor(_as_array(x))
+    k = k if isinstance(k, Tensor) else Tensor(_as_array(k))
+    if not numpy.issubdtype(x.dtype, numpy.floating):
+        x = cast(x, k.dtype if numpy.issubdtype(k.dtype, numpy.floating) else "float32")
+    if k.dtype != x.dtype:
+        k = cast(k, x.dtype)
+    return x, k
+
+
+# ----------------------------------------------------------------------------------
+# output sizes and paddings (Keras / TensorFlow rules)
+# ----------------------------------------------------------------------------------
+def conv_output_length(length: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
+    """Keras's output length: ceil(L/s) for "same"/"causal", ceil((L − k_eff + 1)/s) for "valid",
+    k_eff = (k − 1)·d + 1."""
+    k_eff = (kernel - 1) * dilation + 1
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    return max(-(-(length - k_eff + 1) // stride), 0)
+
+
+def same_padding(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow's "same" split: total = max((ceil(L/s) − 1)·s + k_eff − L, 0), the extra one after."""
+    k_eff = (kernel - 1) * dilation + 1
+    total = max((-(-length // stride) - 1) * stride + k_eff - length, 0)
+    return total // 2, total - total // 2
+
+
+def conv_transpose_output_length(length: int, kernel: int, stride: int, padding: str,
+                                 output_padding: int | None = None, dilation: int = 1) -> int:
+    """Keras's transposed-convolution length (k_eff = (k − 1)·d + 1):
+    valid: L·s + max(k_eff − s, 0), or (L − 1)·s + k_eff + output_padding;
+    same: L·s, or (L − 1)·s + k_eff mod 2 + output_padding."""
+    k_eff = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return length * stride + max(k_eff - stride, 0) if output_padding is None else \
+            (length - 1) * stride + k_eff + output_padding
+    return length * stride if output_padding is None else (length - 1) * stride + k_eff % 2 + output_padding
+
+
+def _conv_transpose_crop(kernel: int, stride: int, padding: str, output_padding: int | None, dilation: int) -> int:
+    """Where Keras's transposed output starts inside the full (L − 1)·s + k_eff one (the JAX backend's rule).
+
+    JAX pads the stride-dilated input by (k_eff − 1 − crop) on the left, with
+    valid: crop = 0; same: crop = k_eff − 1 − min(ceil(P/2), k_eff − 1), where
+    P = s + k_eff − 2 (no output_padding) or k_eff + k_eff mod 2 − 2 + output_padding.
+    It is also the left padding of the convolution this one transposes.
+    """
+    k_eff = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return 0
+    total = stride + k_eff - 2 if output_padding is None else k_eff + k_eff % 2 - 2 + output_padding
+    return k_eff - 1 - min(-(-total // 2), k_eff - 1)
+
+
+# ----------------------------------------------------------------------------------
+# geometry of one 2-D convolution on NHWC arrays
+# ----------------------------------------------------------------------------------
+class Geometry:
+    """Sizes of x (n, h, w, c) ⋆ W (kh, kw, c, o) → y (n, ho, wo, o).
+
+    ``pad`` = (top, left): x_pad[p] = x[p − top]; the windows read rows
+    i·s + a·d for i < ho, a < kh, i.e. the first ``hp`` rows of x_pad.
+    """
+
+    __slots__ = ("h", "w", "ho", "wo", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "hp", "wp")
+
+    def __init__(self, in_hw, out_hw, kernel_hw, strides, dilation, pad):
+        self.h, self.w = in_hw
+        self.ho, self.wo = out_hw
+        self.kh, self.kw = kernel_hw
+        self.sh, self.sw = strides
+        self.dh, self.dw = dilation
+        self.pt, self.pl = pad
+        self.hp = (self.ho - 1) * self.sh + (self.kh - 1) * self.dh + 1
+        self.wp = (self.wo - 1) * self.sw + (self.kw - 1) * self.dw + 1
+
+    def needs_copy(self) -> bool:
+        """True unless x itself holds the padded input (no padding read)."""
+        return self.pt != 0 or self.pl != 0 or self.hp > self.h or self.wp > self.w
+
+    def is_pointwise(self) -> bool:
+        """A 1×1, stride-1, unpadded convolution: y = x @ W, no gathering at all."""
+        return (self.kh, self.kw, self.sh, self.sw) == (1, 1, 1, 1) and not self.needs_copy() \
+            and (self.ho, self.wo) == (self.h, self.w)
+
+    def transposed(self) -> Geometry:
+        """The stride-1 convolution that computes dL/dx from gy with the flipped kernel.
+
+        dx[p] = Σ_a gy[p + pt − a·d] W[a] = Σ_a' gy_pad[p + a'·d] W[k − 1 − a'],
+        gy_pad being gy shifted by (k − 1)·d − pt.
+        """
+        assert self.sh == 1 and self.sw == 1
+        return Geometry((self.ho, self.wo), (self.h, self.w), (self.kh, self.kw), (1, 1), (self.dh, self.dw),
+                        ((self.kh - 1) * self.dh - self.pt, (self.kw - 1) * self.dw - self.pl))
+
+
+def conv_geometry(in_hw, kernel_hw, strides, dilation, padding) -> Geometry:
+    """The geometry of a Keras convolution ("valid", "same" or "causal", which pads only before)."""
+    out, pad = [], []
+    for length, k, s, d in zip(in_hw, kernel_hw, strides, dilation):
+        out.append(conv_output_length(length, k, s, padding, d))
+        if padding == "same":
+            pad.append(same_padding(length, k, s, d)[0])
+        elif padding == "causal":
+            pad.append((k - 1) * d)
+        else:
+            pad.append(0)
+    return Geometry(in_hw, out, kernel_hw, strides, dilation, pad)
+
+
+# ----------------------------------------------------------------------------------
+# threads and scratch buffers
+# ----------------------------------------------------------------------------------
+_CHUNK_BYTES = 3_000_000  # scratch per chunk (padded input + im2col columns): stays in the cache
+_SCRATCH_KEEP = 64 << 20  # larger scratch buffers are allocated per call, not kept per thread
+_local = threading.local()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_blas = None  # threadpoolctl controller of the BLAS libraries, False when unavailable
+_lock = threading.Lock()
+
+
+def _blas_controller():
+    global _blas
+    if _blas is None:
+        with _lock:
+            if _blas is None:
+                try:  # optional: without threadpoolctl the chunks run serially, BLAS threaded
+                    import threadpoolctl
+
+                    ctrl = threadpoolctl.ThreadpoolController().select(user_api="blas")
+                    _blas = ctrl if ctrl.lib_controllers else False
+                except Exception:  # any failure to inspect the BLAS libraries means: no thread control
+                    _blas = False
+    return _blas
+
+
+def num_workers() -> int:
+    """Threads that share a batch: the BLAS thread count (1 without threadpoolctl).
+
+    ``NEURONKA_CONV_THREADS`` overrides it (1 runs the chunks serially, BLAS threaded).
+    """
+    env = os.environ.get("NEURONKA_CONV_THREADS")
+    if env:
+        return max(1, int(env))
+    ctrl = _blas_controller()
+    if not ctrl:
+        return 1
+    return max(1, min(lc.num_threads for lc in ctrl.lib_controllers))
+
+
+def scratch(name: str, shape, dtype):
+    """A per-thread reusable buffer (its old contents are garbage): no page faults on every call.
+
+    Buffers above ``_SCRATCH_KEEP`` bytes (one huge image's columns) are not kept.
+    """
+    nbytes = math.prod(shape) * numpy.dtype(dtype).itemsize
+    if nbytes > _SCRATCH_KEEP:
+        return numpy.empty(shape, dtype)
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None:
+        bufs = _local.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or buf.size < nbytes:
+        buf = bufs[name] = numpy.empty(max(nbytes, 64), numpy.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def map_batch(fn, n: int, bytes_per_image: int, xp=numpy) -> list:
+    """Call ``fn(n0, n1)`` on chunks [n0, n1) covering [0, n); return the non-None results.
+
+    Chunks hold about ``_CHUNK_BYTES`` of scratch; contiguous runs of chunks go to
+    ``num_workers()`` threads, BLAS being limited to one thread meanwhile.
+    """
+    global _pool, _pool_size
+    workers = num_workers() if xp is numpy else 1
+    nb = max(1, min(_CHUNK_BYTES // max(bytes_per_image, 1), -(-n // workers)))
+    workers = min(workers, -(-n // nb))
+
+    def run(lo, hi):
+        return [r for n0 in range(lo, hi, nb) if (r := fn(n0, min(n0 + nb, hi))) is not None]
+
+    if workers == 1:
+        return run(0, n)
+    with _lock:
+        if _pool is None or _pool_size < workers - 1:
+            _pool, _pool_size = ThreadPoolExecutor(workers - 1, thread_name_prefix="neuronka-conv"), workers - 1
+        pool = _pool
+    # whole chunks per worker, as even as possible
+    n_chunks = -(-n // nb)
+    bounds = [min(n, (n_chunks * t // workers) * nb) for t in range(workers + 1)]
+    ctrl = _blas_controller()
+    with ctrl.limit(limits=1) if ctrl else contextlib.nullcontext():
+        futures = [pool.submit(run, bounds[t], bounds[t + 1]) for t in range(1, workers)]
+        results = run(bounds[0], bounds[1])
+        for f in futures:
+            results += f.result()
+    return results
+
+
+# ----------------------------------------------------------------------------------
+# per-chunk building blocks: padding, im2col, and the three products
+# ----------------------------------------------------------------------------------
+def padded_chunk(x, n0, n1, g: Geometry, fill=0, name="pad"):
+    """x[n0:n1] placed at offset (pt, pl) in a (nb, hp, wp, c) buffer of ``fill`` (cropped where it overhangs)."""
+    if not g.needs_copy():
+        return x[n0:n1]
+    xp = get_array_module(x)
+    shape = (n1 - n0, g.hp, g.wp, x.shape[3])
+    buf = scratch(name, shape, x.dtype) if xp is numpy else xp.empty(shape, x.dtype)
+    buf.fill(fill)
+    r0, r1 = max(g.pt, 0), min(g.pt + g.h, g.hp)
+    c0, c1 = max(g.pl, 0), min(g.pl + g.w, g.wp)
+    if r1 > r0 and c1 > c0:
+        buf[:, r0:r1, c0:c1] = x[n0:n1, r0 - g.pt:r1 - g.pt, c0 - g.pl:c1 - g.pl]
+    return buf
+
+
+def _columns(x, n0, n1, g: Geometry):
+    """im2col of x[n0:n1] as a (nb·ho·wo, kh·kw·c) matrix:
+    cols[n, i, j, a, b, c] = x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c], made by
+    kh copies, each of a strided window view whose innermost run is kw·c long when d_w = 1.
+    """
+    xpad = padded_chunk(x, n0, n1, g)
+    xp = get_array_module(x)
+    nb, c = n1 - n0, x.shape[3]
+    shape = (nb, g.ho, g.wo, g.kh, g.kw, c)
+    cols = scratch("cols", shape, x.dtype) if xp is numpy else xp.empty(shape, x.dtype)
+    s_n, s_h, s_w, s_c = xpad.strides
+    for a in range(g.kh):
+        cols[:, :, :, a] = xp.lib.stride_tricks.as_strided(
+            xpad[:, a * g.dh:], shape=(nb, g.ho, g.wo, g.kw, c),
+            strides=(s_n, s_h * g.sh, s_w * g.sw, s_w * g.dw, s_c))
+    return cols.reshape(nb * g.ho * g.wo, g.kh * g.kw * c)
+
+
+def _chunk_bytes(g: Geometry, c: int, itemsize: int) -> int:
+    """Scratch per image: the padded input and its columns (or the col2im taps)."""
+    return (g.ho * g.wo * g.kh * g.kw + max(g.hp, g.pt + g.h) * max(g.wp, g.pl + g.w)) * c * itemsize
+
+
+class _InputGrad:
+    """dL/dx of y = x ⋆ W, chunk by chunk (also the forward of a transposed convolution).
+
+    Stride 1 (and no more gy channels o than x channels c): dx = gy_pad ⋆ W̃ with
+    W̃[a, b, o, c] = W[kh−1−a, kw−1−b, c, o] (see Geometry.transposed), a gather and a GEMM.
+    Otherwise ("col2im"): per tap (a, b), dx_pad[:, a·d_h + i·s_h, b·d_w + j·s_w] += (gy · W[a, b]ᵀ)[:, i, j],
+    then crop; it moves c/o as much data, which wins for strides (no zeros to multiply) and thin x
+    (an RGB stem: 3×3 taps, 3 channels).
+    """
+
+    def __init__(self, w, g: Geometry):
+        xp = get_array_module(w)
+        self.g, self.c, self.o = g, w.shape[2], w.shape[3]
+        if g.sh == 1 and g.sw == 1 and self.o <= self.c:
+            self.gt = g.transposed()
+            self.w2 = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(-1, self.c)
+        else:
+            self.gt = None
+            taps = g.kh * g.kw
+            self.w_taps = xp.ascontiguousarray(w.reshape(taps, self.c, self.o).transpose(0, 2, 1))  # (taps, o, c)
+
+    def bytes_per_image(self, itemsize):
+        return _chunk_bytes(self.gt or self.g, self.o if self.gt else self.c, itemsize)
+
+    def __call__(self, gy, n0, n1, dx):
+        g, c = self.g, self.c
+        xp = get_array_module(gy)
+        if self.gt is not None:
+            xp.matmul(_columns(gy, n0, n1, self.gt), self.w2, out=dx[n0:n1].reshape(-1, c))
+            return
+        nb, taps = n1 - n0, g.kh * g.kw
+        gy2 = gy[n0:n1].reshape(1, -1, self.o)
+        dcols = scratch("cols", (taps, gy2.shape[1], c), gy.dtype) if xp is numpy else None
+        dcols = xp.matmul(gy2, self.w_taps, out=dcols)  # dcols[t] = gy · W[t]ᵀ
+        shape = (nb, max(g.hp, g.pt + g.h), max(g.wp, g.pl + g.w), c)
+        dxp = scratch("pad", shape, gy.dtype) if xp is numpy else xp.empty(shape, gy.dtype)
+        dxp.fill(0)
+        for t, view in enumerate(tap_views(dxp, g)):
+            view += dcols[t].reshape(nb, g.ho, g.wo, c)
+        dx[n0:n1] = dxp[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+
+
+def tap_views(xpad, g: Geometry):
+    """The kh·kw strided views x_pad[:, a·d_h + i·s_h, b·d_w + j·s_w, :] (i < ho, j < wo), tap-major."""
+    for a in range(g.kh):
+        for b in range(g.kw):
+            rows = slice(a * g.dh, a * g.dh + (g.ho - 1) * g.sh + 1, g.sh)
+            yield xpad[:, rows, b * g.dw:b * g.dw + (g.wo - 1) * g.sw + 1:g.sw]
+
+
+def _sum(parts):
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total
+
+
+def conv_forward(x, w, g: Geometry):
+    """y = x ⋆ W on NHWC arrays: per chunk, im2col then (nb·ho·wo, kh·kw·c) @ (kh·kw·c, o)."""
+    xp = get_array_module(x)
+    n, c, o = x.shape[0], x.shape[3], w.shape[3]
+    w2 = w.reshape(-1, o)
+    if g.is_pointwise():  # one big BLAS-threaded GEMM, nothing to gather
+        return (x.reshape(-1, c) @ w2).reshape(n, g.ho, g.wo, o)
+    y = xp.empty((n, g.ho, g.wo, o), x.dtype)
+
+    def chunk(n0, n1):
+        xp.matmul(_columns(x, n0, n1, g), w2, out=y[n0:n1].reshape(-1, o))
+
+    map_batch(chunk, n, _chunk_bytes(g, c, x.itemsize), xp)
+    return y
+
+
+def conv_backward(x, w, gy, g: Geometry, need_x=True, need_w=True):
+    """(dL/dx, dL/dW) of y = x ⋆ W in one pass over the batch:
+
+    dW = Σ_chunks colsᵀ · gy, i.e. dW[a, b, c, o] = Σ_{n,i,j} x_pad[n, i·s + a·d, j·s + b·d, c] gy[n, i, j, o];
+    dx by :class:`_InputGrad`.
+    """
+    xp = get_array_module(gy)
+    n, c, o = x.shape[0], x.shape[3], gy.shape[3]
+    if g.is_pointwise():
+        gy2 = gy.reshape(-1, o)
+        dx = (gy2 @ w.reshape(c, o).T).reshape(x.shape) if need_x else None
+        dw = (x.reshape(-1, c).T @ gy2).reshape(w.shape) if need_w else None
+        return dx, dw
+    dx = xp.empty(x.shape, x.dtype) if need_x else None
+    input_grad = _InputGrad(w, g) if need_x else None
+
+    def chunk(n0, n1):
+        dw = _columns(x, n0, n1, g).T @ gy[n0:n1].reshape(-1, o) if need_w else None
+        if need_x:
+            input_grad(gy, n0, n1, dx)
+        return dw
+
+    per_image = max(_chunk_bytes(g, c, x.itemsize), input_grad.bytes_per_image(x.itemsize) if need_x else 0)
+    parts = map_batch(chunk, n, per_image, xp)
+    return dx, (_sum(parts).reshape(w.shape) if need_w else None)
+
+
+def conv_transpose_forward(x, k, g: Geometry):
+    """y = x ⋆ᵀ K: the input gradient of the convolution y ⋆ K, taken at gy = x."""
+    xp = get_array_module(x)
+    n, c = x.shape[0], k.shape[2]
+    if g.is_pointwise():
+        return (x.reshape(-1, k.shape[3]) @ k.reshape(c, -1).T).reshape(n, g.h, g.w, c)
+    y = xp.empty((n, g.h, g.w, c), x.dtype)
+    input_grad = _InputGrad(k, g)
+    map_batch(lambda n0, n1: input_grad(x, n0, n1, y), n, input_grad.bytes_per_image(x.itemsize), xp)
+    return y
+
+
+def conv_transpose_backward(x, k, gy, g: Geometry, need_x=True, need_k=True):
+    """(dL/dx, dL/dK) of y = Aᵀx, A being the convolution by K: dx = A·gy = gy ⋆ K and
+    dK = Σ cols(gy)ᵀ · x, both from the same columns of gy."""
+    xp = get_array_module(gy)
+    n, c, o = gy.shape[0], gy.shape[3], x.shape[3]
+    k2 = k.reshape(-1, o)
+    if g.is_pointwise():
+        gy2 = gy.reshape(-1, c)
+        return ((gy2 @ k2).reshape(x.shape) if need_x else None,
+                (gy2.T @ x.reshape(-1, o)).reshape(k.shape) if need_k else None)
+    dx = xp.empty(x.shape, x.dtype) if need_x else None
+
+    def chunk(n0, n1):
+        cols = _columns(gy, n0, n1, g)
+        if need_x:
+            xp.matmul(cols, k2, out=dx[n0:n1].reshape(-1, o))
+        return cols.T @ x[n0:n1].reshape(-1, o) if need_k else None
+
+    parts = map_batch(chunk, n, _chunk_bytes(g, c, gy.itemsize), xp)
+    return dx, (_sum(parts).reshape(k.shape) if need_k else None)
+
+
+# ----------------------------------------------------------------------------------
+# Functions
+# ----------------------------------------------------------------------------------
+class Conv(Function):
+    """y = x ⋆ W on NHWC arrays (``geometry`` set by :func:`conv`)."""
+
+    def forward(self, x, w):
+        self.x, self.w = x, w
+        return conv_forward(x, w, self.geometry)
+
+    def backward(self, gy):
+        # dL/dx[n, p, q, c] = Σ_{taps landing on (p, q)} Σ_o gy[n, i, j, o] W[a, b, c, o]
+        # dL/dW[a, b, c, o] = Σ_{n,i,j} x_pad[n, i·s + a·d, j·s + b·d, c] gy[n, i, j, o]
+        return conv_backward(self.x, self.w, gy, self.geometry, self.inputs[0].requires_grad,
+                             self.inputs[1].requires_grad)
+
+
+class ConvTranspose(Function):
+    """y = x ⋆ᵀ K: the input gradient of the convolution y ⋆ K (kernel (kh, kw, out, in)) taken at x."""
+
+    def forward(self, x, k):
+        self.x, self.k = x, k
+        return conv_transpose_forward(x, k, self.geometry)
+
+    def backward(self, gy):
+        # y = Aᵀx with A the convolution by K: dL/dx = A·gy = gy ⋆ K;  dL/dK = Σ cols(gy)ᵀ·x
+        return conv_transpose_backward(self.x, self.k, gy, self.geometry, self.inputs[0].requires_grad,
+                                       self.inputs[1].requires_grad)
+
+
+class DepthwiseConv(Function):
+    """M filters per input channel:
+
+    y[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · W[a, b, c, m]
+    """
+
+    def forward(self, x, w):
+        self.x, self.w = x, w
+        g = self.geometry
+        xp = get_array_module(x)
+        n, c, m = x.shape[0], x.shape[3], w.shape[3]
+        y = xp.empty((n, g.ho, g.wo, c, m), x.dtype)
+
+        def chunk(n0, n1):
+            xpad = padded_chunk(x, n0, n1, g)
+            out = y[n0:n1]
+            for t, win in enumerate(tap_views(xpad, g)):
+                a, b = divmod(t, g.kw)
+                if t == 0:
+                    xp.multiply(win[..., None], w[a, b], out=out)
+                else:
+                    out += win[..., None] * w[a, b]
+
+        map_batch(chunk, n, (g.hp * g.wp + 2 * g.ho * g.wo * m) * c * x.itemsize, xp)
+        return y.reshape(n, g.ho, g.wo, c * m)
+
+    def backward(self, gy):
+        # dL/dW[a, b, c, m] = Σ_{n,i,j} x_pad[n, i·s + a·d, j·s + b·d, c] gy[n, i, j, c, m]
+        # dL/dx_pad[n, i·s + a·d, j·s + b·d, c] += Σ_m gy[n, i, j, c, m] W[a, b, c, m]
+        g, x, w = self.geometry, self.x, self.w
+        xp = get_array_module(gy)
+        n, c, m = x.shape[0], x.shape[3], w.shape[3]
+        gy = gy.reshape(n, g.ho, g.wo, c, m)
+        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        dx = xp.empty(x.shape, x.dtype) if need_x else None
+        hq, wq = max(g.hp, g.pt + g.h), max(g.wp, g.pl + g.w)
+
+        def chunk(n0, n1):
+            nb, gyc = n1 - n0, gy[n0:n1]
+            dw = None
+            if need_w:
+                xpad = padded_chunk(x, n0, n1, g)
+                dw = xp.stack([xp.einsum("nijc,nijcm->cm", win, gyc) for win in tap_views(xpad, g)])
+            if need_x:
+                dxp = scratch("pad", (nb, hq, wq, c), x.dtype) if xp is numpy else xp.empty((nb, hq, wq, c), x.dtype)
+                dxp.fill(0)
+                for t, win in enumerate(tap_views(dxp, g)):
+                    a, b = divmod(t, g.kw)
+                    win += gyc[..., 0] * w[a, b, :, 0] if m == 1 else xp.einsum("nijcm,cm->nijc", gyc, w[a, b])
+                dx[n0:n1] = dxp[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+            return dw
+
+        parts = map_batch(chunk, n, (g.hp * g.wp + 2 * g.ho * g.wo * m) * c * x.itemsize, xp)
+        return dx, (_sum(parts).reshape(w.shape) if need_w else None)
+
+
+# ----------------------------------------------------------------------------------
+# keras.ops entry points
+# ----------------------------------------------------------------------------------
+def _prepare(fn, inputs, kernel, strides, padding, data_format, dilation_rate, channels: str, allow_causal=False):
+    """Check the arguments, move channels last and view 1-D as 2-D; returns what the Functions need.
+
+    ``channels`` names the kernel's last two axes, for the messages.
+    """
+    x_shape, k_shape = _shape(inputs), _shape(kernel)
+    nd = len(k_shape) - 2
+    if nd not in (1, 2):
+        raise ValueError(f"{fn}: expected a kernel of rank 3 (width, {channels}) or 4 (height, width, {channels}), "
+                         f"received kernel shape {tuple(k_shape)}")
+    data_format = normalize_data_format(data_format, fn)
+    kernel_word = "1-D" if nd == 1 else "2-D"
+    check_rank(x_shape, nd, fn, "inputs", f" for a {kernel_word} kernel")
+    if data_format == "channels_first":
+        x_shape = (x_shape[0], *x_shape[2:], x_shape[1])
+    padding = normalize_padding(padding, fn, ("valid", "same", "causal") if allow_causal and nd == 1
+                                else ("valid", "same"))
+    strides = normalize_tuple(strides, nd, "strides", fn)
+    dilation = normalize_tuple(dilation_rate, nd, "dilation_rate", fn)
+    x, k = _float_pair(inputs, kernel)
+    x = to_channels_last(x, data_format)
+    if nd == 1:  # (n, w, c) -> (n, 1, w, c); kernel gets a height of 1
+        from .math import reshape
+
+        x = reshape(x, (x_shape[0], 1, *x_shape[1:]))
+        k = reshape(k, (1, *k_shape))
+        strides, dilation = (1, *strides), (1, *dilation)
+    return x, k, nd, x_shape, strides, dilation, padding, data_format
+
+
+def _finish(y, n, nd, data_format):
+    if nd == 1:
+        from .math import reshape
+
+        y = reshape(y, (n, y.shape[2], y.shape[3]))
+    return from_channels_last(y, data_format)
+
+
+def _check_spatial(fn, x_shape, k_shape, dilation, padding, nd):
+    """A "valid" window must fit in the input."""
+    if padding != "valid":
+        return
+    for length, k, d in zip(x_shape[1:1 + nd], k_shape[:nd], dilation[-nd:]):
+        if (k - 1) * d + 1 > length:
+            raise ValueError(f"{fn}: with padding='valid' the dilated kernel ({(k - 1) * d + 1}) must fit in the "
+                             f"input's spatial size {length}; received inputs of shape {tuple(x_shape)} and kernel "
+                             f"of shape {tuple(k_shape)}")
+
+
+def conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | None = None,
+         dilation_rate=1) -> Tensor:
+    """N-D convolution (N = 1 or 2), as ``keras.ops.conv``.
+
+    y[n, i, j, o] = Σ_{a, b, c} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · kernel[a, b, c, o]
+
+    ``inputs``: (batch, width, channels) or (batch, height, width, channels) (channels_last);
+    ``kernel``: (kw, in, out) or (kh, kw, in, out). ``padding``: "valid", "same" (TensorFlow's
+    split, the extra zero after) or, for 1-D, "causal" (all (k − 1)·d zeros before).
+    Output length: ceil(L/s) for "same"/"causal", ceil((L − k_eff + 1)/s) for "valid".
+    """
+    fn = "conv"
+    k_shape = _shape(kernel)
+    x, k, nd, x_shape, strides, dilation, padding, data_format = _prepare(
+        fn, inputs, kernel, strides, padding, data_format, dilation_rate, "in_channels, out_channels",
+        allow_causal=True)
+    if x_shape[-1] != k_shape[-2]:
+        raise ValueError(f"conv: the inputs have {x_shape[-1]} channels but the kernel expects {k_shape[-2]} "
+                         f"(kernel shape {tuple(k_shape)}: (..., in_channels, out_channels)); received inputs of "
+                         f"shape {tuple(_shape(inputs))}")
+    _check_spatial(fn, x_shape, k_shape, dilation, padding, nd)
+    g = conv_geometry(x.shape[1:3], k.shape[:2], strides, dilation, padding)
+    return _finish(Conv.apply(x, k, geometry=g), x_shape[0], nd, data_format)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | None = None,
+                   dilation_rate=1) -> Tensor:
+    """Depthwise convolution, as ``keras.ops.depthwise_conv``: every input channel c has its own
+    ``depth_multiplier`` filters, output channel c·M + m.
+
+    y[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · kernel[a, b, c, m]
+
+    ``kernel``: (kw, in, M) or (kh, kw, in, M). Padding and output sizes as :func:`conv`.
+    """
+    fn = "depthwise_conv"
+    k_shape = _shape(kernel)
+    x, k, nd, x_shape, strides, dilation, padding, data_format = _prepare(
+        fn, inputs, kernel, strides, padding, data_format, dilation_rate, "in_channels, depth_multiplier")
+    if x_shape[-1] != k_shape[-2]:
+        raise ValueError(f"depthwise_conv: the inputs have {x_shape[-1]} channels but the kernel expects "
+                         f"{k_shape[-2]} (kernel shape {tuple(k_shape)}: (..., in_channels, depth_multiplier)); "
+                         f"received inputs of shape {tuple(_shape(inputs))}")
+    _check_spatial(fn, x_shape, k_shape, dilation, padding, nd)
+    g = conv_geometry(x.shape[1:3], k.shape[:2], strides, dilation, padding)
+    return _finish(DepthwiseConv.apply(x, k, geometry=g), x_shape[0], nd, data_format)
+
+
+def conv_transpose(inputs, kernel, strides, padding: str = "valid", output_padding=None,
+                   data_format: str | None = None, dilation_rate=1) -> Tensor:
+    """Transposed convolution, as ``keras.ops.conv_transpose``: the adjoint of :func:`conv`.
+
+    y = Aᵀx, where A is the convolution by ``kernel`` that maps y's shape to x's; the
+    ``kernel`` is laid out (kw, out, in) or (kh, kw, out, in) as Keras stores it.
+    Output length (k_eff = (k − 1)·d + 1): "valid": L·s + max(k_eff − s, 0);
+    "same": L·s; with ``output_padding`` p: (L − 1)·s + k_eff + p ("valid") or
+    (L − 1)·s + k_eff mod 2 + p ("same").
+    """
+    fn = "conv_transpose"
+    k_shape = _shape(kernel)
+    x, k, nd, x_shape, strides, dilation, padding, data_format = _prepare(
+        fn, inputs, kernel, strides, padding, data_format, dilation_rate, "out_channels, in_channels")
+    if x_shape[-1] != k_shape[-1]:
+        raise ValueError(f"conv_transpose: the inputs have {x_shape[-1]} channels but the kernel expects "
+                         f"{k_shape[-1]} (kernel shape {tuple(k_shape)}: (..., out_channels, in_channels)); "
+                         f"received inputs of shape {tuple(_shape(inputs))}")
+    if output_padding is not None:
+        output_padding = normalize_tuple(output_padding, nd, "output_padding", fn, minimum=0)
+        output_padding = (None, *output_padding) if nd == 1 else output_padding
+    else:
+        output_padding = (None, None)
+    in_hw = x.shape[1:3]
+    out_hw, crop = [], []
+    for length, kk, s, d, p in zip(in_hw, k.shape[:2], strides, dilation, output_padding):
+        out_hw.append(conv_transpose_output_length(length, kk, s, padding, p, d))
+        crop.append(_conv_transpose_crop(kk, s, padding, p, d))
+    # the convolution being transposed maps (out_hw, out channels) -> (in_hw, in channels)
+    g = Geometry(tuple(out_hw), tuple(in_hw), k.shape[:2], strides, dilation, tuple(crop))
+    return _finish(ConvTranspose.apply(x, k, geometry=g), x_shape[0], nd, data_format)
+
+
+def reference_conv2d(x, w, strides: Sequence[int], dilation: Sequence[int], pad: Sequence[int], out_hw):
+    """The plain definition, for tests: one big im2col (no chunks, no threads) and one einsum."""
+    n, h, wd, c = x.shape
+    kh, kw = w.shape[:2]
+    ho, wo = out_hw
+    hp, wp = (ho - 1) * strides[0] + (kh - 1) * dilation[0] + 1, (wo - 1) * strides[1] + (kw - 1) * dilation[1] + 1
+    xpad = numpy.zeros((n, max(hp, pad[0] + h), max(wp, pad[1] + wd), c), x.dtype)
+    xpad[:, pad[0]:pad[0] + h, pad[1]:pad[1] + wd] = x
+    cols = numpy.stack([numpy.stack([
+        xpad[:, a * dilation[0]:a * dilation[0] + (ho - 1) * strides[0] + 1:strides[0],
+             b * dilation[1]:b * dilation[1] + (wo - 1) * strides[1] + 1:strides[1]]
+        for b in range(kw)], axis=3) for a in range(kh)], axis=3)
+    return numpy.einsum("nijabc,abco->nijo", cols, w)

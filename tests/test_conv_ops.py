@@ -1,0 +1,327 @@
+"""Convolutions: one table of cases, checked against PyTorch (float32) and central differences (float64).
+
+A row: (op, input shape, kernel shape, keyword arguments). The torch oracle is built from the row
+alone, with Keras's rules written out here independently of neuronka: NHWC -> NCHW, Keras kernel
+layouts -> torch's, TensorFlow's "same" split as an explicit zero pad (the extra zero after), and a
+transposed convolution as torch's full one cropped where Keras's JAX backend crops it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+import pytest
+
+import neuronka as nk
+from neuronka.ops import conv as C
+
+from .helpers import compare_with_torch, torch_or_skip
+
+CONV, DEPTHWISE, TRANSPOSE = C.conv, C.depthwise_conv, C.conv_transpose
+
+
+def row(op, x_shape, k_shape, **kw):
+    name = {CONV: "conv", DEPTHWISE: "depthwise", TRANSPOSE: "transpose"}[op]
+    desc = "-".join(f"{k}{v}" for k, v in kw.items()).replace(" ", "").replace("'", "")
+    dims = "x".join(map(str, x_shape[1:])), "x".join(map(str, k_shape))
+    return pytest.param(op, x_shape, k_shape, kw, id=f"{name}{len(k_shape) - 2}d-in{dims[0]}-k{dims[1]}-{desc}")
+
+
+CASES = [
+    # 2-D convolutions: odd and even kernels, strides, "same" on odd and even sizes, dilation.
+    # With strides 1, dL/dx is a convolution when out <= in channels, a col2im otherwise: both are here.
+    row(CONV, (2, 8, 7, 3), (3, 3, 3, 4), padding="same"),
+    row(CONV, (2, 8, 7, 4), (3, 3, 4, 3), padding="same"),
+    row(CONV, (2, 8, 7, 4), (3, 3, 4, 4), padding="valid"),
+    row(CONV, (2, 6, 7, 4), (2, 2, 4, 3), padding="same"),
+    row(CONV, (2, 9, 8, 4), (3, 2, 4, 2), dilation_rate=(2, 1), padding="same"),
+    row(CONV, (2, 9, 4), (3, 4, 4), dilation_rate=2, padding="causal"),
+    row(CONV, (2, 8, 7, 3), (3, 3, 3, 4), padding="valid"),
+    row(CONV, (2, 8, 8, 3), (3, 3, 3, 4), strides=2, padding="same"),
+    row(CONV, (2, 7, 9, 3), (3, 3, 3, 4), strides=2, padding="same"),
+    row(CONV, (2, 7, 9, 3), (3, 3, 3, 4), strides=2, padding="valid"),
+    row(CONV, (2, 6, 7, 3), (2, 2, 3, 4), padding="same"),
+    row(CONV, (2, 9, 8, 3), (4, 4, 3, 2), strides=2, padding="same"),
+    row(CONV, (2, 7, 8, 3), (2, 3, 3, 4), strides=(1, 2), padding="same"),
+    row(CONV, (2, 11, 10, 2), (5, 5, 2, 3), strides=3, padding="same"),
+    row(CONV, (2, 6, 5, 3), (1, 1, 3, 4)),
+    row(CONV, (2, 7, 8, 3), (1, 1, 3, 4), strides=2, padding="same"),
+    row(CONV, (2, 9, 10, 3), (1, 1, 3, 4), strides=(1, 2)),
+    row(CONV, (2, 9, 8, 3), (3, 3, 3, 4), dilation_rate=2, padding="same"),
+    row(CONV, (2, 9, 8, 3), (3, 3, 3, 4), dilation_rate=2, padding="valid"),
+    row(CONV, (2, 9, 8, 3), (3, 2, 3, 4), dilation_rate=(2, 1), padding="same"),
+    row(CONV, (2, 11, 10, 3), (3, 3, 3, 4), strides=2, dilation_rate=2, padding="same"),
+    row(CONV, (2, 3, 8, 7), (3, 3, 3, 4), strides=2, padding="same", data_format="channels_first"),
+    # 1-D convolutions, "causal" included
+    row(CONV, (2, 9, 3), (3, 3, 4), padding="same"),
+    row(CONV, (2, 9, 3), (3, 3, 4), strides=2, padding="valid"),
+    row(CONV, (2, 10, 3), (4, 3, 4), strides=2, padding="same"),
+    row(CONV, (2, 9, 3), (3, 3, 4), dilation_rate=2, padding="causal"),
+    row(CONV, (2, 9, 3), (2, 3, 4), strides=2, padding="causal"),
+    row(CONV, (2, 9, 3), (1, 3, 4)),
+    # depthwise
+    row(DEPTHWISE, (2, 8, 7, 3), (3, 3, 3, 1), padding="same"),
+    row(DEPTHWISE, (2, 8, 7, 3), (3, 3, 3, 2), strides=2, padding="same"),
+    row(DEPTHWISE, (2, 9, 8, 3), (2, 2, 3, 1), dilation_rate=2),
+    row(DEPTHWISE, (2, 9, 3), (3, 3, 2), strides=2, padding="same"),
+    # transposed: Keras's output sizes and alignment
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=2, padding="same"),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=2, padding="valid"),
+    row(TRANSPOSE, (2, 4, 5, 3), (4, 4, 4, 3), strides=2, padding="same"),
+    row(TRANSPOSE, (2, 4, 5, 3), (2, 2, 4, 3), strides=2, padding="valid"),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=1, padding="same"),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=1, padding="valid"),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 2, 3), strides=1, padding="same"),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=2, padding="same", output_padding=1),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=2, padding="valid", output_padding=1),
+    row(TRANSPOSE, (2, 4, 5, 3), (5, 5, 4, 3), strides=3, padding="same", output_padding=(2, 1)),
+    row(TRANSPOSE, (2, 4, 5, 3), (3, 3, 4, 3), strides=1, dilation_rate=2, padding="same"),
+    row(TRANSPOSE, (2, 4, 5, 3), (1, 1, 4, 3), strides=2, padding="valid"),
+    row(TRANSPOSE, (2, 4, 5, 3), (1, 1, 4, 3), strides=1),
+    row(TRANSPOSE, (2, 6, 3), (3, 4, 3), strides=2, padding="same"),
+    row(TRANSPOSE, (2, 6, 3), (4, 4, 3), strides=2, padding="valid", output_padding=1),
+]
+
+# ---- Keras's rules, written out independently of neuronka -------------------------
+def tf_same_pads(length, k, s, d):
+    """TensorFlow "same": total = max((ceil(L/s) - 1)·s + (k - 1)·d + 1 - L, 0), the extra one after."""
+    total = max((math.ceil(length / s) - 1) * s + (k - 1) * d + 1 - length, 0)
+    return total // 2, total - total // 2
+
+
+def keras_transpose_window(length, k, s, d, padding, output_padding):
+    """(crop at the start of torch's full output, Keras's output length), from keras backend_utils' JAX rule."""
+    k_eff = (k - 1) * d + 1
+    if padding == "valid":
+        op = max(k_eff, s) - k_eff if output_padding is None else output_padding
+        left = k_eff - 1
+        right = k_eff - 1 + op
+    else:
+        pad_len = s + k_eff - 2 if output_padding is None else k_eff + k_eff % 2 - 2 + output_padding
+        left = min(pad_len // 2 + pad_len % 2, k_eff - 1)
+        right = pad_len - left
+    out = (length - 1) * s + 1 + left + right - (k_eff - 1)
+    return k_eff - 1 - left, out
+
+
+def per_axis(value, nd):
+    return (value,) * nd if isinstance(value, int) or value is None else tuple(value)
+
+
+def torch_op(op, kw, nd):
+    """The same computation in torch, on tensors laid out as neuronka's (NHWC, Keras kernels)."""
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    s = per_axis(kw.get("strides", 1), nd)
+    d = per_axis(kw.get("dilation_rate", 1), nd)
+    padding = kw.get("padding", "valid")
+    first = kw.get("data_format") == "channels_first"
+
+    def to_torch(x):  # channels last -> channels first, contiguous (see test_torch_oracle_layout)
+        return x.contiguous() if first else x.permute(0, nd + 1, *range(1, nd + 1)).contiguous()
+
+    def from_torch(y):
+        return y if first else y.permute(0, *range(2, nd + 2), 1)
+
+    def fn(x, k):
+        xt = to_torch(x)
+        spatial = xt.shape[2:]
+        if op is TRANSPOSE:
+            kt = k.permute(nd + 1, nd, *range(nd))  # (..., out, in) -> (in, out, ...)
+            full = (F.conv_transpose1d if nd == 1 else F.conv_transpose2d)(xt, kt, stride=s, dilation=d)
+            ops = per_axis(kw.get("output_padding"), nd)
+            windows = [keras_transpose_window(L, kk, ss, dd, padding, o)
+                       for L, kk, ss, dd, o in zip(spatial, k.shape[:nd], s, d, ops)]
+            extra = [max(0, c + o - f) for (c, o), f in zip(windows, full.shape[2:])]
+            full = F.pad(full, [v for e in reversed(extra) for v in (0, e)])
+            y = full[(slice(None), slice(None), *(slice(c, c + o) for c, o in windows))]
+            return from_torch(y)
+        if padding == "same":
+            pads = [tf_same_pads(L, kk, ss, dd) for L, kk, ss, dd in zip(spatial, k.shape[:nd], s, d)]
+        elif padding == "causal":
+            pads = [((k.shape[0] - 1) * d[0], 0)]
+        else:
+            pads = [(0, 0)] * nd
+        xt = F.pad(xt, [v for p in reversed(pads) for v in p])
+        if op is DEPTHWISE:
+            c, m = k.shape[-2], k.shape[-1]
+            kt = k.reshape(*k.shape[:nd], c * m).permute(nd, *range(nd)).unsqueeze(1)  # (c·m, 1, ...)
+            groups = c
+        else:
+            kt = k.permute(nd + 1, nd, *range(nd))  # (..., in, out) -> (out, in, ...)
+            groups = 1
+        y = (F.conv1d if nd == 1 else F.conv2d)(xt, kt.contiguous(), stride=s, dilation=d, groups=groups)
+        return from_torch(y)
+
+    return fn
+
+
+def inputs_for(x_shape, k_shape, seed=0):
+    rng = numpy.random.default_rng(seed)
+    return rng.standard_normal(x_shape), rng.standard_normal(k_shape) / math.sqrt(math.prod(k_shape[:-1]))
+
+
+# ---- the harness ----------------------------------------------------------------------
+@pytest.mark.torch
+@pytest.mark.parametrize("op, x_shape, k_shape, kw", CASES)
+def test_conv_forward_and_gradients_match_torch(op, x_shape, k_shape, kw):
+    nd = len(k_shape) - 2
+    x, k = inputs_for(x_shape, k_shape)
+    compare_with_torch(lambda a, b: op(a, b, **kw), torch_op(op, kw, nd), [x, k], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("op, x_shape, k_shape, kw", CASES)
+def test_conv_gradients_match_central_differences(op, x_shape, k_shape, kw):
+    x, k = inputs_for((1, *x_shape[1:]), k_shape, seed=1)  # one image keeps the finite differences cheap
+    assert nk.gradcheck(lambda a, b: op(a, b, **kw), [x, k])
+
+
+# ---- output shapes: Keras's formulas, as literal numbers --------------------------------
+@pytest.mark.parametrize("op, x_shape, k_shape, kw, expected", [
+    (CONV, (2, 7, 9, 3), (3, 3, 3, 5), dict(strides=2, padding="same"), (2, 4, 5, 5)),
+    (CONV, (2, 7, 9, 3), (3, 3, 3, 5), dict(strides=2, padding="valid"), (2, 3, 4, 5)),
+    (CONV, (2, 7, 9, 3), (4, 4, 3, 5), dict(strides=3, padding="valid"), (2, 2, 2, 5)),
+    (CONV, (2, 7, 9, 3), (3, 3, 3, 5), dict(dilation_rate=2, padding="valid"), (2, 3, 5, 5)),
+    (CONV, (2, 7, 9, 3), (3, 3, 3, 5), dict(dilation_rate=2, padding="same"), (2, 7, 9, 5)),
+    (CONV, (2, 9, 3), (3, 3, 4), dict(strides=2, padding="causal"), (2, 5, 4)),
+    (DEPTHWISE, (2, 7, 9, 3), (3, 3, 3, 2), dict(strides=2, padding="same"), (2, 4, 5, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (3, 3, 6, 3), dict(strides=2, padding="same"), (2, 8, 10, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (3, 3, 6, 3), dict(strides=2, padding="valid"), (2, 9, 11, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (3, 3, 6, 3), dict(strides=2, padding="same", output_padding=1), (2, 8, 10, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (3, 3, 6, 3), dict(strides=2, padding="valid", output_padding=1), (2, 10, 12, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (2, 2, 6, 3), dict(strides=2, padding="same"), (2, 8, 10, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (1, 1, 6, 3), dict(strides=2, padding="valid"), (2, 8, 10, 6)),
+    (TRANSPOSE, (2, 4, 5, 3), (3, 3, 6, 3), dict(strides=1, padding="same", dilation_rate=2), (2, 4, 5, 6)),
+    (TRANSPOSE, (2, 6, 3), (4, 5, 3), dict(strides=3, padding="valid"), (2, 19, 5)),
+])
+def test_conv_output_shapes_follow_keras(op, x_shape, k_shape, kw, expected):
+    x, k = inputs_for(x_shape, k_shape)
+    assert op(x, k, **kw).shape == expected
+
+
+def test_conv_transpose_is_the_adjoint_of_conv():
+    # <conv(y, K), x> = <y, conv_transpose(x, K)> for every y of the transposed output's shape
+    rng = numpy.random.default_rng(3)
+    for kw in (dict(strides=2, padding="same"), dict(strides=2, padding="valid"), dict(strides=3, padding="same"),
+               dict(strides=1, padding="same", dilation_rate=2)):
+        k = rng.standard_normal((3, 3, 4, 2))
+        x = rng.standard_normal((2, 5, 4, 2))
+        y_t = C.conv_transpose(x, k, **kw).numpy()
+        y = rng.standard_normal(y_t.shape)
+        forward = C.conv(y, k, **{**kw, "padding": kw["padding"]}).numpy()
+        assert forward.shape == x.shape, kw
+        numpy.testing.assert_allclose((forward * x).sum(), (y * y_t).sum(), rtol=1e-10)
+
+
+# ---- the fast path against the plain definition; chunks and threads ----------------------
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_conv_chunks_and_threads_match_reference(monkeypatch, threads):
+    monkeypatch.setenv("NEURONKA_CONV_THREADS", threads)
+    monkeypatch.setattr(C, "_CHUNK_BYTES", 4000)  # a few images per chunk: many chunks
+    rng = numpy.random.default_rng(4)
+    for kh, kw_, s, d, padding, c, o in [(3, 3, 1, 1, "same", 3, 5), (3, 3, 1, 1, "same", 5, 3),
+                                         (3, 3, 2, 1, "same", 3, 5), (2, 3, 1, 2, "valid", 5, 5),
+                                         (1, 1, 2, 1, "valid", 3, 5), (4, 4, 2, 1, "same", 5, 3)]:
+        x = rng.standard_normal((13, 9, 8, c)).astype(numpy.float32)
+        w = rng.standard_normal((kh, kw_, c, o)).astype(numpy.float32)
+        g = C.conv_geometry((9, 8), (kh, kw_), (s, s), (d, d), padding)
+        ref = C.reference_conv2d(x.astype(numpy.float64), w.astype(numpy.float64), (s, s), (d, d),
+                                 (g.pt, g.pl), (g.ho, g.wo))
+        xt, wt = nk.Tensor(x, requires_grad=True), nk.Tensor(w, requires_grad=True)
+        y = C.conv(xt, wt, strides=s, padding=padding, dilation_rate=d)
+        numpy.testing.assert_allclose(y.numpy(), ref, rtol=1e-4, atol=1e-4)
+        gy = rng.standard_normal(y.shape).astype(numpy.float32)
+        y.backward(gy)
+        # the same gradients with the whole batch in one chunk on one thread
+        monkeypatch.setattr(C, "_CHUNK_BYTES", 10**9)
+        monkeypatch.setenv("NEURONKA_CONV_THREADS", "1")
+        xt2, wt2 = nk.Tensor(x, requires_grad=True), nk.Tensor(w, requires_grad=True)
+        C.conv(xt2, wt2, strides=s, padding=padding, dilation_rate=d).backward(gy)
+        numpy.testing.assert_allclose(xt.grad, xt2.grad, rtol=1e-5, atol=1e-5)
+        numpy.testing.assert_allclose(wt.grad, wt2.grad, rtol=1e-4, atol=1e-4)
+        monkeypatch.setattr(C, "_CHUNK_BYTES", 4000)
+        monkeypatch.setenv("NEURONKA_CONV_THREADS", threads)
+
+
+def test_conv_keeps_dtype_and_casts_integers():
+    x = numpy.ones((1, 4, 4, 2), numpy.float64)
+    k = numpy.ones((3, 3, 2, 1), numpy.float32)
+    assert C.conv(x, k, padding="same").dtype == numpy.float64
+    assert C.conv(x.astype(numpy.float32), k).dtype == numpy.float32
+    y = C.conv(numpy.ones((1, 4, 4, 2), numpy.uint8), k, padding="same")
+    assert y.dtype == numpy.float32 and y.numpy()[0, 1, 1, 0] == 18
+
+
+@pytest.mark.parametrize("op, x_shape, k_shape, kw", [
+    (CONV, (2, 6, 5, 3), (3, 3, 3, 4), dict(strides=2, padding="same")),
+    (CONV, (2, 6, 5, 3), (1, 1, 3, 4), dict()),
+    (TRANSPOSE, (2, 3, 4, 3), (3, 3, 4, 3), dict(strides=2, padding="same")),
+    (DEPTHWISE, (2, 6, 5, 3), (3, 3, 3, 2), dict(padding="same")),
+])
+def test_conv_backward_accepts_broadcast_and_strided_gradients(op, x_shape, k_shape, kw):
+    # y.sum() hands back a zero-stride broadcast gradient; channels_first hands back transposed views
+    x, k = inputs_for(x_shape, k_shape)
+    grads = []
+    for reduce in (lambda y: y.sum(), lambda y: (y * numpy.ones(y.shape)).sum()):
+        xt, kt = nk.Tensor(x, requires_grad=True), nk.Tensor(k, requires_grad=True)
+        reduce(op(xt, kt, **kw)).backward()
+        grads.append((xt.grad, kt.grad))
+    for a, b in zip(*grads):
+        numpy.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_torch_oracle_layout():
+    # why the oracle makes its NCHW tensors contiguous: torch 2.13 (CPU) returns a wrong weight gradient
+    # for a 1x1 convolution with strides (1, 2) on a channels_last-strided input
+    torch = torch_or_skip()
+    rng = numpy.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((2, 3, 9, 10)), dtype=torch.float32)
+    w = torch.tensor(rng.standard_normal((4, 3, 1, 1)), dtype=torch.float32)
+    grads = []
+    for xin in (x, x.contiguous(memory_format=torch.channels_last)):
+        wt = w.clone().requires_grad_()
+        y = torch.nn.functional.conv2d(xin, wt, stride=(1, 2))
+        y.backward(torch.ones_like(y))
+        grads.append(wt.grad)
+    expected = x[:, :, :, ::2].sum(dim=(0, 2, 3))
+    numpy.testing.assert_allclose(grads[0][:, :, 0, 0].numpy(), expected.expand(4, 3).numpy(), rtol=1e-5)
+
+
+# ---- errors name the argument, what was expected and what was received ---------------------
+@pytest.mark.parametrize("call, message", [
+    (lambda: C.conv(numpy.ones((2, 8, 3)), numpy.ones((3, 3, 3, 4))),
+     r"conv: expected inputs of rank 4 \(batch, height, width, channels\) for a 2-D kernel, received shape "
+     r"\(2, 8, 3\)"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 4))),
+     r"conv: expected inputs of rank 3 \(batch, width, channels\) for a 1-D kernel, received shape \(2, 8, 8, 3\)"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 3, 4))),
+     r"conv: expected a kernel of rank 3 .* or 4 .*received kernel shape \(3, 3, 3, 3, 4\)"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 4, 5))),
+     r"conv: the inputs have 3 channels but the kernel expects 4"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 5)), padding="full"),
+     r"conv: expected padding 'valid' or 'same', received padding='full'"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 5)), padding="causal"),
+     r"conv: expected padding 'valid' or 'same', received padding='causal'"),
+    (lambda: C.conv(numpy.ones((2, 8, 3)), numpy.ones((3, 3, 5)), padding="circular"),
+     r"conv: expected padding 'valid' or 'same' or 'causal', received padding='circular'"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 5)), strides=0),
+     r"conv: expected strides to be an integer >= 1 .*received strides=0"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 5)), dilation_rate=(1, 2, 3)),
+     r"conv: expected dilation_rate to be an integer >= 1 or a tuple of 2 .*received dilation_rate=\(1, 2, 3\)"),
+    (lambda: C.conv(numpy.ones((2, 2, 8, 3)), numpy.ones((3, 3, 3, 5))),
+     r"conv: with padding='valid' the dilated kernel \(3\) must fit in the input's spatial size 2"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 5)), data_format="NHWC"),
+     r"conv: expected data_format 'channels_last' or 'channels_first', received data_format='NHWC'"),
+    (lambda: C.depthwise_conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 2, 1))),
+     r"depthwise_conv: the inputs have 3 channels but the kernel expects 2"),
+    (lambda: C.conv_transpose(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 4)), 2),
+     r"conv_transpose: the inputs have 3 channels but the kernel expects 4 .*\(\.\.\., out_channels, in_channels\)"),
+    (lambda: C.conv_transpose(numpy.ones((2, 8, 3)), numpy.ones((3, 3, 4, 3)), 2),
+     r"conv_transpose: expected inputs of rank 4 \(batch, height, width, channels\) for a 2-D kernel"),
+    (lambda: C.conv_transpose(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 4, 3)), 2, output_padding=-1),
+     r"conv_transpose: expected output_padding to be an integer >= 0"),
+])
+def test_conv_errors_name_the_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
