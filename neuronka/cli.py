@@ -1,22 +1,199 @@
-"""The ``neuronka`` command."""
+"""The ``neuronka`` command: train, evaluate, predict, summary, demo (see docs/cli.md).
+
+    neuronka train --model resnet20 --dataset cifar10 --epochs 30 --out runs/r20
+    neuronka train --out runs/r20 --resume
+    neuronka evaluate runs/r20
+    neuronka predict runs/r20 cat.jpg dog.png --top 5
+    neuronka summary --model resnet50
+    neuronka train --dataset sms-spam --model bilstm --class-weight balanced --out runs/spam
+    neuronka demo
+
+Problems with what was asked (a bad option, a missing dataset or run folder) print one line,
+``neuronka: error: ...``, on stderr and exit with status 2; an interrupted training exits with 130.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
-def main(argv=None) -> int:
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 224,224,3, received {text!r}") from None
+    if not shape or any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(f"expected positive sizes like 224,224,3, received {text!r}")
+    return shape
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a model in a run folder (checkpoint every epoch, report at the end)",
+        description="Train an image (CIFAR) or text classifier. Options left out take the defaults of the "
+                    "dataset's kind (shown in brackets: image / text). Everything lands in the run folder --out.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("what to train")
+    g.add_argument("--model", help="resnet20/32/44/56/110, plain20/.../110 (CIFAR nets), resnet18/34/50/101/152 "
+                                   "(ImageNet nets at 32x32 input); text: lstm, gru, conv1d, bilstm "
+                                   "[resnet20 / lstm]")
+    g.add_argument("--dataset", help="cifar10, cifar100, sms-spam, sentiment [cifar10]")
+    g.add_argument("--label-mode", choices=("fine", "coarse"), help="cifar100 labels [fine]")
+    g.add_argument("--data", metavar="PATH", help="the dataset's file or folder (default: $NEURONKA_DATA, the user "
+                                                  "cache, then a download / the shared folder)")
+    g.add_argument("--limit-train", type=int, metavar="N", help="use the first N training samples")
+    g.add_argument("--limit-test", type=int, metavar="N", help="use the first N test samples")
+    g = p.add_argument_group("how to train")
+    g.add_argument("--epochs", type=int, help="[10]")
+    g.add_argument("--batch-size", type=int, help="[128 / 32]")
+    g.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="[sgd / adam]")
+    g.add_argument("--lr", type=float, help="peak learning rate [0.1 for sgd, 1e-3 otherwise]")
+    g.add_argument("--momentum", type=float, help="SGD momentum [0.9]")
+    g.add_argument("--weight-decay", type=float, help="L2 penalty λ/2·‖W‖² on conv/dense kernels, i.e. gradient "
+                                                      "+= λ·W (decoupled for adamw) [1e-4 / 0]")
+    g.add_argument("--schedule", choices=("cosine", "step", "onecycle", "constant"),
+                   help="learning rate per step: cosine decay, step (÷10 at 50%% and 75%%), one-cycle, constant "
+                        "[cosine / constant]")
+    g.add_argument("--warmup-epochs", type=int, help="linear warm-up from 0 (cosine, constant) [0]")
+    g.add_argument("--label-smoothing", type=float, help="[0]")
+    g.add_argument("--augment", help="image augmentation: comma-separated crop[=4], flip, rotate[=15], shift[=0.1], "
+                                     "brightness[=0.2], contrast[=0.2], noise[=0.03], cutout[=16], or none "
+                                     "[crop,flip]")
+    g.add_argument("--seed", type=int, help="seed of the weights, the shuffle, the augmentation and dropout [0]")
+    g = p.add_argument_group("text models")
+    g.add_argument("--max-tokens", type=int, help="vocabulary size, padding and OOV included [10000]")
+    g.add_argument("--sequence-length", type=int, help="tokens per text (padded / truncated) [100]")
+    g.add_argument("--embedding-dim", type=int, help="[64]")
+    g.add_argument("--units", type=int, help="LSTM/GRU units or Conv1D filters [64]")
+    g.add_argument("--class-weight", choices=("balanced",), help="weight class c by n / (K · n_c)")
+    g.add_argument("--augment-text", metavar="SPEC", help="token noise per epoch: dropout=RATE,swap=RATE [none]")
+    g = p.add_argument_group("the run")
+    g.add_argument("--out", metavar="DIR", help="run folder [runs/MODEL-DATASET-TIMESTAMP]")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
+                                                         "(same result as an uninterrupted run)")
+    g.add_argument("--stop-after-epoch", type=int, metavar="N", help="stop after epoch N (checkpointed), as if "
+                                                                     "interrupted; continue later with --resume")
+    g.add_argument("--evaluate-before", action="store_true", help="evaluate the untrained model on the test set "
+                                                                  "first (a baseline)")
+    g.add_argument("--verbose", type=int, choices=(0, 1, 2), help="0 silent, 1 progress bars, 2 one line per "
+                                                                  "epoch [1]")
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="classification report of a run or model file on a test set")
+    p.add_argument("path", metavar="RUN_OR_WEIGHTS", help="a run folder, a .keras model or a .weights.npz file")
+    p.add_argument("--dataset", help="default: the run's dataset")
+    p.add_argument("--data", metavar="PATH", help="the dataset's file or folder")
+    p.add_argument("--label-mode", choices=("fine", "coarse"))
+    p.add_argument("--limit-test", type=int, metavar="N")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="top-k classes of images (or texts, for a text run)")
+    p.add_argument("path", metavar="WEIGHTS_OR_RUN", help="a run folder, a .keras model or a .weights.npz file")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files of any size (resized to the model's "
+                                                             "input); for a text run, the texts")
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
+    p.add_argument("--dataset", help="class names for a model file without a run config [cifar10]")
+
+
+def _add_summary(sub) -> None:
+    p = sub.add_parser("summary", help="print a model's layers and parameter counts (model.summary())")
+    p.add_argument("--model", required=True, help="a zoo model (resnet20 ... resnet152, plain20 ...) or a text "
+                                                  "model (lstm, gru, conv1d, bilstm)")
+    p.add_argument("--input-shape", type=_shape, help="e.g. 224,224,3 [224,224,3 for ImageNet nets, 32,32,3 for "
+                                                      "CIFAR nets]")
+    p.add_argument("--classes", type=int, help="[1000 for ImageNet nets, 10 for CIFAR nets, 2 for text]")
+    p.add_argument("--max-tokens", type=int, default=10000)
+    p.add_argument("--sequence-length", type=int, default=100)
+    p.add_argument("--embedding-dim", type=int, default=64)
+    p.add_argument("--units", type=int, default=64)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neuronka", description="neuronka: train and inspect neural networks")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train a small MLP on scikit-learn's bundled digits and report accuracy")
     demo.add_argument("--epochs", type=int, default=30)
     demo.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_predict(sub)
+    _add_summary(sub)
+    return parser
+
+
+def _summary(args) -> None:
+    from .applications.resnet import CIFAR_DEPTHS, MODELS  # noqa: PLC0415
+    from .applications.text import TEXT_MODELS, text_classifier  # noqa: PLC0415
+    from .training import JobError  # noqa: PLC0415
+
+    name = args.model.lower().replace("-", "")
+    if name in TEXT_MODELS:
+        seq = args.input_shape[0] if args.input_shape else args.sequence_length
+        model = text_classifier(name, args.max_tokens, seq, args.embedding_dim, args.units, args.classes or 2)
+    elif name in MODELS:
+        cifar = name in {f"{prefix}{d}" for prefix in ("resnet", "plain") for d in CIFAR_DEPTHS}
+        shape = args.input_shape or ((32, 32, 3) if cifar else (224, 224, 3))
+        model = MODELS[name](classes=args.classes or (10 if cifar else 1000), input_shape=tuple(shape))
+    else:
+        raise JobError(f"summary: unknown model {args.model!r}; expected one of {', '.join(sorted(MODELS))}, "
+                       f"{', '.join(TEXT_MODELS)}")
+    model.summary()
+
+
+def _run(args) -> int:
+    from . import training  # noqa: PLC0415
+
     if args.command == "demo":
-        from .examples.digits_mlp import run
+        from .examples.digits_mlp import run  # noqa: PLC0415
 
         run(epochs=args.epochs, seed=args.seed, verbose=True)
+    elif args.command == "train":
+        options = {k: v for k, v in vars(args).items() if k != "command"}
+        options["resume"] = bool(args.resume) or None
+        options["evaluate_before"] = bool(args.evaluate_before) or None
+        result = training.train(options)
+        if result.get("status") == "stopped":
+            return 0
+    elif args.command == "evaluate":
+        training.evaluate(args.path, dataset=args.dataset, data=args.data, limit_test=args.limit_test,
+                          batch_size=args.batch_size, model_name=args.model, label_mode=args.label_mode)
+    elif args.command == "predict":
+        training.predict(args.path, args.inputs, top=args.top, model_name=args.model, dataset=args.dataset)
+    elif args.command == "summary":
+        _summary(args)
     return 0
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # the summary's box drawing must not crash an ASCII terminal
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+    from .training import JobError  # noqa: PLC0415
+
+    try:
+        return _run(args)
+    except (JobError, FileNotFoundError) as e:
+        print(f"neuronka: error: {e}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nneuronka: interrupted (a `train` run continues from its last checkpoint with --resume)",
+              file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

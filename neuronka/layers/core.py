@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy
 
 from .. import activations as _activations
-from .. import constraints, initializers, regularizers
-from .. import ops
+from .. import constraints, initializers, ops, regularizers
 from ..ops import random as _random
 from .base import InputSpec, Layer
 
