@@ -1,0 +1,253 @@
+"""Where the time of one training step goes: CIFAR ResNet-20, batch 128, float32.
+
+    python benchmarks/profile_step.py                   # images/s (median of --steps timed steps)
+    python benchmarks/profile_step.py --breakdown       # + ms per step by op kind (forward / backward)
+    python benchmarks/profile_step.py --cprofile 25     # + the 25 costliest functions (cumulative, cProfile)
+    python benchmarks/profile_step.py --torch           # + the same step of a twin ResNet-20 in PyTorch (A B A B)
+
+The breakdown wraps every ``Function`` subclass's ``forward``/``backward``, the optimizer, the loss and
+the metrics with timers that count *exclusive* time (a timed region inside another is charged to the
+inner one only). What is left of the forward (``model(x)``) is layer/graph bookkeeping ("python
+overhead fwd"); what is left of ``loss.backward()`` is the autograd walk itself (topological order,
+gradient accumulation, releases: "autograd bookkeeping bwd"). The timers cost a few µs per op
+(about 1 ms per step), so the plain images/s comes from untimed steps.
+
+Set the BLAS threads with the environment (``OMP_NUM_THREADS=2``); ``--threads`` sets torch's.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+
+import numpy
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import neuronka  # noqa: E402
+from neuronka import initializers  # noqa: E402
+from neuronka.applications import resnet  # noqa: E402
+from neuronka.autograd import Function, Tensor  # noqa: E402
+
+# op-kind names for the breakdown table (Function class name → kind)
+KINDS = {
+    "Conv": "conv", "DepthwiseConv": "conv", "ConvTranspose": "conv",
+    "BatchNormTrain": "batch norm", "BatchNormalization": "batch norm",
+    "Relu": "relu", "Add": "add",
+    "Pad": "pad/slice (shortcut, zero-padding)", "GetItem": "pad/slice (shortcut, zero-padding)",
+    "MatMul": "dense", "Mean": "global avg pool", "Softmax": "softmax",
+}
+
+
+def build(batch: int, seed: int = 0):
+    initializers.set_seed(seed)
+    model = resnet.get("resnet20")
+    model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
+    rng = numpy.random.default_rng(seed)
+    x = rng.standard_normal((batch, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, size=(batch,)).astype("int64")
+    return model, x, y
+
+
+class Timers:
+    """Exclusive wall time per label, over a stack of nested timed regions."""
+
+    def __init__(self):
+        self.total = collections.defaultdict(float)
+        self.count = collections.defaultdict(int)
+        self.stack: list[list] = []  # [label, start, time spent in children]
+
+    def wrap(self, fn, label):
+        timers = self
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            timers.stack.append([label, t0, 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                lab, start, child = timers.stack.pop()
+                dt = time.perf_counter() - start
+                timers.total[lab] += dt - child
+                timers.count[lab] += 1
+                if timers.stack:
+                    timers.stack[-1][2] += dt
+
+        timed.__wrapped__ = fn
+        return timed
+
+
+def _all_functions():
+    out, todo = [], [Function]
+    while todo:
+        c = todo.pop()
+        for s in c.__subclasses__():
+            out.append(s)
+            todo.append(s)
+    return out
+
+
+def instrument(model, timers: Timers):
+    """Wrap the ops, the optimizer, the loss and the step phases; returns an undo callable."""
+    undo = []
+
+    def patch(owner, attr, label):
+        orig = owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr)
+        if orig is None:
+            return
+        setattr(owner, attr, timers.wrap(orig, label))
+        undo.append((owner, attr, orig))
+
+    for cls in _all_functions():
+        if "forward" in cls.__dict__:
+            patch(cls, "forward", f"{cls.__name__} fwd")
+        if "backward" in cls.__dict__:
+            patch(cls, "backward", f"{cls.__name__} bwd")
+    patch(model.optimizer, "apply_gradients", "optimizer (SGD momentum)")
+    patch(model, "compute_loss", "loss (sparse CE) fwd, python")
+    patch(model, "compute_metrics", "metrics")
+    patch(Tensor, "backward", "autograd bookkeeping bwd")
+    patch(model, "call", "python overhead fwd (layers, graph replay, Function.apply)")
+
+    def restore():
+        for owner, attr, orig in reversed(undo):
+            if isinstance(owner, type):
+                setattr(owner, attr, orig)
+            else:
+                delattr(owner, attr)
+
+    return restore
+
+
+def time_steps(model, x, y, steps: int) -> list[float]:
+    out = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        model.train_on_batch(x, y)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def breakdown(model, x, y, steps: int) -> None:
+    timers = Timers()
+    restore = instrument(model, timers)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)
+        wall = (time.perf_counter() - t0) / steps
+    finally:
+        restore()
+    rows = collections.defaultdict(float)
+    for label, t in timers.total.items():
+        name, _, phase = label.rpartition(" ")
+        if phase in ("fwd", "bwd") and name in {c.__name__ for c in _all_functions()}:
+            kind = KINDS.get(name, "loss/other ops")
+            rows[f"{kind} {phase}"] += t
+        else:
+            rows[label] += t
+    accounted = sum(rows.values()) / steps
+    print(f"\nbreakdown, ms per step (exclusive; mean of {steps} instrumented steps, {wall * 1e3:.1f} ms each):")
+    for label, t in sorted(rows.items(), key=lambda kv: -kv[1]):
+        print(f"  {label:<62s} {t / steps * 1e3:8.2f}")
+    print(f"  {'train_on_batch outside the timers (step glue)':<62s} {(wall - accounted) * 1e3:8.2f}")
+
+
+def torch_step(batch: int, threads: int):
+    import torch  # noqa: PLC0415
+    from torch import nn  # noqa: PLC0415
+
+    torch.set_num_threads(threads)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(cout)
+            self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(cout)
+            self.stride, self.pad = stride, cout - cin
+
+        def forward(self, x):
+            y = torch.relu(self.b1(self.c1(x)))
+            y = self.b2(self.c2(y))
+            sc = x
+            if self.stride > 1 or self.pad:
+                sc = x[:, :, ::self.stride, ::self.stride]
+                sc = nn.functional.pad(sc, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+            return torch.relu(y + sc)
+
+    layers_ = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    cin = 16
+    for stage, c in enumerate((16, 32, 64)):
+        for b in range(3):
+            layers_.append(Block(cin, c, 2 if stage and b == 0 else 1))
+            cin = c
+    net = nn.Sequential(*layers_, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = torch.randn(batch, 3, 32, 32)
+    y = torch.randint(0, 10, (batch,))
+    lossf = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(net(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="A B A B rounds with --torch")
+    p.add_argument("--breakdown", action="store_true")
+    p.add_argument("--cprofile", type=int, default=0, metavar="N")
+    p.add_argument("--torch", action="store_true")
+    p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    a = p.parse_args(argv)
+
+    model, x, y = build(a.batch)
+    time_steps(model, x, y, a.warmup)
+    tstep = torch_step(a.batch, a.threads) if a.torch else None
+    if tstep is not None:
+        for _ in range(a.warmup):
+            tstep()
+    ours, theirs = [], []
+    for _ in range(a.rounds if tstep is not None else 1):
+        ours += time_steps(model, x, y, a.steps)
+        if tstep is not None:
+            for _ in range(a.steps):
+                t0 = time.perf_counter()
+                tstep()
+                theirs.append(time.perf_counter() - t0)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    med = statistics.median(ours)
+    print(f"neuronka ResNet-20 train step, batch {a.batch}: median {med * 1e3:.1f} ms "
+          f"(min {min(ours) * 1e3:.1f}, max {max(ours) * 1e3:.1f}) = {a.batch / med:.0f} images/s "
+          f"[{len(ours)} steps, load avg {load:.2f}]")
+    if theirs:
+        tm = statistics.median(theirs)
+        print(f"torch    ResNet-20 train step, batch {a.batch}: median {tm * 1e3:.1f} ms "
+              f"(min {min(theirs) * 1e3:.1f}, max {max(theirs) * 1e3:.1f}) = {a.batch / tm:.0f} images/s")
+    if a.breakdown:
+        breakdown(model, x, y, a.steps)
+    if a.cprofile:
+        prof = cProfile.Profile()
+        prof.enable()
+        time_steps(model, x, y, a.steps)
+        prof.disable()
+        st = pstats.Stats(prof)
+        st.sort_stats("tottime").print_stats(a.cprofile)
+
+
+if __name__ == "__main__":
+    main()
