@@ -29,7 +29,7 @@ import time  # noqa: E402
 import numpy  # noqa: E402
 
 import neuronka as nk  # noqa: E402
-from neuronka.ops import conv as nconv  # noqa: E402
+from neuronka.ops import convolution as nconv  # noqa: E402
 from neuronka.ops import pooling as npool  # noqa: E402
 
 # name, how many a ResNet-20 with projection shortcuts has, batch, size, in channels, out channels, kernel, stride

@@ -13,7 +13,7 @@ import numpy
 import pytest
 
 import neuronka as nk
-from neuronka.ops import conv as C
+from neuronka.ops import convolution as C
 
 from .helpers import compare_with_torch, torch_or_skip
 

@@ -6,7 +6,7 @@ each patch, with the same weights everywhere), then adds the bias and applies th
 
     y[n, i, j, o] = A( Σ_{a, b, c} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · kernel[a, b, c, o] + bias[o] )
 
-The arithmetic (and its backward pass) lives in :mod:`neuronka.ops.conv`; these layers hold the
+The arithmetic (and its backward pass) lives in :mod:`neuronka.ops.convolution`; these layers hold the
 configuration and the weights, check their inputs and answer ``compute_output_shape``. Layouts are
 Keras's: inputs (batch, [height,] width, channels) ("channels_last", the default) or
 (batch, channels, [height,] width) ("channels_first"); kernels (kh, kw, in, out), transposed
@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import activations as _activations
 from .. import constraints, initializers, ops, regularizers
-from ..ops import conv as _conv
+from ..ops import convolution as _conv
 from .base import InputSpec, Layer, unique_name
 from .core import check_positive_int, serialize_common
 from .reshaping import standardize_data_format

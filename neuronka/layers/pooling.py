@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import ops
 from ..backend import get_array_module
-from ..ops import conv as _conv
+from ..ops import convolution as _conv
 from ..ops import pooling as _pooling
 from .base import InputSpec, Layer
 from .convolutional import default_name

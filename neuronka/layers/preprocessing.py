@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy
 
 from .. import ops
-from ..ops.conv import normalize_data_format
+from ..ops.convolution import normalize_data_format
 from .base import Layer
 
 __all__ = ["Rescaling", "Resizing"]

@@ -15,7 +15,7 @@ import numpy
 from .. import ops, regularizers
 from ..backend import get_array_module
 from ..ops import random as _random
-from ..ops.conv import normalize_data_format
+from ..ops.convolution import normalize_data_format
 from .base import InputSpec, Layer, Variable
 from .core import Dropout, check_rate
 

@@ -16,7 +16,7 @@ import numpy
 
 from .. import ops
 from ..backend import get_array_module
-from ..ops.conv import normalize_data_format
+from ..ops.convolution import normalize_data_format
 from .base import InputSpec, Layer
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 
 def standardize_data_format(layer: str, data_format: str | None) -> str:
     """``None`` → ``"channels_last"``; otherwise checked, the error naming ``layer`` (used by the layers of
-    :mod:`.convolutional` too; the rule itself is :func:`neuronka.ops.conv.normalize_data_format`)."""
+    :mod:`.convolutional` too; the rule itself is :func:`neuronka.ops.convolution.normalize_data_format`)."""
     return normalize_data_format(data_format, layer)
 
 

@@ -4,9 +4,11 @@ Where the math lives: elementwise, reductions, shapes and matmul in
 :mod:`.math`; activations in :mod:`.activations`; losses in :mod:`.losses`;
 batch / layer normalization in :mod:`.normalization`; dropout and other
 random masks in :mod:`.random`; LSTM / GRU / SimpleRNN over whole sequences
-in :mod:`.recurrent`; convolutions in :mod:`.conv`; pooling in
-:mod:`.pooling`; resizing in :mod:`.image`.
+in :mod:`.recurrent`; convolutions in :mod:`.convolution`; pooling in
+:mod:`.pooling`; resizing in :mod:`.image` (``keras.ops.image``); the compiled
+fused kernels some of them use in :mod:`.kernels`.
 """
+from . import image
 from .activations import (
     elu,
     gelu,
@@ -25,6 +27,7 @@ from .activations import (
     swish,
     tanh,
 )
+from .convolution import conv, conv_transpose, depthwise_conv
 from .losses import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy
 from .math import (
     abs,
@@ -64,6 +67,7 @@ from .math import (
     where,
 )
 from .normalization import batch_norm_train, batch_normalization, layer_normalization, moments, normalize
+from .pooling import average_pool, global_average_pool, global_max_pool, max_pool
 from .random import dropout
 from .recurrent import gru, lstm, simple_rnn
 

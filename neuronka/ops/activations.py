@@ -10,6 +10,7 @@ import math
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
+from . import kernels
 
 
 # linear: A(x) = x, A'(x) = 1
@@ -40,12 +41,14 @@ class Tanh(Function):
 
 
 class Relu(Function):
-    def forward(self, x):
-        self.positive = x > 0
-        return x * self.positive
+    def forward(self, x):  # keeps its output only: y > 0 ⇔ x > 0
+        self.y = kernels.relu(x) if kernels.usable(x) else get_array_module(x).maximum(x, 0)
+        return self.y
 
     def backward(self, gy):  # ReLU'(x) = 1 if x > 0 else 0
-        return gy * self.positive
+        if kernels.usable(gy, self.y):
+            return kernels.relu_grad(gy, self.y)
+        return gy * (self.y > 0)
 
 
 class LeakyRelu(Function):

@@ -16,7 +16,7 @@ import numpy
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .conv import from_channels_last, normalize_data_format, normalize_tuple, to_channels_last
+from .convolution import from_channels_last, normalize_data_format, normalize_tuple, to_channels_last
 
 _INTERPOLATIONS = ("bilinear", "nearest")
 _KERAS_ONLY = ("bicubic", "lanczos3", "lanczos5", "area")

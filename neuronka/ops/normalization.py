@@ -20,6 +20,7 @@ import numpy
 
 from ..autograd import Function, Tensor, _as_array, unbroadcast
 from ..backend import get_array_module
+from . import kernels
 from .math import mean as _mean
 from .math import var as _var
 
@@ -136,6 +137,8 @@ class BatchNormTrain(Function):
         lay = self.layout
         gamma = _param(params[0], lay.bshape, "batch_norm_train", "gamma") if self.has_gamma else None
         beta = _param(params[-1], lay.bshape, "batch_norm_train", "beta") if self.has_beta else None
+        if lay.mode == "cols" and kernels.usable(x):
+            return self._forward_fused(x, gamma, beta)
         mu = lay.sum(xp, x) * (1.0 / lay.n)
         xhat = lay.wide(x) - lay.vec(xp, mu)
         var = lay.dot(xp, xhat, xhat) * (1.0 / lay.n)  # biased: Σ(x − μ)²/n
@@ -148,8 +151,40 @@ class BatchNormTrain(Function):
         self.xhat, self.inv, self.gamma = xhat, inv, gamma
         return lay.unwide(y)
 
+    def _forward_fused(self, x, gamma, beta):
+        # the same math in two compiled passes; keeps x (not x̂) for the backward: x̂ = (x − μ)·inv
+        lay = self.layout
+        x2 = x.reshape(lay.n, -1)
+        mu, var = kernels.channel_moments(x2)  # float64
+        inv = 1.0 / numpy.sqrt(var + self.epsilon)
+        a = inv if gamma is None else inv * gamma.reshape(-1)
+        y = kernels.affine(x2, mu, a, 0.0 * a if beta is None else beta.reshape(-1))  # y = γ·inv·(x − μ) + β
+        self.stats.extend([mu.astype(x.dtype).reshape(lay.bshape), var.astype(x.dtype).reshape(lay.bshape)])
+        self.x2, self.mu, self.inv, self.gamma = x2, mu, inv, gamma
+        return y.reshape(x.shape)
+
+    def _backward_fused(self, gy):
+        # dx = k·(g − Σg/n − x̂·Σg·x̂/n), k = γ·inv, x̂ = (x − μ)·inv
+        #    = k·g + b·(x − μ) + d  with b = −k·inv·Σg·x̂/n, d = −k·Σg/n
+        x2, mu, inv, n = self.x2, self.mu, self.inv, self.layout.n
+        g2 = numpy.ascontiguousarray(gy).reshape(x2.shape)
+        sg, sgxc = kernels.channel_sums(g2, x2, mu)
+        sgx = sgxc * inv  # Σ g·x̂
+        grads = [None]
+        if self.inputs[0].requires_grad:
+            k = inv if self.gamma is None else inv * self.gamma.reshape(-1)
+            dx = kernels.affine2(g2, x2, mu, k, -k * inv * (sgx / n), -k * (sg / n))
+            grads[0] = dx.reshape(gy.shape)
+        if self.has_gamma:
+            grads.append(sgx.astype(gy.dtype).reshape(self.inputs[1].shape))
+        if self.has_beta:
+            grads.append(sg.astype(gy.dtype).reshape(self.inputs[-1].shape))
+        return tuple(grads)
+
     def backward(self, gy):
         # dL/dγ = Σ g·x̂, dL/dβ = Σ g, dL/dx = (γ/σ)(g − mean(g) − x̂·mean(g·x̂))
+        if hasattr(self, "x2"):
+            return self._backward_fused(gy)
         xp = get_array_module(gy)
         lay, xhat = self.layout, self.xhat
         g = lay.wide(gy)

@@ -16,7 +16,7 @@ import numpy
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .conv import (
+from .convolution import (
     Geometry,
     conv_geometry,
     from_channels_last,

@@ -278,13 +278,32 @@ def scratch(name: str, shape, dtype):
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
+def _get_pool(threads: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < threads:
+            _pool, _pool_size = ThreadPoolExecutor(threads, thread_name_prefix="neuronka-conv"), threads
+        return _pool
+
+
+def run_parallel(tasks) -> list:
+    """Run ``fn(*args)`` for each (fn, args) of ``tasks``, the first in this thread, the others in the pool;
+    their results in order. For work that releases the GIL and does not call BLAS (compiled kernels)."""
+    if len(tasks) == 1:
+        fn, args = tasks[0]
+        return [fn(*args)]
+    pool = _get_pool(len(tasks) - 1)
+    futures = [pool.submit(fn, *args) for fn, args in tasks[1:]]
+    fn, args = tasks[0]
+    return [fn(*args)] + [f.result() for f in futures]
+
+
 def map_batch(fn, n: int, bytes_per_image: int, xp=numpy) -> list:
     """Call ``fn(n0, n1)`` on chunks [n0, n1) covering [0, n); return the non-None results.
 
     Chunks hold about ``_CHUNK_BYTES`` of scratch; contiguous runs of chunks go to
     ``num_workers()`` threads, BLAS being limited to one thread meanwhile.
     """
-    global _pool, _pool_size
     workers = num_workers() if xp is numpy else 1
     nb = max(1, min(_CHUNK_BYTES // max(bytes_per_image, 1), -(-n // workers)))
     workers = min(workers, -(-n // nb))
@@ -294,10 +313,7 @@ def map_batch(fn, n: int, bytes_per_image: int, xp=numpy) -> list:
 
     if workers == 1:
         return run(0, n)
-    with _lock:
-        if _pool is None or _pool_size < workers - 1:
-            _pool, _pool_size = ThreadPoolExecutor(workers - 1, thread_name_prefix="neuronka-conv"), workers - 1
-        pool = _pool
+    pool = _get_pool(workers - 1)
     # whole chunks per worker, as even as possible
     n_chunks = -(-n // nb)
     bounds = [min(n, (n_chunks * t // workers) * nb) for t in range(workers + 1)]

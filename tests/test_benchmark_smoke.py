@@ -1,0 +1,111 @@
+"""benchmarks/vs_torch.py (issue #5): FLOP counts by hand, rows and table from made-up worker results, and one
+``--smoke`` run end to end (tiny shapes, 1 step; no timing is asserted, only that every cell is there)."""
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "vs_torch.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("vs_torch", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["vs_torch"] = module  # dataclasses resolve the annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("vs_torch", None)
+
+
+def test_flop_counts_equal_hand_computed_values(bench):
+    # tiny conv of --smoke: 3×3, stride 1, "same", 2 images of 8×8, 4 → 4 channels: 2·N·Ho·Wo·Cout·k·k·Cin
+    assert bench.conv_flops(2, 8, 8, 4, 4, 3) == 2 * 2 * 8 * 8 * 4 * 3 * 3 * 4 == 36864
+    case = bench.CASES_BY_KEY["op-conv3x3-s1"]
+    p = case.settings(smoke=True)
+    assert bench.phase_flops(case, p, "fwd") == 36864
+    assert bench.phase_flops(case, p, "bwd") == 2 * 36864  # dX and dW
+    # ResNet-20 on 32×32: stem 884,736 + stage 1 6·4,718,592 + stages 2 and 3 each 2,359,296 + 5·4,718,592, + dense
+    assert bench.cifar_resnet_flops(20) == 884_736 + 6 * 4_718_592 + 2 * (2_359_296 + 5 * 4_718_592) + 2 * 64 * 10
+    assert round(bench.cifar_resnet_flops(56) / 1e9, 3) == 0.251
+    assert round(bench.resnet50_flops() / 1e9, 2) == 8.18  # 4.09 G multiply-adds, torchvision's count
+    assert bench.lstm_flops(64, 100, 32, 128) == 100 * 2 * 64 * (32 + 128) * 4 * 128 + 2 * 64 * 128 * 10
+    train = bench.CASES_BY_KEY["resnet20-train-b128"]
+    assert bench.phase_flops(train, train.settings(False), "train") == 3 * 128 * bench.cifar_resnet_flops(20)
+    assert bench.phase_flops(bench.CASES_BY_KEY["op-relu"], {"batch": 1}, "fwd") is None  # memory-bound: no count
+
+
+def test_quick_and_only_select_the_issue_cases(bench):
+    keys = {c.key for c in bench.select_cases("", quick=False, smoke=False)}
+    assert {"resnet20-train-b128", "resnet56-train-b128", "resnet50-train-b16", "lstm128-train-b64",
+            "resnet50-infer-b1", "op-conv1x1", "op-maxpool", "op-dense"} <= keys
+    quick = {c.key for c in bench.select_cases("", quick=True, smoke=False)}
+    assert "resnet56-train-b128" not in quick and "resnet50-train-b16" not in quick
+    assert "resnet50-infer-b8" in quick
+    assert {c.key for c in bench.select_cases("conv3x3,LSTM", quick=True, smoke=False)} == {
+        "op-conv3x3-s1", "op-conv3x3-s2", "lstm128-train-b64"}
+
+
+def _fake_run(phases: dict, base=100 * 1024, peak=300 * 1024, step_peak=250 * 1024) -> dict:
+    return {"phases": phases, "rss_base_kib": base, "rss_peak_kib": peak, "rss_step_peak_kib": step_peak,
+            "peak_reset": True, "conv_workers": 2}
+
+
+def test_rows_ratio_peak_share_memory_and_targets_from_worker_results(bench, capsys):
+    case = bench.CASES_BY_KEY["resnet20-train-b128"]
+    results = {"neuronka": [_fake_run({"train": [0.5, 0.4, 0.6]})],
+               "torch": [_fake_run({"train": [0.25, 0.2, 0.3]}, step_peak=200 * 1024)]}
+    (row,) = bench.make_rows(case, False, results, gemm_gflops=100.0)
+    n, t = row["neuronka"], row["torch"]
+    assert (n["median_s"], n["min_s"], n["max_s"]) == (0.5, 0.4, 0.6)
+    assert row["ratio"] == pytest.approx(0.5)  # neuronka half as fast
+    assert row["target_met"] is False
+    assert n["images_per_s"] == pytest.approx(256.0)
+    assert n["pct_peak"] == pytest.approx(100 * 3 * 128 * bench.cifar_resnet_flops(20) / 0.5 / 1e9 / 100.0)
+    assert (n["step_mib"], t["step_mib"]) == (150.0, 100.0)
+    assert row["mem_ratio"] == pytest.approx(1.5) and row["mem_target_met"] is True
+
+    op = bench.CASES_BY_KEY["op-relu"]
+    rows = bench.make_rows(op, False, {"neuronka": [_fake_run({"fwd": [0.002], "bwd": [0.004]})],
+                                       "torch": [{"error": "exit 1: boom"}]}, 100.0)
+    assert [r["key"] for r in rows] == ["op-relu fwd", "op-relu bwd"]
+    assert rows[0]["ratio"] is None and rows[0]["torch"] == {"error": "exit 1: boom"}
+
+    meta = {"cpu": "test cpu", "cpus": 2, "load_start": 0.0, "python": "3", "numpy": "2", "torch": "2",
+            "neuronka": "0", "threads": 2, "torch_layout": "nchw", "rounds": 1, "gemm": {"gflops": 100.0, "n": 64}}
+    bench.print_table([row, *rows], meta, old={row["key"]: {"ratio": 0.25}})
+    out = capsys.readouterr().out
+    assert "old n/t" in out and "0.25" in out and "MISS" in out and "exit 1: boom" in out
+    line = next(s for s in out.splitlines() if s.startswith("ResNet-20 train b128"))
+    assert "0.50 >=1.0 MISS" in line and "1.50 <=1.5 ok" in line
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_smoke_run_writes_complete_numeric_rows(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "smoke.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--only", "resnet20-train,op-conv3x3-s1",
+                           "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["meta"]["gemm"]["gflops"] > 0
+    rows = {r["key"]: r for r in data["rows"]}
+    assert set(rows) == {"resnet20-train-b128", "op-conv3x3-s1 fwd", "op-conv3x3-s1 bwd"}
+    for row in rows.values():
+        assert math.isfinite(row["ratio"]) and row["ratio"] > 0
+        for fw in ("neuronka", "torch"):
+            side = row[fw]
+            assert "error" not in side, side
+            for k in ("median_s", "min_s", "max_s", "gflops", "pct_peak", "rss_peak_mib", "step_mib"):
+                assert math.isfinite(side[k]) and side[k] >= 0, (row["key"], fw, k)
+            assert side["median_s"] > 0 and side["rss_peak_mib"] > 0
+    assert rows["op-conv3x3-s1 fwd"]["flops"] == 36864 and rows["op-conv3x3-s1 bwd"]["flops"] == 73728
+    assert rows["resnet20-train-b128"]["flops"] == 3 * 2 * 81_102_080  # batch 2 under --smoke
+    assert "ResNet-20 train b128 (smoke)" in proc.stdout and "GEMM peak" in proc.stdout

@@ -1,0 +1,101 @@
+"""The compiled kernels (neuronka.ops.kernels) against the NumPy reference path they replace."""
+from __future__ import annotations
+
+import contextlib
+
+import numpy
+import pytest
+
+from neuronka import Tensor, ops
+from neuronka.ops import kernels
+
+pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed: only the NumPy path exists")
+
+SHAPES = [(1, 1), (7, 3), (513, 16), (4096, 5), (2, 3, 5, 64)]
+
+
+@contextlib.contextmanager
+def path(fused: bool):
+    previous = kernels.set_enabled(fused)
+    try:
+        yield
+    finally:
+        kernels.set_enabled(previous)
+
+
+def _rand(shape, dtype, seed=0, loc=0.0):
+    return (numpy.random.default_rng(seed).standard_normal(shape) * 2 + loc).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (513, 16), (4096, 5)])
+def test_matrix_kernels_equal_numpy_formulas(shape, dtype):
+    x, g = _rand(shape, dtype, 1, loc=3.0), _rand(shape, dtype, 2)
+    mu, var = kernels.channel_moments(x)
+    numpy.testing.assert_allclose(mu, x.astype("float64").mean(axis=0), rtol=1e-12, atol=1e-12)
+    numpy.testing.assert_allclose(var, x.astype("float64").var(axis=0), rtol=1e-10, atol=1e-12)
+    sg, sgx = kernels.channel_sums(g, x, mu)
+    numpy.testing.assert_allclose(sg, g.astype("float64").sum(axis=0), rtol=1e-10, atol=1e-9)
+    numpy.testing.assert_allclose(sgx, (g.astype("float64") * (x - mu)).sum(axis=0), rtol=1e-6, atol=1e-6)
+    a, b, d = _rand(shape[1], "float64", 3), _rand(shape[1], "float64", 4), _rand(shape[1], "float64", 5)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    y = kernels.affine(x, mu, a, b)
+    assert y.dtype == x.dtype and y.shape == x.shape
+    numpy.testing.assert_allclose(y, a * (x - mu) + b, rtol=tol, atol=tol)
+    dx = kernels.affine2(g, x, mu, a, b, d)
+    assert dx.dtype == g.dtype
+    numpy.testing.assert_allclose(dx, a * g + b * (x - mu) + d, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_kernels(dtype):
+    x, g = _rand((3, 1001), dtype, 6), _rand((3, 1001), dtype, 7)
+    x[0, :5] = 0.0
+    y = kernels.relu(x)
+    numpy.testing.assert_array_equal(y, numpy.maximum(x, 0))
+    numpy.testing.assert_array_equal(kernels.relu_grad(g, y), g * (x > 0))
+
+
+def _bn_step(x, gamma, beta, gy):
+    xt, gt, bt = Tensor(x, requires_grad=True), Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True)
+    y, mean, var = ops.batch_norm_train(xt, gt, bt, axis=-1, epsilon=1e-3)
+    ops.sum(y * Tensor(gy)).backward()
+    return [y.data, mean.data, var.data, xt.grad, gt.grad, bt.grad]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(9, 4), (4, 5, 6, 16), (2, 3, 3, 64)])
+def test_batch_norm_fused_path_equals_numpy_path(shape, dtype):
+    x, gy = _rand(shape, dtype, 8, loc=1.5), _rand(shape, dtype, 9)
+    gamma, beta = _rand(shape[-1], dtype, 10), _rand(shape[-1], dtype, 11)
+    with path(True):
+        fused = _bn_step(x, gamma, beta, gy)
+    with path(False):
+        reference = _bn_step(x, gamma, beta, gy)
+    tol = 2e-5 if dtype == "float32" else 1e-11
+    for name, a, b in zip(["y", "mean", "var", "dx", "dgamma", "dbeta"], fused, reference):
+        assert a.dtype == b.dtype == numpy.dtype(dtype), name
+        numpy.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, numpy.abs(b).max()), err_msg=name)
+
+
+def test_relu_op_fused_path_equals_numpy_path():
+    x, gy = _rand((4, 8, 8, 16), "float32", 12), _rand((4, 8, 8, 16), "float32", 13)
+    out = {}
+    for fused in (True, False):
+        with path(fused):
+            xt = Tensor(x, requires_grad=True)
+            y = ops.relu(xt)
+            ops.sum(y * Tensor(gy)).backward()
+            out[fused] = (y.data, xt.grad)
+    for a, b in zip(out[True], out[False]):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_kernels_decline_what_they_cannot_take():
+    x = numpy.ones((4, 3), numpy.float32)
+    assert kernels.usable(x) == kernels.enabled()
+    assert not kernels.usable(x.T)  # not C-contiguous
+    assert not kernels.usable(x.astype(numpy.int32))
+    assert not kernels.usable(x, x.astype(numpy.float64))  # mixed dtypes
+    with path(False):
+        assert not kernels.usable(x)
