@@ -77,6 +77,9 @@ class Tensor:
         self.data = _as_array(data, dtype)
         self.grad = None
         self.requires_grad = bool(requires_grad)
+        if self.requires_grad and self.data.dtype.kind != "f":  # as in PyTorch: dL/dx needs a real x
+            raise TypeError(f"Tensor: expected a floating dtype (float16, float32 or float64) for a tensor that "
+                            f"requires gradients, received dtype {self.data.dtype}")
         self._ctx: Function | None = None
         self.name = name
         self._keras_mask = None

@@ -110,3 +110,11 @@ def test_gradcheck_catches_a_wrong_derivative():
 
     with pytest.raises(AssertionError, match="differ"):
         nk.gradcheck(lambda a: Wrong.apply(a), [numpy.full((2,), 3.0)])
+
+
+def test_requires_grad_on_a_non_float_dtype_names_expected_and_received():
+    with pytest.raises(TypeError, match=r"expected a floating dtype .* received dtype int64"):
+        nk.Tensor(numpy.array([1, 2], dtype=numpy.int64), requires_grad=True)
+    with pytest.raises(TypeError, match=r"received dtype <U1"):
+        nk.Tensor(numpy.array(["a"]), requires_grad=True)
+    assert nk.Tensor(numpy.array([1, 2]), requires_grad=False).dtype == numpy.int64
