@@ -306,7 +306,7 @@ def test_neuronka_data_then_user_cache_are_searched(tmp_path, rng, monkeypatch, 
     assert_loaded(cifar10.load_data(), *expected)
 
 
-def test_cache_hit_is_fast_and_a_changed_source_is_decoded_again(tmp_path, rng, monkeypatch, isolated_cache):
+def test_cache_hit_decodes_nothing_and_a_changed_source_is_decoded_again(tmp_path, rng, monkeypatch, isolated_cache):
     path, expected = write_cifar10(tmp_path, rng)
     assert_loaded(cifar10.load_data(path=path), *expected)
     assert len(list(isolated_cache.glob("cifar10-*.npz"))) == 1
@@ -316,9 +316,7 @@ def test_cache_hit_is_fast_and_a_changed_source_is_decoded_again(tmp_path, rng, 
         raise AssertionError("decoded again despite the cache")
 
     monkeypatch.setattr(cifar, "_decode", no_decoding)
-    t = time.perf_counter()
     assert_loaded(cifar10.load_data(path=path), *expected)
-    assert time.perf_counter() - t < 0.5
     monkeypatch.undo()
     monkeypatch.setenv("XDG_CACHE_HOME", str(isolated_cache.parents[1]))
     _, expected2 = write_cifar10(tmp_path / "other", rng)
@@ -374,19 +372,19 @@ def test_missing_everywhere_says_where_it_looked_and_how_to_provide_the_data(mon
 
 # ---- the shared real copy ---------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_shared_cifar10_jpeg_copy_loads_50000_and_10000_balanced_images_then_from_cache():
+def test_shared_cifar10_jpeg_copy_loads_50000_and_10000_balanced_images_then_from_cache(monkeypatch):
     path = dataset_path("cifar10", "cifar10-jpeg.tar.gz")
-    t = time.perf_counter()
     (x, y), (xt, yt) = cifar10.load_data(path=path)
-    first = time.perf_counter() - t
     assert x.shape == (50000, 32, 32, 3) and xt.shape == (10000, 32, 32, 3) and x.dtype == numpy.uint8
     assert y.shape == (50000, 1) and y.dtype == numpy.uint8
     assert numpy.bincount(y[:, 0]).tolist() == [5000] * 10
     assert numpy.bincount(yt[:, 0]).tolist() == [1000] * 10
     assert 100 < x.mean() < 150  # real photographs, not blank decodes
-    t = time.perf_counter()
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again despite the cache")
+
+    monkeypatch.setattr(cifar, "_decode", no_decoding)  # the second load must come from the cache
     (x2, y2), (xt2, yt2) = cifar10.load_data(path=path)
-    cached = time.perf_counter() - t
-    assert cached < 1.0 and cached < first / 3
     numpy.testing.assert_array_equal(x2, x)
     numpy.testing.assert_array_equal(yt2, yt)
