@@ -99,3 +99,19 @@ def test_kernels_decline_what_they_cannot_take():
     assert not kernels.usable(x, x.astype(numpy.float64))  # mixed dtypes
     with path(False):
         assert not kernels.usable(x)
+
+
+@pytest.mark.parametrize("with_offset", [True, False])
+def test_batch_norm_inference_fused_path_equals_numpy_path(with_offset):
+    x, gy = _rand((4, 5, 5, 8), "float32", 14), _rand((4, 5, 5, 8), "float32", 15)
+    mean, var = _rand(8, "float32", 16), numpy.abs(_rand(8, "float32", 17)) + 0.1
+    offset, scale = _rand(8, "float32", 18), _rand(8, "float32", 19)
+    out = {}
+    for fused in (True, False):
+        with path(fused):
+            xt = Tensor(x, requires_grad=True)
+            y = ops.batch_normalization(xt, mean, var, axis=-1, offset=offset if with_offset else None, scale=scale)
+            ops.sum(y * Tensor(gy)).backward()
+            out[fused] = (y.data, xt.grad)
+    for a, b in zip(out[True], out[False]):
+        numpy.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

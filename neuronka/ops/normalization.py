@@ -246,6 +246,11 @@ class BatchNormalization(Function):
             y = x * self.a
             y += bias
             return y
+        if lay.mode == "cols" and kernels.usable(x):  # one compiled pass: y = a·(x − μ) + offset
+            off = offset.reshape(-1) if offset is not None else numpy.zeros(1, x.dtype)
+            y = kernels.affine(x.reshape(lay.n, -1), mu.reshape(-1), self.a.reshape(-1),
+                               numpy.broadcast_to(off, (self.a.size,)))
+            return y.reshape(x.shape)
         y = lay.wide(x) * lay.vec(xp, self.a)
         y += lay.vec(xp, bias)
         return lay.unwide(y)
