@@ -430,7 +430,7 @@ class Layer:
 
     def _convert_input(self, x):
         if isinstance(x, Tensor):
-            if numpy.issubdtype(x.dtype, numpy.floating) and x.dtype != self._dtype:
+            if x.dtype.kind == "f" and x.dtype != self._dtype:
                 from ..ops import cast  # noqa: PLC0415
 
                 y = cast(x, self._dtype)
@@ -438,7 +438,7 @@ class Layer:
                 return y
             return x
         arr = numpy.asarray(x)
-        if numpy.issubdtype(arr.dtype, numpy.floating):
+        if arr.dtype.kind == "f":
             arr = arr.astype(self._dtype, copy=False)
         return Tensor(arr)
 

@@ -16,6 +16,8 @@ times faster than ``ndarray.sum(axis=0)`` for few channels.
 """
 from __future__ import annotations
 
+import math
+
 import numpy
 
 from ..autograd import Function, Tensor, _as_array, unbroadcast
@@ -55,19 +57,19 @@ class _Layout:
         ndim = len(shape)
         self.shape, self.red = tuple(shape), tuple(red)
         self.keep = tuple(a for a in range(ndim) if a not in red)
-        self.n = int(numpy.prod([shape[a] for a in red])) if red else 1
+        self.n = math.prod(shape[a] for a in red)
         self.bshape = tuple(1 if a in red else n for a, n in enumerate(shape))  # stats broadcast against x
         k = len(self.red)
         self.reps = 1
         if self.red == tuple(range(k)):
             self.mode = "cols"
-            c = int(numpy.prod(self.shape[k:]))
+            c = math.prod(self.shape[k:])
             while self.reps * 2 * c <= 512 and self.n % (self.reps * 2) == 0:
                 self.reps *= 2
             self.m2 = (self.n // self.reps, self.reps * c)
         elif self.red == tuple(range(ndim - k, ndim)):
             self.mode = "rows"
-            self.m2 = (int(numpy.prod(self.shape[: ndim - k])), self.n)
+            self.m2 = (math.prod(self.shape[: ndim - k]), self.n)
         else:
             self.mode = "general"
 
@@ -233,6 +235,8 @@ def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3) -
 class BatchNormalization(Function):
     def forward(self, x, mu, var, *params):
         xp = get_array_module(x)
+        if self.bshape is not None:  # 1-D statistics/parameters of length C: views broadcasting against x
+            mu, var, *params = (p.reshape(self.bshape) for p in (mu, var, *params))
         offset = params[0] if self.has_offset else None
         scale = params[-1] if self.has_scale else None
         self.inv = 1.0 / xp.sqrt(var + self.epsilon)
@@ -271,13 +275,16 @@ class BatchNormalization(Function):
         dx = None
         if need[0]:
             dx = gy * self.a if lay is None else lay.unwide(lay.wide(gy) * lay.vec(xp, self.a))
+        def fit(g, t):  # a per-channel gradient back to the shape of its input
+            return g.reshape(t.shape) if self.bshape is not None else unbroadcast(g, t.shape)
+
         grads = [dx,
-                 unbroadcast(-sg * self.a, ins[1].shape) if need[1] else None,
-                 unbroadcast(sgxc * (-0.5 * self.a * self.inv * self.inv), ins[2].shape) if need[2] else None]
+                 fit(-sg * self.a, ins[1]) if need[1] else None,
+                 fit(sgxc * (-0.5 * self.a * self.inv * self.inv), ins[2]) if need[2] else None]
         if self.has_offset:
-            grads.append(unbroadcast(sg, ins[3].shape) if need[3] else None)
+            grads.append(fit(sg, ins[3]) if need[3] else None)
         if self.has_scale:
-            grads.append(unbroadcast(sgxc * self.inv, ins[-1].shape) if need[-1] else None)
+            grads.append(fit(sgxc * self.inv, ins[-1]) if need[-1] else None)
         return tuple(grads)
 
 
@@ -297,9 +304,7 @@ def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, eps
             return None, True
         pd = _arr(p)
         if pd.ndim == 1 and pd.shape[0] == c:
-            from .math import reshape  # noqa: PLC0415
-
-            return reshape(p, bshape), True
+            return p, True  # reshaped to bshape inside the op (its gradient summed back to (C,))
         try:
             numpy.broadcast_shapes(pd.shape, xd.shape)
         except ValueError:
@@ -312,8 +317,9 @@ def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, eps
     red = tuple(a for a in range(xd.ndim) if a != ax)
     lay = _Layout(xd.shape, red) if standard and red else None
     ins = [x, params[0][0], params[1][0]] + [p for p, _ in params[2:] if p is not None]
+    flat = standard and all(_arr(p).ndim == 1 for p in ins[1:])
     return BatchNormalization.apply(*ins, layout=lay, has_offset=offset is not None, has_scale=scale is not None,
-                                    epsilon=float(epsilon))
+                                    epsilon=float(epsilon), bshape=bshape if flat else None)
 
 
 # ----------------------------------------------------------------------------------
