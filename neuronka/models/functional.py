@@ -190,6 +190,18 @@ class Functional(Model):
                                            and not _keras_tensors(dict(n.kwargs))) else None
             plan.append((n.layer, n, single, _flatten(n.outputs)))
         object.__setattr__(self, "_plan", plan)
+        # after step k, the values no later step reads (and that are no output): dropped during call(), so that
+        # inference holds only the live activations (a recorded graph keeps what its backward needs anyway)
+        last_use = {}
+        for k, (_, n, _, _) in enumerate(plan):
+            for kt in _node_inputs(n):
+                last_use[id(kt)] = k
+        keep = {id(t) for t in self.outputs}
+        release = [[] for _ in plan]
+        for key, k in last_use.items():
+            if key not in keep:
+                release[k].append(key)
+        object.__setattr__(self, "_release", release)
 
     @property
     def layers(self) -> list:
@@ -269,7 +281,7 @@ class Functional(Model):
             if masks is not None and i < len(masks) and masks[i] is not None and isinstance(x, Tensor):
                 x._keras_mask = masks[i]
             values[id(kt)] = x
-        for layer, node, single, flat_out in self._plan:
+        for step, (layer, node, single, flat_out) in enumerate(self._plan):
             if single is not None:
                 out = layer(values[id(single)], **node.kwargs) if node.kwargs else layer(values[id(single)])
             else:
@@ -280,6 +292,8 @@ class Functional(Model):
             else:
                 for kt, v in zip(flat_out, _flatten(out)):
                     values[id(kt)] = v
+            for key in self._release[step]:
+                values.pop(key, None)
         return _pack(self._outputs_struct, [values[id(t)] for t in self.outputs])
 
     def compute_output_shape(self, input_shape):
