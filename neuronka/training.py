@@ -888,6 +888,17 @@ def _report(y_true, probs, names: Sequence[str]) -> tuple[dict, str, numpy.ndarr
     return rep, format_report(rep, digits=4), cm
 
 
+def _print_report(text: str, extras: dict) -> None:
+    """The classification report table, then top-5 accuracy (images) or the positive class's figures (text)."""
+    print(text)
+    if "top5_accuracy" in extras:
+        print(f"Top-5 accuracy: {extras['top5_accuracy']:.4f}")
+    if "positive_class" in extras:
+        pc = extras["positive_class"]
+        print(f"{pc['name']} (class 1): precision {pc['precision']:.4f}, recall {pc['recall']:.4f}, "
+              f"F1 {pc['f1-score']:.4f}")
+
+
 def _report_extras(rep: dict, probs, y_true, names, kind: str) -> dict:
     from .metrics.classification import top_k_accuracy  # noqa: PLC0415
 
@@ -937,13 +948,7 @@ def _finish(job: _Job, val_data, y_true, info: dict, done: int, wall_start: floa
     _write_json(run / "results.json", results)
     if job.verbose:
         print(f"\nClassification report on the test set ({len(y_true):,} samples):\n")
-        print(text)
-        if "top5_accuracy" in extras:
-            print(f"Top-5 accuracy: {extras['top5_accuracy']:.4f}")
-        if "positive_class" in extras:
-            pc = extras["positive_class"]
-            print(f"{pc['name']} (class 1): precision {pc['precision']:.4f}, recall {pc['recall']:.4f}, "
-                  f"F1 {pc['f1-score']:.4f}")
+        _print_report(text, extras)
         print(f"Test accuracy: {extras['accuracy']:.4f}")
         print(f"Training: {job.images_seen:,} {unit} in {job.train_seconds:.1f} s = {ips:,.1f} {unit}/s "
               f"(training steps only); wall time {wall:.1f} s")
@@ -1062,13 +1067,7 @@ def evaluate(path, dataset: str | None = None, data=None, limit_test: int | None
     extras = _report_extras(rep, probs, yte, names, s["kind"])
     if verbose:
         print(f"Classification report of {path} on {s['dataset']} ({len(yte):,} test samples):\n")
-        print(text)
-        if "top5_accuracy" in extras:
-            print(f"Top-5 accuracy: {extras['top5_accuracy']:.4f}")
-        if "positive_class" in extras:
-            pc = extras["positive_class"]
-            print(f"{pc['name']} (class 1): precision {pc['precision']:.4f}, recall {pc['recall']:.4f}, "
-                  f"F1 {pc['f1-score']:.4f}")
+        _print_report(text, extras)
         print(f"Accuracy: {extras['accuracy']:.4f}")
     return {"report": rep, "text": text, "confusion_matrix": cm, "test_samples": int(len(yte)), **extras}
 
