@@ -49,26 +49,23 @@ def _step(step) -> float:
     return float(getattr(step, "data", step))
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """lr(t) = initial_learning_rate · decay_rate^(t / decay_steps).
-
-    With ``staircase=True`` the exponent is ⌊t / decay_steps⌋ (the rate drops in steps).
-    """
+class _StepDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments and the progress p = t / decay_steps
+    (⌊t / decay_steps⌋ with ``staircase=True``)."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay"):
-        _positive("ExponentialDecay", "decay_steps", decay_steps)
+                 staircase: bool = False, name: str | None = None):
+        name = name or type(self).__name__
+        _positive(name, "decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step) -> float:
+    def _progress(self, step) -> float:
         p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return float(self.initial_learning_rate) * float(self.decay_rate) ** p
+        return math.floor(p) if self.staircase else p
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -78,6 +75,16 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+class ExponentialDecay(_StepDecay):
+    """lr(t) = initial_learning_rate · decay_rate^(t / decay_steps).
+
+    With ``staircase=True`` the exponent is ⌊t / decay_steps⌋ (the rate drops in steps).
+    """
+
+    def __call__(self, step) -> float:
+        return float(self.initial_learning_rate) * float(self.decay_rate) ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -149,32 +156,11 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """lr(t) = initial_learning_rate / (1 + decay_rate · t / decay_steps)   (staircase: ⌊t / decay_steps⌋)."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay"):
-        _positive("InverseTimeDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * self._progress(step))
 
 
 class CosineDecay(LearningRateSchedule):
