@@ -11,6 +11,7 @@ more than once.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -70,7 +71,7 @@ class Tensor:
     whether gradients flow to it.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_keras_mask", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -80,9 +81,22 @@ class Tensor:
         if self.requires_grad and self.data.dtype.kind != "f":  # as in PyTorch: dL/dx needs a real x
             raise TypeError(f"Tensor: expected a floating dtype (float16, float32 or float64) for a tensor that "
                             f"requires gradients, received dtype {self.data.dtype}")
-        self._ctx: Function | None = None
+        self._node: _Node | None = None  # set when a recorded Function produced this tensor
         self.name = name
         self._keras_mask = None
+
+    @property
+    def _ctx(self) -> Function | None:
+        """The Function that produced this tensor (None for leaves and after the backward released it)."""
+        return self._node._ctx if self._node is not None else None
+
+    @_ctx.setter
+    def _ctx(self, fn: Function | None) -> None:
+        if fn is None:
+            if self._node is not None:
+                self._node._ctx = None
+        else:
+            self._node = _Node(fn, self.data)
 
     # ---- array-like properties -------------------------------------------------
     @property
@@ -160,8 +174,9 @@ class Tensor:
                 raise ValueError(
                     f"backward(): expected a gradient of shape {self.shape}, received shape {grad.shape}"
                 )
-        order = _topological_order(self)
-        grads: dict[int, Any] = {id(self): grad}
+        root = self._node if self._node is not None else self
+        order = _topological_order(root)
+        grads: dict[int, Any] = {id(root): grad}
         for t in order:
             g = grads.pop(id(t), None)
             if g is None:
@@ -295,7 +310,30 @@ class Tensor:
         return self.transpose()
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
+class _Node:
+    """What the graph keeps of an intermediate tensor: its producer, shape and dtype, not its values.
+
+    Functions record their inputs as these nodes (leaves stay Tensors, which receive ``.grad``), so an
+    intermediate array is freed as soon as neither the user nor a Function's saved state holds it: a
+    batch norm's output is not kept alive by the ReLU after it, which keeps its own output instead.
+    """
+
+    __slots__ = ("_ctx", "shape", "dtype", "grad")
+    requires_grad = True
+
+    def __init__(self, fn: Function, data):
+        self._ctx, self.shape, self.dtype, self.grad = fn, data.shape, data.dtype, None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+def _topological_order(root) -> list:
     """Tensors from ``root`` back to the leaves, each after every tensor that uses it."""
     order: list[Tensor] = []
     visited: set[int] = set()
@@ -339,7 +377,7 @@ class Function:
         y = fn.forward(*(t.data for t in tensors))
         out = Tensor(y)
         if is_grad_enabled() and any(t.requires_grad for t in tensors):
-            fn.inputs = tensors
+            fn.inputs = tuple(t._node if t._node is not None else t for t in tensors)
             out.requires_grad = True
             out._ctx = fn
         return out

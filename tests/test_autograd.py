@@ -118,3 +118,18 @@ def test_requires_grad_on_a_non_float_dtype_names_expected_and_received():
     with pytest.raises(TypeError, match=r"received dtype <U1"):
         nk.Tensor(numpy.array(["a"]), requires_grad=True)
     assert nk.Tensor(numpy.array([1, 2]), requires_grad=False).dtype == numpy.int64
+
+
+def test_the_graph_does_not_keep_intermediate_values_no_backward_needs():
+    import gc
+    import weakref
+
+    x = nk.Tensor(numpy.linspace(-1, 1, 5), requires_grad=True)
+    a = ops.multiply(x, 2.0)
+    values_of_a = weakref.ref(a.data)
+    b = ops.exp(a)  # exp's backward reads its output, not its input
+    del a
+    gc.collect()
+    assert values_of_a() is None
+    ops.sum(b).backward()
+    numpy.testing.assert_allclose(x.grad, 2 * numpy.exp(2 * x.data))
