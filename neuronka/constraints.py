@@ -9,6 +9,7 @@ They act on arrays in place and are not differentiated through.
 """
 from __future__ import annotations
 
+from . import _identifiers
 from .backend import get_array_module
 
 EPSILON = 1e-7
@@ -80,19 +81,8 @@ ALL = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_n
 
 
 def serialize(c) -> dict | None:
-    if c is None:
-        return None
-    return {"class_name": type(c).__name__, "config": c.get_config()}
+    return _identifiers.serialize(c)
 
 
 def get(identifier):
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str) and identifier in ALL:
-        return ALL[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in ALL:
-        return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Unknown constraint: received {identifier!r}; expected one of {sorted(set(ALL))}, "
-                     f"a config dict or a callable")
+    return _identifiers.get(identifier, Constraint, ALL, "constraint")

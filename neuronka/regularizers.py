@@ -9,7 +9,7 @@ resolved by name through :func:`get`, as in Keras.
 """
 from __future__ import annotations
 
-from . import ops
+from . import _identifiers, ops
 
 
 class Regularizer:
@@ -99,20 +99,9 @@ ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "orthogonal_regularizer"
 
 
 def serialize(reg) -> dict | None:
-    if reg is None:
-        return None
-    return {"class_name": type(reg).__name__, "config": reg.get_config()}
+    return _identifiers.serialize(reg)
 
 
 def get(identifier):
     """None, a name ("l1", "l2", "l1_l2"), a config dict, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str) and identifier in ALL:
-        return ALL[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in ALL:
-        return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Unknown regularizer: received {identifier!r}; expected one of {sorted(set(ALL))}, "
-                     f"a config dict or a callable")
+    return _identifiers.get(identifier, Regularizer, ALL, "regularizer")
