@@ -218,6 +218,7 @@ def test_conv_transpose_is_the_adjoint_of_conv():
 def test_conv_chunks_and_threads_match_reference(monkeypatch, threads):
     monkeypatch.setenv("NEURONKA_CONV_THREADS", threads)
     monkeypatch.setattr(C, "_CHUNK_BYTES", 4000)  # a few images per chunk: many chunks
+    monkeypatch.setattr(C, "_SHIFTED_CHUNK_BYTES", 4000)
     rng = numpy.random.default_rng(4)
     for kh, kw_, s, d, padding, c, o in [(3, 3, 1, 1, "same", 3, 5), (3, 3, 1, 1, "same", 5, 3),
                                          (3, 3, 2, 1, "same", 3, 5), (2, 3, 1, 2, "valid", 5, 5),
@@ -234,13 +235,57 @@ def test_conv_chunks_and_threads_match_reference(monkeypatch, threads):
         y.backward(gy)
         # the same gradients with the whole batch in one chunk on one thread
         monkeypatch.setattr(C, "_CHUNK_BYTES", 10**9)
+        monkeypatch.setattr(C, "_SHIFTED_CHUNK_BYTES", 10**9)
         monkeypatch.setenv("NEURONKA_CONV_THREADS", "1")
         xt2, wt2 = nk.Tensor(x, requires_grad=True), nk.Tensor(w, requires_grad=True)
         C.conv(xt2, wt2, strides=s, padding=padding, dilation_rate=d).backward(gy)
         numpy.testing.assert_allclose(xt.grad, xt2.grad, rtol=1e-5, atol=1e-5)
         numpy.testing.assert_allclose(wt.grad, wt2.grad, rtol=1e-4, atol=1e-4)
         monkeypatch.setattr(C, "_CHUNK_BYTES", 4000)
+        monkeypatch.setattr(C, "_SHIFTED_CHUNK_BYTES", 4000)
         monkeypatch.setenv("NEURONKA_CONV_THREADS", threads)
+
+
+SHIFTED_GEOMETRIES = [  # (h, w, kh, kw, dilation, padding, c, o): every stride-1 case the shifted GEMMs take
+    (7, 9, 3, 3, (1, 1), "same", 4, 5), (7, 9, 3, 3, (1, 1), "valid", 5, 4), (8, 8, 3, 3, (2, 2), "same", 3, 2),
+    (5, 6, 2, 3, (1, 1), "same", 3, 7), (10, 4, 5, 1, (1, 1), "valid", 2, 3), (1, 11, 1, 3, (1, 2), "causal", 5, 5),
+    (6, 6, 1, 3, (1, 1), "same", 3, 3), (16, 16, 3, 3, (1, 1), "same", 16, 16), (4, 4, 3, 3, (1, 1), "same", 8, 8),
+]
+
+
+@pytest.mark.skipif(not C.blas.available(numpy.float64), reason="NumPy's BLAS cannot be called directly here "
+                    "(not NumPy's bundled OpenBLAS): the shifted-GEMM path is off and im2col runs")
+@pytest.mark.parametrize("dtype, tol", [(numpy.float64, 1e-12), (numpy.float32, 2e-5)])
+@pytest.mark.parametrize("geometry", SHIFTED_GEOMETRIES, ids=lambda t: "x".join(map(str, t[:4])) + f"-{t[5]}")
+def test_conv_shifted_gemms_match_im2col_and_the_definition(geometry, dtype, tol):
+    h, w_, kh, kw_, d, padding, c, o = geometry
+    rng = numpy.random.default_rng(5)
+    x = rng.standard_normal((3, h, w_, c)).astype(dtype)
+    w = rng.standard_normal((kh, kw_, c, o)).astype(dtype)
+    g = C.conv_geometry((h, w_), (kh, kw_), (1, 1), d, padding)
+    gy = rng.standard_normal((3, g.ho, g.wo, o)).astype(dtype)
+    ref = C.reference_conv2d(x.astype(numpy.float64), w.astype(numpy.float64), (1, 1), d, (g.pt, g.pl), (g.ho, g.wo))
+    assert C._use_shifted(g, x, w, gy)
+    y, (dx, dw) = C._shifted_forward(x, w, g), C._shifted_backward(x, w, gy, g, True, True)
+    previous = C.set_strategy("im2col")
+    try:
+        assert not C._use_shifted(g, x, w, gy)
+        y0, (dx0, dw0) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
+    finally:
+        C.set_strategy(previous)
+    scale = numpy.abs(ref).max()
+    numpy.testing.assert_allclose(y, ref, atol=tol * scale)
+    numpy.testing.assert_allclose(y, y0, atol=tol * scale)
+    numpy.testing.assert_allclose(dx, dx0, atol=tol * numpy.abs(dx0).max())
+    numpy.testing.assert_allclose(dw, dw0, atol=tol * numpy.abs(dw0).max())
+    # one gradient alone (the other not needed) is the same number
+    assert C._shifted_backward(x, w, gy, g, False, True)[0] is None
+    numpy.testing.assert_allclose(C._shifted_backward(x, w, gy, g, True, False)[0], dx, atol=tol)
+
+
+def test_conv_strategy_names_are_checked():
+    with pytest.raises(ValueError, match="expected 'auto' or 'im2col', received 'winograd'"):
+        C.set_strategy("winograd")
 
 
 def test_conv_keeps_dtype_and_casts_integers():

@@ -1,0 +1,167 @@
+"""Direct calls of the BLAS GEMM that NumPy itself links (OpenBLAS in NumPy's wheels), through ctypes.
+
+``numpy.matmul`` cannot accumulate (C ← A·B + C) nor read a matrix whose rows are further apart than its
+width; the shifted-GEMM convolution (``convolution.py``) needs both: nine products summed into one output,
+each reading the padded input at another offset. ``gemm`` is the BLAS call
+``C ← α·op(A)·op(B) + β·C`` on row-major 2-D views (any row stride, unit column stride). ctypes releases the
+GIL during the call, so the convolution's worker threads multiply concurrently (BLAS single-threaded inside
+each, as ``map_batch`` arranges).
+
+The library is found next to NumPy (``numpy.libs``, ``numpy/.dylibs``) and its ``cblas_?gemm`` symbol looked
+up under the names NumPy's OpenBLAS builds export (``scipy_cblas_sgemm64_``: 64-bit integers) or a plain
+``cblas_sgemm``. Where none is found (another BLAS, CuPy arrays) :func:`available` is False and the callers
+keep their NumPy path. ``NEURONKA_BLAS=0`` switches the direct calls off.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+import numpy
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_lib = None
+_funcs: dict = {}
+
+
+def _find():
+    """{dtype: ctypes function} of the cblas GEMMs in NumPy's own BLAS library, or {}."""
+    root = os.path.dirname(numpy.__file__)
+    paths = sorted(glob.glob(os.path.join(root, "..", "numpy.libs", "*openblas*"))
+                   + glob.glob(os.path.join(root, ".dylibs", "*openblas*")))
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix, int_t in (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64),
+                                      ("scipy_", "", ctypes.c_int), ("", "", ctypes.c_int)):
+            funcs = {}
+            for letter, dtype, real_t in (("s", numpy.float32, ctypes.c_float), ("d", numpy.float64, ctypes.c_double)):
+                fn = getattr(lib, f"{prefix}cblas_{letter}gemm{suffix}", None)
+                if fn is None:
+                    break
+                fn.restype = None
+                fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, int_t, int_t, int_t, real_t,
+                               ctypes.c_void_p, int_t, ctypes.c_void_p, int_t, real_t, ctypes.c_void_p, int_t]
+                funcs[numpy.dtype(dtype)] = fn
+            if len(funcs) == 2:
+                global _lib
+                _lib = lib
+                return funcs
+    return {}
+
+
+if os.environ.get("NEURONKA_BLAS", "1") != "0":
+    _funcs = _find()
+
+
+def available(dtype) -> bool:
+    """True when :func:`gemm` can multiply arrays of this dtype."""
+    return numpy.dtype(dtype) in _funcs
+
+
+def _rows(a, name):
+    """The row stride (in elements) of a 2-D view with unit column stride."""
+    item = a.itemsize
+    if a.ndim != 2 or (a.shape[1] > 1 and a.strides[1] != item) or a.strides[0] % item:
+        raise ValueError(f"blas.gemm: expected {name} to be a 2-D view with contiguous rows, "
+                         f"received shape {a.shape} and strides {a.strides}")
+    return max(a.strides[0] // item, a.shape[1], 1)
+
+
+def gemm(a, b, c, beta: float = 0.0, trans_a: bool = False, trans_b: bool = False, alpha: float = 1.0) -> None:
+    """c ← alpha·op(a)·op(b) + beta·c in place, op(m) = mᵀ where asked; all NumPy views of one float dtype.
+
+    Shapes: op(a) (M, K), op(b) (K, N), c (M, N). Rows may be strided (a window of a bigger buffer).
+    """
+    fn = _funcs[c.dtype]
+    m, n = c.shape
+    am, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    bk, bn = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if (am, bn, bk) != (m, n, k) or a.dtype != c.dtype or b.dtype != c.dtype:
+        raise ValueError(f"blas.gemm: expected op(a) (M, K), op(b) (K, N) and c (M, N) of one dtype; received "
+                         f"a {a.shape} {a.dtype} (trans_a={trans_a}), b {b.shape} {b.dtype} (trans_b={trans_b}), "
+                         f"c {c.shape} {c.dtype}")
+    fn(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS, m, n, k, alpha,
+       a.ctypes.data, _rows(a, "a"), b.ctypes.data, _rows(b, "b"), beta, c.ctypes.data, _rows(c, "c"))
+
+
+# ----------------------------------------------------------------------------------
+# sums of products over shifted windows of one matrix (the shifted-GEMM convolution)
+# ----------------------------------------------------------------------------------
+def _check_shifted(a, offsets, m):
+    if a.ndim != 2 or not a.flags.c_contiguous or len(offsets) == 0 or min(offsets) < 0 \
+            or max(offsets) + m > a.shape[0]:
+        raise ValueError(f"blas.shifted: expected a C-contiguous (rows, K) matrix holding rows [off, off + {m}) "
+                         f"for every offset; received shape {a.shape} and offsets {min(offsets)}..{max(offsets)}")
+
+
+def shifted_matmul(a, offsets, b, c, accumulate: bool = False) -> None:
+    """c ← Σ_t a[off_t : off_t + M] · b[t]  (+ c if ``accumulate``), in place.
+
+    a: (R, K) C-contiguous; b: (T, K, N) C-contiguous; c: (M, N) C-contiguous; offsets: T row offsets.
+    """
+    m = c.shape[0]
+    _check_shifted(a, offsets, m)
+    offs = numpy.asarray(offsets, numpy.int64)
+    if _numba_kernels is not None:
+        _numba_kernels[0][c.dtype](a, offs, b, c, 1.0 if accumulate else 0.0)
+        return
+    for t, off in enumerate(offs):
+        gemm(a[off:off + m], b[t], c, beta=1.0 if (accumulate or t) else 0.0)
+
+
+def shifted_matmul_t(a, offsets, g, out, accumulate: bool = False) -> None:
+    """out[t] ← a[off_t : off_t + M]ᵀ · g  (+ out[t] if ``accumulate``), in place, for every t.
+
+    a: (R, K) C-contiguous; g: (M, N) C-contiguous; out: (T, K, N) C-contiguous.
+    """
+    m = g.shape[0]
+    _check_shifted(a, offsets, m)
+    offs = numpy.asarray(offsets, numpy.int64)
+    if _numba_kernels is not None:
+        _numba_kernels[1][g.dtype](a, offs, g, out, 1.0 if accumulate else 0.0)
+        return
+    for t, off in enumerate(offs):
+        gemm(a[off:off + m], g, out[t], beta=1.0 if accumulate else 0.0, trans_a=True)
+
+
+def _compile_numba_kernels():
+    """The two tap loops as compiled functions calling the BLAS pointer directly (no Python per GEMM).
+
+    Not cached on disk: the BLAS function's address is compiled in as a constant.
+    """
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency; without it the Python loops run
+        return None
+    forward, transposed = {}, {}
+    for dtype, fn in _funcs.items():
+        def make(fn=fn):
+            @numba.njit(nogil=True)
+            def fwd(a, offs, b, c, beta0):
+                m, n = c.shape
+                k = a.shape[1]
+                item = a.itemsize
+                for t in range(offs.shape[0]):
+                    fn(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, m, n, k, 1.0, a.ctypes.data + offs[t] * k * item, k,
+                       b.ctypes.data + t * k * n * item, n, beta0 if t == 0 else 1.0, c.ctypes.data, n)
+
+            @numba.njit(nogil=True)
+            def bwd(a, offs, g, out, beta):
+                m, n = g.shape
+                k = a.shape[1]
+                item = a.itemsize
+                for t in range(offs.shape[0]):
+                    fn(_ROW_MAJOR, _TRANS, _NO_TRANS, k, n, m, 1.0, a.ctypes.data + offs[t] * k * item, k,
+                       g.ctypes.data, n, beta, out.ctypes.data + t * k * n * item, n)
+
+            return fwd, bwd
+
+        forward[dtype], transposed[dtype] = make()
+    return forward, transposed
+
+
+_numba_kernels = _compile_numba_kernels() if _funcs and os.environ.get("NEURONKA_KERNELS", "1") != "0" else None
