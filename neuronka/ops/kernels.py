@@ -67,76 +67,96 @@ def usable(*arrays) -> bool:
 
 
 if numba is not None:
-    # Each kernel works on rows [lo, hi) of 2-D C-contiguous arrays and releases the GIL, so that
-    # ``_split`` can hand the halves of a matrix to two threads. (Numba's own ``prange`` was slower
-    # here: its loops did not vectorize, and its threads compete with BLAS's.)
-    _jit = numba.njit(cache=True, nogil=True)
+    # Each kernel works on the rows [lo, hi) of a C-contiguous (M, C) matrix seen flat, and releases the GIL,
+    # so that ``_split`` can hand the halves of a matrix to two threads. The per-column vectors come tiled
+    # to a block of R whole rows (length L = R·C, see ``_block``): the inner loop then runs over L
+    # contiguous elements whatever C is, and vectorizes (over only C = 16 columns it did not). (Numba's
+    # own ``prange`` was slower here: its loops did not vectorize, and its threads compete with BLAS's.)
+    _jit = numba.njit(cache=True, nogil=True, fastmath=False)
 
+    # Indices start at 0 inside each slice: Numba then knows they are not negative and emits no wraparound
+    # check, which would stop the vectorization.
     @_jit
-    def _colsum(x, lo, hi):
-        acc = numpy.zeros(x.shape[1])
-        for i in range(lo, hi):
-            for j in range(x.shape[1]):
-                acc[j] += x[i, j]
+    def _colsum(x, L, lo, hi):
+        acc = numpy.zeros(L)  # acc[t] sums column t mod C over the blocks; the caller folds it
+        for base in range(lo, hi, L):
+            xb = x[base:min(base + L, hi)]
+            for t in range(xb.shape[0]):
+                acc[t] += xb[t]
         return acc
 
     @_jit
     def _colsq(x, mu, lo, hi):
-        acc = numpy.zeros(x.shape[1])
-        for i in range(lo, hi):
-            for j in range(x.shape[1]):
-                d = x[i, j] - mu[j]
-                acc[j] += d * d
+        L = mu.shape[0]
+        acc = numpy.zeros(L)
+        for base in range(lo, hi, L):
+            xb = x[base:min(base + L, hi)]
+            for t in range(xb.shape[0]):
+                d = xb[t] - mu[t]
+                acc[t] += d * d
         return acc
 
     @_jit
     def _sums(g, x, mu, lo, hi):
-        sg = numpy.zeros(x.shape[1])
-        sgx = numpy.zeros(x.shape[1])
-        for i in range(lo, hi):
-            for j in range(x.shape[1]):
-                v = g[i, j]
-                sg[j] += v
-                sgx[j] += v * (x[i, j] - mu[j])
+        L = mu.shape[0]
+        sg = numpy.zeros(L)
+        sgx = numpy.zeros(L)
+        for base in range(lo, hi, L):
+            gb, xb = g[base:min(base + L, hi)], x[base:min(base + L, hi)]
+            for t in range(gb.shape[0]):
+                v = gb[t]
+                sg[t] += v
+                sgx[t] += v * (xb[t] - mu[t])
         return sg, sgx
 
     @_jit
     def _affine(x, mu, a, b, y, lo, hi):
-        for i in range(lo, hi):
-            for j in range(x.shape[1]):
-                y[i, j] = a[j] * (x[i, j] - mu[j]) + b[j]
+        L = mu.shape[0]
+        for base in range(lo, hi, L):
+            xb, yb = x[base:min(base + L, hi)], y[base:min(base + L, hi)]
+            for t in range(xb.shape[0]):
+                yb[t] = a[t] * (xb[t] - mu[t]) + b[t]
 
     @_jit
     def _affine2(g, x, mu, a, b, d, out, lo, hi):
-        for i in range(lo, hi):
-            for j in range(x.shape[1]):
-                out[i, j] = a[j] * g[i, j] + b[j] * (x[i, j] - mu[j]) + d[j]
+        L = mu.shape[0]
+        for base in range(lo, hi, L):
+            gb, xb, ob = g[base:min(base + L, hi)], x[base:min(base + L, hi)], out[base:min(base + L, hi)]
+            for t in range(gb.shape[0]):
+                ob[t] = a[t] * gb[t] + b[t] * (xb[t] - mu[t]) + d[t]
 
     @_jit
     def _relu(x, y, lo, hi):
         zero = x.dtype.type(0)
-        for i in range(lo, hi):
-            for j in range(x.shape[1]):
-                y[i, j] = max(x[i, j], zero)
+        xs, ys = x[lo:hi], y[lo:hi]
+        for k in range(xs.shape[0]):
+            ys[k] = max(xs[k], zero)
 
     @_jit
     def _relu_grad(g, y, out, lo, hi):
         zero = g.dtype.type(0)
-        for i in range(lo, hi):
-            for j in range(g.shape[1]):
-                out[i, j] = g[i, j] if y[i, j] > zero else zero
+        gs, ys, os_ = g[lo:hi], y[lo:hi], out[lo:hi]
+        for k in range(gs.shape[0]):
+            os_[k] = gs[k] if ys[k] > zero else zero
 
 
 _MIN_SPLIT = 1 << 16  # elements below which one thread does the whole matrix
+_BLOCK = 512  # about this many elements per tiled block (whole rows)
 
 
-def _split(kernel, m, size, *args):
-    """Run ``kernel(*args, lo, hi)`` over row ranges covering [0, m), one per worker thread; the results."""
+def _split(kernel, m, cols, *args):
+    """Run ``kernel(*args, lo, hi)`` over flat ranges of whole rows covering the (m, cols) matrix, one per
+    worker thread; the results."""
     from .convolution import num_workers, run_parallel  # the thread pool the convolutions use
 
-    workers = min(num_workers(), m) if size >= _MIN_SPLIT else 1
-    bounds = [m * t // workers for t in range(workers + 1)]
+    workers = min(num_workers(), m) if m * cols >= _MIN_SPLIT else 1
+    bounds = [(m * t // workers) * cols for t in range(workers + 1)]
     return run_parallel([(kernel, (*args, bounds[t], bounds[t + 1])) for t in range(workers)])
+
+
+def _block(cols: int) -> int:
+    """Rows per tiled block: about ``_BLOCK`` elements, at least one row."""
+    return max(1, _BLOCK // max(cols, 1))
 
 
 def _matrix(a):
@@ -148,46 +168,59 @@ def _vec(v, dtype):
     return numpy.ascontiguousarray(numpy.asarray(v, dtype).reshape(-1))
 
 
+def _tiled(v, dtype, rows):
+    """A per-column vector repeated for ``rows`` rows: element t of a block belongs to column t mod C."""
+    return numpy.tile(_vec(v, dtype), rows)
+
+
+def _fold(acc, cols):
+    """Σ over the rows of a block-shaped accumulator: its per-column totals."""
+    return acc.reshape(-1, cols).sum(axis=0)
+
+
 def channel_moments(x2):
     """(μ, σ²) per column of the (M, C) matrix x2, float64 vectors; σ² the biased variance (two passes)."""
-    m = x2.shape[0]
-    mean = sum(_split(_colsum, m, x2.size, x2)) / m
-    return mean, sum(_split(_colsq, m, x2.size, x2, mean)) / m
+    m, c = x2.shape
+    r, flat = _block(c), x2.reshape(-1)
+    mean = _fold(sum(_split(_colsum, m, c, flat, r * c)), c) / m
+    return mean, _fold(sum(_split(_colsq, m, c, flat, _tiled(mean, numpy.float64, r))), c) / m
 
 
 def channel_sums(g2, x2, mu):
     """(Σ_i g_ic, Σ_i g_ic·(x_ic − μ_c)) per column, float64 vectors."""
-    parts = _split(_sums, g2.shape[0], g2.size, g2, x2, _vec(mu, numpy.float64))
-    return sum(p[0] for p in parts), sum(p[1] for p in parts)
+    m, c = g2.shape
+    parts = _split(_sums, m, c, g2.reshape(-1), x2.reshape(-1), _tiled(mu, numpy.float64, _block(c)))
+    return _fold(sum(p[0] for p in parts), c), _fold(sum(p[1] for p in parts), c)
 
 
 def affine(x2, mu, a, b):
     """y = a·(x − μ) + b per column (μ, a, b vectors of length C), a new array of x2's dtype."""
+    m, c = x2.shape
     y = numpy.empty_like(x2)
-    dt = x2.dtype
-    _split(_affine, x2.shape[0], x2.size, x2, _vec(mu, dt), _vec(a, dt), _vec(b, dt), y)
+    dt, r = x2.dtype, _block(c)
+    _split(_affine, m, c, x2.reshape(-1), _tiled(mu, dt, r), _tiled(a, dt, r), _tiled(b, dt, r), y.reshape(-1))
     return y
 
 
 def affine2(g2, x2, mu, a, b, d):
     """dx = a·g + b·(x − μ) + d per column, a new array of g2's dtype."""
+    m, c = g2.shape
     out = numpy.empty_like(g2)
-    dt = g2.dtype
-    _split(_affine2, g2.shape[0], g2.size, g2, x2, _vec(mu, dt), _vec(a, dt), _vec(b, dt), _vec(d, dt), out)
+    dt, r = g2.dtype, _block(c)
+    _split(_affine2, m, c, g2.reshape(-1), x2.reshape(-1), _tiled(mu, dt, r), _tiled(a, dt, r), _tiled(b, dt, r),
+           _tiled(d, dt, r), out.reshape(-1))
     return out
 
 
 def relu(x):
     """max(x, 0), a new array shaped like x."""
     y = numpy.empty_like(x)
-    x2, y2 = _matrix(x), _matrix(y)
-    _split(_relu, x2.shape[0], x2.size, x2, y2)
+    _split(_relu, x.size, 1, x.reshape(-1), y.reshape(-1))
     return y
 
 
 def relu_grad(g, y):
     """g where y > 0 else 0 (y = relu(x), so y > 0 ⇔ x > 0)."""
     out = numpy.empty_like(g)
-    g2, y2, o2 = _matrix(g), _matrix(y), _matrix(out)
-    _split(_relu_grad, g2.shape[0], g2.size, g2, y2, o2)
+    _split(_relu_grad, g.size, 1, g.reshape(-1), y.reshape(-1), out.reshape(-1))
     return out
