@@ -48,3 +48,11 @@ def test_bad_shapes_are_refused_with_what_was_received():
         blas.gemm(numpy.ones((4, 6), numpy.float32)[:, ::2], numpy.ones((3, 5), numpy.float32), c)
     with pytest.raises(ValueError, match="offsets 0..9"):
         blas.shifted_matmul(numpy.ones((10, 3), numpy.float32), [0, 9], numpy.ones((2, 3, 5), numpy.float32), c)
+
+
+def test_shifted_products_refuse_mixed_dtypes_instead_of_reading_out_of_bounds():
+    a = numpy.ones((10, 3), numpy.float32)
+    with pytest.raises(ValueError, match="one float dtype.*float64"):
+        blas.shifted_matmul(a, [0, 1], numpy.ones((2, 3, 5)), numpy.ones((4, 5), numpy.float32))
+    with pytest.raises(ValueError, match="one float dtype.*float64"):
+        blas.shifted_matmul_t(a, [0, 1], numpy.ones((4, 5)), numpy.ones((2, 3, 5), numpy.float32))

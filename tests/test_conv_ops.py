@@ -370,3 +370,17 @@ def test_torch_oracle_layout():
 def test_conv_errors_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_conv_backward_casts_a_float64_gradient_of_a_float32_convolution():
+    # a text model's masked loss can hand a float64 gradient to a float32 Conv1D: it must not reach BLAS as is
+    rng = numpy.random.default_rng(6)
+    x = rng.standard_normal((2, 6, 5, 3)).astype(numpy.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(numpy.float32)
+    g = C.conv_geometry((6, 5), (3, 3), (1, 1), (1, 1), "same")
+    gy = rng.standard_normal((2, 6, 5, 4))
+    dx, dw = C.conv_backward(x, w, gy, g)
+    dx32, dw32 = C.conv_backward(x, w, gy.astype(numpy.float32), g)
+    assert dx.dtype == numpy.float32 and dw.dtype == numpy.float32
+    numpy.testing.assert_allclose(dx, dx32, rtol=1e-5, atol=1e-5)
+    numpy.testing.assert_allclose(dw, dw32, rtol=1e-5, atol=1e-5)

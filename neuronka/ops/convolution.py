@@ -489,7 +489,7 @@ def _use_shifted(g: Geometry, *arrays, max_junk: float | None = None) -> bool:
     ``max_junk`` of 1.5.
     """
     if not (_STRATEGY == "auto" and g.sh == 1 and g.sw == 1 and blas.available(arrays[0].dtype)
-            and all(type(a) is numpy.ndarray for a in arrays)):
+            and all(type(a) is numpy.ndarray and a.dtype.kind == "f" for a in arrays)):
         return False
     if max_junk is not None:
         grid = _Grid(g, g.pt, g.pl)
@@ -501,7 +501,7 @@ def _shifted_forward(x, w, g: Geometry):
     """y = x ⋆ W, stride 1: y_grid = Σ_taps x_grid[p + off] · W[a, b] (see :class:`_Grid`), then crop."""
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
     grid = _Grid(g, g.pt, g.pl)
-    w_taps = numpy.ascontiguousarray(w).reshape(-1, c, o)
+    w_taps = numpy.ascontiguousarray(w, dtype=x.dtype).reshape(-1, c, o)
     y = numpy.empty((n, g.ho, g.wo, o), x.dtype)
 
     def chunk(n0, n1):
@@ -528,7 +528,8 @@ def _shifted_backward(x, w, gy, g: Geometry, need_x, need_w):
     gt = g.transposed()
     x_grid, gy_grid = _Grid(g, g.pt, g.pl), _Grid(gt, gt.pt, gt.pl)
     same_grid = (x_grid.hq, x_grid.wq) == (gy_grid.hq, gy_grid.wq)
-    wt_taps = numpy.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(-1, o, c) if need_x else None
+    wt_taps = numpy.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2), dtype=x.dtype).reshape(-1, o, c) \
+        if need_x else None
     dx = numpy.empty(x.shape, x.dtype) if need_x else None
     rows_x = x_grid.hq * x_grid.wq
 
@@ -588,7 +589,9 @@ def conv_backward(x, w, gy, g: Geometry, need_x=True, need_w=True):
         dw = (x.reshape(-1, c).T @ gy2).reshape(w.shape) if need_w else None
         return dx, dw
     if _use_shifted(g, x, w, gy):
-        return _shifted_backward(x, w, numpy.ascontiguousarray(gy), g, need_x, need_w)
+        # the gradient in the input's dtype (a float64 gy reaching a float32 layer is cast, as torch keeps
+        # every gradient in its tensor's dtype)
+        return _shifted_backward(x, w, numpy.ascontiguousarray(gy, dtype=x.dtype), g, need_x, need_w)
     dx = xp.empty(x.shape, x.dtype) if need_x else None
     input_grad = _InputGrad(w, g) if need_x else None
 
