@@ -25,6 +25,7 @@ zeroed chunk buffer.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import threading
@@ -301,31 +302,34 @@ def run_parallel(tasks) -> list:
 
 
 def map_batch(fn, n: int, bytes_per_image: int, xp=numpy, chunk_bytes: int | None = None) -> list:
-    """Call ``fn(n0, n1)`` on chunks [n0, n1) covering [0, n); return the non-None results.
+    """Call ``fn(n0, n1)`` on chunks [n0, n1) covering [0, n); return the non-None results in chunk order.
 
-    Chunks hold about ``_CHUNK_BYTES`` of scratch; contiguous runs of chunks go to
-    ``num_workers()`` threads, BLAS being limited to one thread meanwhile.
+    Chunks hold about ``chunk_bytes`` (default ``_CHUNK_BYTES``) of scratch; ``num_workers()`` threads take
+    the next chunk as they come free (a core slowed by another process then does fewer chunks instead of
+    holding up the rest), BLAS being limited to one thread meanwhile. The results keep the chunks' order
+    whichever thread ran them, so sums over them are the same from run to run.
     """
     workers = num_workers() if xp is numpy else 1
     nb = max(1, min((chunk_bytes or _CHUNK_BYTES) // max(bytes_per_image, 1), -(-n // workers)))
-    workers = min(workers, -(-n // nb))
-
-    def run(lo, hi):
-        return [r for n0 in range(lo, hi, nb) if (r := fn(n0, min(n0 + nb, hi))) is not None]
-
-    if workers == 1:
-        return run(0, n)
-    pool = _get_pool(workers - 1)
-    # whole chunks per worker, as even as possible
     n_chunks = -(-n // nb)
-    bounds = [min(n, (n_chunks * t // workers) * nb) for t in range(workers + 1)]
+    workers = min(workers, n_chunks)
+    if workers == 1:
+        return [r for n0 in range(0, n, nb) if (r := fn(n0, min(n0 + nb, n))) is not None]
+    results = [None] * n_chunks
+    next_chunk = itertools.count()  # next() on it is atomic under the GIL
+
+    def run():
+        while (k := next(next_chunk)) < n_chunks:
+            results[k] = fn(k * nb, min(k * nb + nb, n))
+
+    pool = _get_pool(workers - 1)
     ctrl = _blas_controller()
     with ctrl.limit(limits=1) if ctrl else contextlib.nullcontext():
-        futures = [pool.submit(run, bounds[t], bounds[t + 1]) for t in range(1, workers)]
-        results = run(bounds[0], bounds[1])
+        futures = [pool.submit(run) for _ in range(1, workers)]
+        run()
         for f in futures:
-            results += f.result()
-    return results
+            f.result()
+    return [r for r in results if r is not None]
 
 
 # ----------------------------------------------------------------------------------

@@ -170,7 +170,10 @@ def _vec(v, dtype):
 
 def _tiled(v, dtype, rows):
     """A per-column vector repeated for ``rows`` rows: element t of a block belongs to column t mod C."""
-    return numpy.tile(_vec(v, dtype), rows)
+    v = numpy.asarray(v).reshape(-1)
+    out = numpy.empty((rows, v.shape[0]), dtype)
+    out[:] = v
+    return out.reshape(-1)
 
 
 def _fold(acc, cols):
