@@ -16,11 +16,14 @@ SHAPES = [(1, 1), (7, 3), (513, 16), (4096, 5), (2, 3, 5, 64)]
 
 @contextlib.contextmanager
 def path(fused: bool):
-    previous = kernels.set_enabled(fused)
+    """The compiled kernels on (for arrays of any size, small test arrays too) or off."""
+    previous, min_size = kernels.set_enabled(fused), kernels._MIN_SIZE
+    kernels._MIN_SIZE = 0
     try:
         yield
     finally:
         kernels.set_enabled(previous)
+        kernels._MIN_SIZE = min_size
 
 
 def _rand(shape, dtype, seed=0, loc=0.0):
@@ -93,10 +96,16 @@ def test_relu_op_fused_path_equals_numpy_path():
 
 def test_kernels_decline_what_they_cannot_take():
     x = numpy.ones((4, 3), numpy.float32)
-    assert kernels.usable(x) == kernels.enabled()
-    assert not kernels.usable(x.T)  # not C-contiguous
-    assert not kernels.usable(x.astype(numpy.int32))
-    assert not kernels.usable(x, x.astype(numpy.float64))  # mixed dtypes
+    assert not kernels.usable(x)  # below _MIN_SIZE: the NumPy path is faster
+    assert kernels.usable(numpy.ones((kernels._MIN_SIZE,), numpy.float32)) == kernels.enabled()
+    kernels._MIN_SIZE, min_size = 0, kernels._MIN_SIZE
+    try:
+        assert kernels.usable(x) == kernels.enabled()
+        assert not kernels.usable(x.T)  # not C-contiguous
+        assert not kernels.usable(x.astype(numpy.int32))
+        assert not kernels.usable(x, x.astype(numpy.float64))  # mixed dtypes
+    finally:
+        kernels._MIN_SIZE = min_size
     with path(False):
         assert not kernels.usable(x)
 

@@ -164,6 +164,19 @@ def _map_structure(fn, struct):
     return fn(struct)
 
 
+_symbolic_module = None
+
+
+def _symbolic():
+    """The symbolic-tensor module (imported on first use: it imports this one)."""
+    global _symbolic_module
+    if _symbolic_module is None:
+        from . import symbolic  # noqa: PLC0415
+
+        _symbolic_module = symbolic
+    return _symbolic_module
+
+
 def _flatten(struct) -> list:
     if isinstance(struct, (list, tuple)):
         return [x for s in struct for x in _flatten(s)]
@@ -388,14 +401,16 @@ class Layer:
         self._build_input_shape = _map_structure(lambda t: (None, *tuple(t.shape[1:])) if t.ndim else (), inputs)
 
     def __call__(self, inputs, *args, **kwargs):
-        from .symbolic import KerasTensor, symbolic_call  # noqa: PLC0415
-
-        flat = _flatten(inputs)
-        if any(isinstance(x, KerasTensor) for x in flat):
-            return symbolic_call(self, inputs, args, kwargs)
-
-        inputs = _map_structure(self._convert_input, inputs)
-        flat = _flatten(inputs)
+        if type(inputs) is Tensor:  # the common case, one eager tensor: no structure to walk
+            inputs = self._convert_input(inputs)
+            flat = [inputs]
+        else:
+            symbolic = _symbolic()
+            flat = _flatten(inputs)
+            if any(isinstance(x, symbolic.KerasTensor) for x in flat):
+                return symbolic.symbolic_call(self, inputs, args, kwargs)
+            inputs = _map_structure(self._convert_input, inputs)
+            flat = _flatten(inputs)
         self._maybe_build(inputs)
         self._check_input_spec([tuple(t.shape) for t in flat])
 
@@ -412,8 +427,11 @@ class Layer:
         if self._call_has_mask and mask is not None:
             kwargs["mask"] = mask
 
-        with training_scope(training):
+        previous, _ctx.training = getattr(_ctx, "training", False), bool(training)  # training_scope, inlined
+        try:
             outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            _ctx.training = previous
 
         if self.activity_regularizer is not None:
             for out in _flatten(outputs):

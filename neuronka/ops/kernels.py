@@ -57,9 +57,13 @@ def set_enabled(flag: bool) -> bool:
     return previous
 
 
+_MIN_SIZE = 1 << 15  # elements below which the NumPy path wins: fewer Python steps (a batch-1 forward)
+
+
 def usable(*arrays) -> bool:
-    """Whether the kernels can take these arrays: NumPy, C-contiguous, one float dtype, kernels enabled."""
-    if not _ENABLED:
+    """Whether the kernels take these arrays: NumPy, C-contiguous, one float dtype, at least ``_MIN_SIZE``
+    elements, kernels enabled."""
+    if not _ENABLED or arrays[0].size < _MIN_SIZE:
         return False
     dtype = arrays[0].dtype
     return all(type(a) is numpy.ndarray and a.flags.c_contiguous and a.dtype == dtype for a in arrays) \

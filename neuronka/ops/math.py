@@ -495,6 +495,12 @@ class Pad(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, x.shape))
+        if self.mode == "constant" and numpy.ndim(self.constant_values) == 0 \
+                and all(lo >= 0 and hi >= 0 for lo, hi in self.pad_width):  # a filled array, x placed inside
+            y = xp.full(tuple(lo + n + hi for (lo, hi), n in zip(self.pad_width, x.shape)), self.constant_values,
+                        dtype=x.dtype)
+            y[self.slices] = x
+            return y
         return xp.pad(x, self.pad_width, mode=self.mode, constant_values=self.constant_values)
 
     def backward(self, gy):  # the gradient of the padding is dropped
