@@ -31,6 +31,8 @@ def compare_with_torch(nk_fn, torch_fn, inputs, rtol=1e-4, atol=1e-5, seed=0, wr
     y.backward(gy)
     ty.backward(torch.tensor(gy))
     for i in wrt:
+        # float64 must not leak into a float32 backward (it did once, through max's tie count): slower and not torch
+        assert xs[i].grad.dtype == numpy.float32, f"float32 in, a {xs[i].grad.dtype} gradient of input {i} out"
         numpy.testing.assert_allclose(
             xs[i].grad, ts[i].grad.numpy(), rtol=rtol, atol=atol, err_msg=f"gradient of input {i}"
         )

@@ -424,10 +424,12 @@ def _compare_with_torch(layer, arrays, many, mode, torch_equivalent, weight_map,
             for i, (t, tt) in enumerate(zip(tensors, t_in)):
                 if t.requires_grad:
                     assert t.grad is not None and tt.grad is not None, f"{what}: no gradient for input {i}"
+                    assert t.grad.dtype == t.dtype, f"{what}: a {t.grad.dtype} gradient for a {t.dtype} input {i}"
                     numpy.testing.assert_allclose(numpy.asarray(t.grad), tt.grad.numpy(), rtol=rtol, atol=atol,
                                                   err_msg=f"{what}, training={mode}: gradient of input {i}")
         for var, grad_fn in pairs:
             assert var.grad is not None, f"{what}: no gradient for {var.path}"
+            assert var.grad.dtype == var.dtype, f"{what}: a {var.grad.dtype} gradient for the {var.dtype} {var.path}"
             numpy.testing.assert_allclose(numpy.asarray(var.grad), _numpy(grad_fn()), rtol=rtol, atol=atol,
                                           err_msg=f"{what}, training={mode}: gradient of {var.path}")
     for var, value_fn in states:

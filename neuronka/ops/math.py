@@ -334,7 +334,7 @@ class MaxMin(Function):
         return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, gy):  # d max/dx_i = [x_i is the max] / (number of maxima)
-        count = self.mask.sum(axis=self.axes, keepdims=True)
+        count = self.mask.sum(axis=self.axes, keepdims=True).astype(gy.dtype)  # not int64: gy keeps its dtype
         return self.mask * (_expand(gy, self.mask.shape, self.axes, self.keepdims) / count)
 
 
