@@ -376,6 +376,9 @@ class Function:
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(_as_array(x)) for x in inputs)
         y = fn.forward(*(t.data for t in tensors))
         out = Tensor(y)
+        recorder = getattr(_state, "recorder", None)
+        if recorder is not None:  # an inference plan is being recorded (neuronka.models.replay)
+            recorder.record(cls, config, tensors, out)
         if is_grad_enabled() and any(t.requires_grad for t in tensors):
             fn.inputs = tuple(t._node if t._node is not None else t for t in tensors)
             out.requires_grad = True

@@ -30,6 +30,7 @@ from .. import metrics as metrics_module
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, floatx
 from ..layers.base import Layer
+from . import replay
 
 # Classes registered by ``neuronka.saving.register_keras_serializable``: name (and "package>Name") → class.
 CUSTOM_OBJECTS: dict[str, Any] = {}
@@ -1217,7 +1218,7 @@ class Model(Layer):
         cbs.on_predict_begin()
         for step, batch in iterator:
             cbs.on_predict_batch_begin(step)
-            out = self.predict_step(batch)
+            out = self._predict_batch(batch)
             if self._step_cache is None:
                 self._step_cache = _StepCache(self)
             out = _map_leaves(_out_to_numpy, out)
@@ -1249,7 +1250,19 @@ class Model(Layer):
 
     def predict_on_batch(self, x):
         """The outputs on one batch as NumPy arrays."""
-        return _map_leaves(_out_to_numpy, self.predict_step((_standardize(x),)))
+        return _map_leaves(_out_to_numpy, self._predict_batch((_standardize(x),)))
+
+    def _predict_batch(self, batch):
+        """``predict_step(batch)``, through a replayed inference plan where one applies (``models/replay.py``):
+        the built-in ``predict_step`` on one float array."""
+        if type(self).predict_step is Model.predict_step:
+            x, _, _ = unpack_x_y_sample_weight(batch)
+            if type(x) is numpy.ndarray and x.dtype.kind == "f" and self.built:
+                self._clear_step_losses()
+                outputs = replay.predict(self, x)
+                if outputs is not None:
+                    return outputs
+        return self.predict_step(batch)
 
     # ---- layers, weights, summary, saving --------------------------------------------------
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
