@@ -124,3 +124,27 @@ def test_batch_norm_inference_fused_path_equals_numpy_path(with_offset):
             out[fused] = (y.data, xt.grad)
     for a, b in zip(out[True], out[False]):
         numpy.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("go_backwards, return_sequences", [(False, True), (True, False)])
+def test_lstm_cell_kernels_equal_numpy_steps(dtype, go_backwards, return_sequences):
+    rng = numpy.random.default_rng(20)
+    n, t, f, u = 3, 6, 4, 5
+    shapes = [(n, t, f), (n, u), (n, u), (f, 4 * u), (u, 4 * u), (4 * u,)]  # x, h0, c0, kernel, recurrent, bias
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    gys = None
+    out = {}
+    for fused in (True, False):
+        with path(fused):
+            ts = [Tensor(a, requires_grad=True) for a in arrays]
+            ys = ops.lstm(*ts, go_backwards=go_backwards, return_sequences=return_sequences)
+            if gys is None:
+                gys = [rng.standard_normal(y.shape).astype(dtype) for y in ys]
+            total = sum((ops.sum(y * Tensor(g)) for y, g in zip(ys, gys)), start=Tensor(numpy.zeros((), dtype)))
+            total.backward()
+            out[fused] = [y.data for y in ys] + [x.grad for x in ts]
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    for k, (a, b) in enumerate(zip(out[True], out[False])):
+        assert a.dtype == b.dtype == numpy.dtype(dtype), k
+        numpy.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=f"output/gradient {k}")

@@ -144,6 +144,39 @@ if numba is not None:
             os_[k] = gs[k] if ys[k] > zero else zero
 
 
+    # ---- one LSTM step (gates in the op's order i, f, o, c̃; σ = sigmoid, A = tanh) -------------------
+    @_jit
+    def _lstm_cell(g, c_prev, c, u):
+        # g holds e^(−z) for the three σ gates and tanh(z) for c̃:  σ = 1/(1 + e^(−z));  c = f·c_prev + i·c̃
+        one = g.dtype.type(1)
+        for r in range(g.shape[0]):
+            gs = g[r, :3 * u]
+            for j in range(gs.shape[0]):
+                gs[j] = one / (one + gs[j])
+            gi, gf, gc = g[r, :u], g[r, u:2 * u], g[r, 3 * u:]
+            cp, cr = c_prev[r], c[r]
+            for j in range(u):
+                cr[j] = gf[j] * cp[j] + gi[j] * gc[j]
+
+    @_jit
+    def _lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u):
+        # dL/do = dh·A(c); dc += dh·o·(1 − A(c)²); dL/di = dc·c̃; dL/df = dc·c_prev; dL/dc̃ = dc·i;
+        # through the activations (σ' = σ(1 − σ), tanh' = 1 − tanh²); then dc ← dc·f for the step before
+        one = g.dtype.type(1)
+        for r in range(g.shape[0]):
+            gi, gf, go, gc = g[r, :u], g[r, u:2 * u], g[r, 2 * u:3 * u], g[r, 3 * u:]
+            zi, zf, zo, zc = dz[r, :u], dz[r, u:2 * u], dz[r, 2 * u:3 * u], dz[r, 3 * u:]
+            tr, cp, hr, cr = tc[r], c_prev[r], dh[r], dc[r]
+            for j in range(u):
+                i, f, o, cc, t = gi[j], gf[j], go[j], gc[j], tr[j]
+                d = cr[j] + hr[j] * o * (one - t * t)
+                zi[j] = d * cc * i * (one - i)
+                zf[j] = d * cp[j] * f * (one - f)
+                zo[j] = hr[j] * t * o * (one - o)
+                zc[j] = d * i * (one - cc * cc)
+                cr[j] = d * f
+
+
 _MIN_SPLIT = 1 << 16  # elements below which one thread does the whole matrix
 _BLOCK = 512  # about this many elements per tiled block (whole rows)
 
@@ -231,3 +264,16 @@ def relu_grad(g, y):
     out = numpy.empty_like(g)
     _split(_relu_grad, g.size, 1, g.reshape(-1), y.reshape(-1), out.reshape(-1))
     return out
+
+
+def lstm_cell(g, c_prev, c, u: int) -> None:
+    """In place, one LSTM step after the gate pre-activations went through e^(−z) (σ gates) and tanh (c̃):
+    g[:, :3u] ← σ = 1/(1 + e^(−z)) (i, f, o); c ← f ⊙ c_prev + i ⊙ c̃. Arrays (N, 4u), (N, u), (N, u)."""
+    _lstm_cell(g, c_prev, c, u)
+
+
+def lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u: int) -> None:
+    """In place, the backward of one LSTM step with σ gates and tanh: dz (N, 4u) ← dL/d(pre-activations)
+    from dh (= dL/dh_t), dc (= dL/dc_t, then overwritten with dL/dc_{t−1} = dc ⊙ f), the gates g (N, 4u),
+    tc = tanh(c_t) and c_prev = c_{t−1}."""
+    _lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u)

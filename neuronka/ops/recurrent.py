@@ -32,6 +32,7 @@ import numpy
 
 from ..autograd import Function, Tensor, _as_array
 from ..backend import get_array_module
+from . import kernels
 from .math import getitem
 
 # ----------------------------------------------------------------------------------
@@ -233,6 +234,14 @@ class _Recurrence(Function):
             dh += dout[s]
 
 
+def _fused_cell(a, act, ract) -> bool:
+    """Whether an LSTM step runs through the compiled cell kernels: tanh / sigmoid (Keras's defaults), no
+    mask (checked by the caller), NumPy arrays of a float dtype, kernels on. Kept or not, the formulas
+    are those of the NumPy steps beside it (tests/test_kernels.py compares the two)."""
+    return (kernels.enabled() and act.name == "tanh" and ract.name == "sigmoid" and type(a) is numpy.ndarray
+            and a.dtype in kernels._FLOATS)
+
+
 def _sum_rows(xp, a2):
     """Σ over the rows of a 2-D array (a matrix-vector product: much faster than .sum(0) for few columns)."""
     return xp.ones(a2.shape[0], dtype=a2.dtype) @ a2
@@ -274,11 +283,19 @@ class LSTM(_Recurrence):
         tmp = xp.empty((n, 4 * u), dtype=dt)
         ig = xp.empty((n, u), dtype=dt)
         keep, drop = self.keep, self.drop
+        self.fused = fused = keep is None and _fused_cell(g_all, act, ract)
         with numpy.errstate(over="ignore"):
             for s in range(t):
                 g = g_all[s]
                 xp.matmul(hb[s], rs, out=tmp)
                 g += tmp
+                if fused:  # the same formulas, σ and the cell update in one compiled pass
+                    xp.exp(g[:, : 3 * u], out=g[:, : 3 * u])  # e^(−z): the σ columns arrive negated
+                    xp.tanh(g[:, 3 * u :], out=g[:, 3 * u :])  # c̃
+                    kernels.lstm_cell(g, cb[s], cb[s + 1], u)  # σ = 1/(1 + e^(−z)); c = f ⊙ c_{t−1} + i ⊙ c̃
+                    xp.tanh(cb[s + 1], out=tc[s])
+                    xp.multiply(g[:, 2 * u : 3 * u], tc[s], out=hb[s + 1])  # h = o ⊙ A(c)
+                    continue
                 ract.fwd(xp, g[:, : 3 * u])  # i, f, o
                 act.fwd(xp, g[:, 3 * u :])  # c̃
                 c = cb[s + 1]
@@ -309,6 +326,10 @@ class LSTM(_Recurrence):
         for s in range(t - 1, -1, -1):
             self._add_dout(dh, dout, s, t1)
             g, tcs, dz = g_all[s], tc[s], dz_all[s]
+            if self.fused:  # every elementwise step below in one compiled pass, then the recurrent product
+                kernels.lstm_cell_grad(g, tcs, cb[s], dh, dc, dz, u)
+                xp.matmul(dz, rt, out=dh)
+                continue
             i, f, o, cc = g[:, :u], g[:, u : 2 * u], g[:, 2 * u : 3 * u], g[:, 3 * u :]
             xp.multiply(dh, tcs, out=dz[:, 2 * u : 3 * u])  # dL/do = dh ⊙ A(c)
             act.deriv(xp, tcs, t1)  # dc += dh ⊙ o ⊙ A'(c)
