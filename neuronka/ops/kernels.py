@@ -147,12 +147,12 @@ if numba is not None:
     # ---- one LSTM step (gates in the op's order i, f, o, c̃; σ = sigmoid, A = tanh) -------------------
     @_jit
     def _lstm_cell(g, c_prev, c, u):
-        # g holds e^(−z) for the three σ gates and tanh(z) for c̃:  σ = 1/(1 + e^(−z));  c = f·c_prev + i·c̃
-        one = g.dtype.type(1)
+        # g holds tanh(z/2) for the three σ gates and tanh(z) for c̃:  σ = ½·tanh(z/2) + ½;  c = f·c_prev + i·c̃
+        half = g.dtype.type(0.5)
         for r in range(g.shape[0]):
             gs = g[r, :3 * u]
             for j in range(gs.shape[0]):
-                gs[j] = one / (one + gs[j])
+                gs[j] = half * gs[j] + half
             gi, gf, gc = g[r, :u], g[r, u:2 * u], g[r, 3 * u:]
             cp, cr = c_prev[r], c[r]
             for j in range(u):
@@ -267,8 +267,8 @@ def relu_grad(g, y):
 
 
 def lstm_cell(g, c_prev, c, u: int) -> None:
-    """In place, one LSTM step after the gate pre-activations went through e^(−z) (σ gates) and tanh (c̃):
-    g[:, :3u] ← σ = 1/(1 + e^(−z)) (i, f, o); c ← f ⊙ c_prev + i ⊙ c̃. Arrays (N, 4u), (N, u), (N, u)."""
+    """In place, one LSTM step after the gate pre-activations went through tanh (z/2 for the σ gates):
+    g[:, :3u] ← σ = ½·tanh(z/2) + ½ (i, f, o); c ← f ⊙ c_prev + i ⊙ c̃. Arrays (N, 4u), (N, u), (N, u)."""
     _lstm_cell(g, c_prev, c, u)
 
 

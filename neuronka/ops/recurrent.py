@@ -236,8 +236,10 @@ class _Recurrence(Function):
 
 def _fused_cell(a, act, ract) -> bool:
     """Whether an LSTM step runs through the compiled cell kernels: tanh / sigmoid (Keras's defaults), no
-    mask (checked by the caller), NumPy arrays of a float dtype, kernels on. Kept or not, the formulas
-    are those of the NumPy steps beside it (tests/test_kernels.py compares the two)."""
+    mask (checked by the caller), NumPy arrays of a float dtype, kernels on. The gates are the same, σ
+    computed as ½·tanh(z/2) + ½ (one tanh call for all four gates; absolute error below float32's 6e-8 where
+    σ underflows, where the NumPy steps' 1/(1 + e^(−z)) keeps relative accuracy);
+    tests/test_kernels.py compares the two paths."""
     return (kernels.enabled() and act.name == "tanh" and ract.name == "sigmoid" and type(a) is numpy.ndarray
             and a.dtype in kernels._FLOATS)
 
@@ -270,7 +272,11 @@ class LSTM(_Recurrence):
         perm = numpy.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]  # (i, f, c, o) → (i, f, o, c)
         self.perm = perm
         w, r = w[:, perm], r[:, perm]
-        scale = _col_scale(xp, dt, (ract, ract, ract, act), u)
+        self.fused = fused = self.keep is None and _fused_cell(x, act, ract)
+        if fused:  # σ(z) = ½·tanh(z/2) + ½: one tanh over all four gates, the σ columns arriving halved
+            scale = xp.concatenate([xp.full(3 * u, 0.5, dtype=dt), xp.ones(u, dtype=dt)])
+        else:
+            scale = _col_scale(xp, dt, (ract, ract, ract, act), u)
         ws, rs = (w, r) if scale is None else (w * scale, r * scale)
         xt = _time_major(xp, x, self.go_backwards)
         g_all = (xt.reshape(t * n, -1) @ ws).reshape(t, n, 4 * u)  # all x W at once
@@ -283,16 +289,14 @@ class LSTM(_Recurrence):
         tmp = xp.empty((n, 4 * u), dtype=dt)
         ig = xp.empty((n, u), dtype=dt)
         keep, drop = self.keep, self.drop
-        self.fused = fused = keep is None and _fused_cell(g_all, act, ract)
         with numpy.errstate(over="ignore"):
             for s in range(t):
                 g = g_all[s]
                 xp.matmul(hb[s], rs, out=tmp)
                 g += tmp
-                if fused:  # the same formulas, σ and the cell update in one compiled pass
-                    xp.exp(g[:, : 3 * u], out=g[:, : 3 * u])  # e^(−z): the σ columns arrive negated
-                    xp.tanh(g[:, 3 * u :], out=g[:, 3 * u :])  # c̃
-                    kernels.lstm_cell(g, cb[s], cb[s + 1], u)  # σ = 1/(1 + e^(−z)); c = f ⊙ c_{t−1} + i ⊙ c̃
+                if fused:  # the same gates, with σ and the cell update in one compiled pass
+                    xp.tanh(g, out=g)  # tanh(z/2) for i, f, o; c̃ = tanh(z)
+                    kernels.lstm_cell(g, cb[s], cb[s + 1], u)  # σ = ½·tanh(z/2) + ½; c = f ⊙ c_{t−1} + i ⊙ c̃
                     xp.tanh(cb[s + 1], out=tc[s])
                     xp.multiply(g[:, 2 * u : 3 * u], tc[s], out=hb[s + 1])  # h = o ⊙ A(c)
                     continue
