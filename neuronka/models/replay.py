@@ -23,6 +23,7 @@ When a plan is used (``Model.predict_on_batch`` / ``predict``, inference mode, o
 from __future__ import annotations
 
 import os
+import weakref
 
 import numpy
 
@@ -43,14 +44,19 @@ class _Recorder:
     """Collects (Function class, config, input sources) for every Function applied while it is active."""
 
     def __init__(self, inputs):
-        self.slot = {id(t): (_INPUT, i) for i, t in enumerate(inputs)}
-        self.keep = list(inputs)  # keeps recorded tensors alive so that their ids stay unique
+        # id → (source, weak reference): an id is trusted only while its tensor lives (ids are reused), and
+        # the recording keeps no intermediate alive (peak memory stays that of an ordinary forward)
+        self.slot = {id(t): ((_INPUT, i), weakref.ref(t)) for i, t in enumerate(inputs)}
         self.steps = []
+
+    def source(self, t):
+        entry = self.slot.get(id(t))
+        return entry[0] if entry is not None and entry[1]() is t else None
 
     def record(self, cls, config, tensors, out: Tensor) -> None:
         sources = []
         for t in tensors:
-            src = self.slot.get(id(t))
+            src = self.source(t)
             if src is None:
                 if isinstance(t, Variable):
                     src = (_WEIGHT, t)
@@ -59,8 +65,7 @@ class _Recorder:
                 else:
                     raise NotReplayable(f"{cls.__name__} received an array of unknown origin, shape {t.shape}")
             sources.append(src)
-        self.slot[id(out)] = (_STEP, len(self.steps))
-        self.keep.append(out)
+        self.slot[id(out)] = ((_STEP, len(self.steps)), weakref.ref(out))
         self.steps.append((cls, dict(config), tuple(sources)))
 
 
@@ -101,7 +106,7 @@ class Plan:
             raise NotReplayable(f"the model returned a {type(out).__name__}, not a tensor or a list of tensors")
         sources = []
         for t in flat:
-            src = recorder.slot.get(id(t))
+            src = recorder.source(t)
             if src is None:
                 raise NotReplayable("an output of unknown origin")
             sources.append(src)
