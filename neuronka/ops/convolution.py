@@ -447,32 +447,38 @@ def set_strategy(name: str) -> str:
 
 
 class _Grid:
-    """The padded images of a stride-1 convolution laid end to end as one (rows, channels) matrix.
+    """The images of a stride-1 convolution laid end to end as one (rows, channels) matrix, zero-padded.
 
-    Each image becomes an (hq, wq) grid of pixels with the data at (top, left) and zeros around, flattened
-    row-major, images one after another, plus ``slack`` zero rows at the end. On that matrix a tap (a, b) of
-    the kernel is a plain row offset, off = a·d_h·wq + b·d_w, so that on the same (hq, wq) grid
+    Each image becomes an (hq, wq) grid: its h rows of w pixels, each row followed by z zero pixels and the
+    image by zr zero rows, flattened row-major, images one after another; the data starts ``lead`` = top·wq
+    + left rows into the matrix (zeros before it) and ``slack`` zero rows close it. With z = max(left,
+    right) and zr = max(top, bottom) padding the zeros after a row serve as its right border and as the
+    next row's left border (likewise between images). On that matrix a tap (a, b) of the kernel is a plain
+    row offset, off = a·d_h·wq + b·d_w, so that on the same (hq, wq) grid
 
         y[p] = Σ_{a, b} x_grid[p + off_ab] · W[a, b]          (p = i·wq + j of one image)
 
     is one GEMM per tap on contiguous rows, summed in place. Grid pixels with i ≥ ho or j ≥ wo are junk
-    (their windows run over the edge into the next row or image) and are cropped away; they cost
-    (hq·wq − ho·wo)/(ho·wo) more arithmetic (12 % on a 32×32 "same" 3×3) and no gathering.
+    (their windows run into the border or the next image) and are cropped away; they cost
+    (hq·wq − ho·wo)/(ho·wo) more arithmetic (6 % on a 32×32 "same" 3×3, 27 % on 8×8) and no gathering.
     """
 
     def __init__(self, g: Geometry, top: int, left: int):
-        self.hq, self.wq = max(g.hp, top + g.h), max(g.wp, left + g.w)
-        self.top, self.left = top, left
+        bottom, right = max(g.hp - top - g.h, 0), max(g.wp - left - g.w, 0)
+        self.hq, self.wq = g.h + max(top, bottom), g.w + max(left, right)
+        self.lead = top * self.wq + left
         self.offsets = [a * g.dh * self.wq + b * g.dw for a in range(g.kh) for b in range(g.kw)]
-        self.slack = self.offsets[-1]
+        self.slack = self.offsets[-1]  # ≥ lead: the reads of the last image's junk pixels
 
-    def place(self, x, n0, n1, name):
-        """x[n0:n1] (nb, h, w, c) on the grid: a zeroed (nb·hq·wq + slack, c) scratch matrix."""
+    def place(self, x, n0, n1, name, lead: int | None = None):
+        """x[n0:n1] (nb, h, w, c), h ≤ hq and w ≤ wq, on the grid from row ``lead`` (default: the padded
+        input's): a zeroed (nb·hq·wq + slack, c) scratch matrix."""
         nb, h, w, c = n1 - n0, x.shape[1], x.shape[2], x.shape[3]
+        lead = self.lead if lead is None else lead
         rows = nb * self.hq * self.wq
         buf = scratch(name, (rows + self.slack, c), x.dtype)
         buf.fill(0)
-        buf[:rows].reshape(nb, self.hq, self.wq, c)[:, self.top:self.top + h, self.left:self.left + w] = x[n0:n1]
+        buf[lead:lead + rows].reshape(nb, self.hq, self.wq, c)[:, :h, :w] = x[n0:n1]
         return buf
 
     def crop(self, full, nb, ho, wo):
@@ -487,10 +493,10 @@ def _use_shifted(g: Geometry, *arrays, max_junk: float | None = None) -> bool:
     """Stride 1, NumPy arrays of a dtype whose BLAS GEMM can be called directly, not forced off, and (if
     ``max_junk``) at most that many grid pixels per output pixel.
 
-    Measured on the 2-core machine (benchmarks/ops_conv.py): the shifted GEMMs beat im2col 1.5–2.2× on
-    16–32 channels at 16×16–32×32 and tie or win on 64–512 channels; only the forward of small grids
-    loses (8×8 "same" 3×3, 100 grid pixels per 64 outputs: 9.7 against 6.6 ms), hence the forward's
-    ``max_junk`` of 1.5.
+    Measured on the 2-core machine (batch 128, 3×3 "same", min of 15 calls, ms forward / backward):
+    16 ch at 32×32 9.2 / 19.5 against im2col's 22.1 / 51.7; 32 ch at 16×16 6.6 / 14.0 against 11.4 / 22.6;
+    64 ch at 8×8 5.4 / 10.4 against 7.5 / 11.2. On smaller grids the junk pixels grow (4×4: 25 grid pixels
+    per 16 outputs), hence the forward's ``max_junk`` of 1.5 where the gather takes over.
     """
     if not (_STRATEGY == "auto" and g.sh == 1 and g.sw == 1 and blas.available(arrays[0].dtype)
             and all(type(a) is numpy.ndarray and a.dtype.kind == "f" for a in arrays)):
@@ -526,7 +532,7 @@ def _shifted_backward(x, w, gy, g: Geometry, need_x, need_w):
     dW[a, b] = Σ_p x_grid[p + off_ab]ᵀ · gy[p]   (gy on x's grid, zero on the junk pixels)
 
     When the two grids coincide (a "same" convolution), gy on x's grid is the padded gy itself, read
-    from row top·wq + left: its junk pixels fall on the zero border.
+    from its first data row: its junk pixels fall on the zero border.
     """
     n, c, o = x.shape[0], x.shape[3], gy.shape[3]
     gt = g.transposed()
@@ -543,11 +549,10 @@ def _shifted_backward(x, w, gy, g: Geometry, need_x, need_w):
         dw = None
         if need_w:
             xq = x_grid.place(x, n0, n1, "pad")
-            if same_grid:
-                start = gy_grid.top * x_grid.wq + gy_grid.left
-                g_on_x = gq[start:start + nb * rows_x]
+            if same_grid:  # gy on x's grid, zero on the junk pixels: the padded gy itself, from its data on
+                g_on_x = gq[gy_grid.lead:gy_grid.lead + nb * rows_x]
             else:
-                g_on_x = _Grid(g, 0, 0).place(gy, n0, n1, "gyx")[:nb * rows_x]
+                g_on_x = x_grid.place(gy, n0, n1, "gyx", lead=0)[:nb * rows_x]
             dw = numpy.empty((len(x_grid.offsets), c, o), x.dtype)
             blas.shifted_matmul_t(xq, x_grid.offsets, g_on_x, dw)
         if need_x:
