@@ -493,6 +493,10 @@ def worker(key: str, framework: str, *, steps: int, warmup: int, smoke: bool, th
     else:
         raise ValueError(f"unknown framework {framework!r}; expected one of {FRAMEWORKS}")
     build_s = time.perf_counter() - t0
+    if framework == "neuronka":  # its compiled kernels (Numba's LLVM runtime, ~60 MiB) in the baseline, as
+        from neuronka.ops import kernels  # PyTorch's are after `import torch`: +step is then the step's data
+
+        kernels.load()
     base = _rss_kib()
     for setup, step in phases.values():  # warm-up: JIT compilation, first-call caches, optimizer slots
         _time_loop(setup, step, warmup, 0)

@@ -148,3 +148,9 @@ def test_lstm_cell_kernels_equal_numpy_steps(dtype, go_backwards, return_sequenc
     for k, (a, b) in enumerate(zip(out[True], out[False])):
         assert a.dtype == b.dtype == numpy.dtype(dtype), k
         numpy.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=f"output/gradient {k}")
+
+
+def test_load_compiles_every_kernel_up_front():
+    kernels.load()
+    for fn in (kernels._colsum, kernels._affine, kernels._relu_grad, kernels._lstm_cell, kernels._lstm_cell_grad):
+        assert len(fn.signatures) >= 2, fn  # float32 and float64

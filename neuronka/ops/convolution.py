@@ -11,16 +11,23 @@ Its derivatives, written next to each Function below:
     dL/dW[a, b, c, o] = Σ_{n, i, j} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · gy[n, i, j, o]
     dL/dx_pad[n, p, q, c] = Σ_{i·s_h + a·d_h = p} Σ_{j·s_w + b·d_w = q} Σ_o gy[n, i, j, o] · W[a, b, c, o]
 
-How it is computed (measured, see ``benchmarks/ops_conv.py``): the batch is cut into chunks
-of a few images whose im2col "columns" (n, Ho, Wo, kh, kw, C) fit in the cache; each chunk
-is gathered by kh strided copies whose innermost run is kw·C long, then multiplied by W as
-one GEMM. The chunks are shared among worker threads, one per BLAS thread, while BLAS runs
-single-threaded inside each (NumPy releases the GIL in copies and GEMMs; the BLAS limit needs
-the optional ``threadpoolctl``, without which the chunks run serially). The input
-gradient of a stride-1 convolution is itself a stride-1 convolution of the zero-padded
-output gradient with the flipped, transposed kernel (no scatter-add); with strides (or
-more output than input channels) it is a "col2im" add of gy·Wᵀ, tap by tap, into a
-zeroed chunk buffer.
+How it is computed (measured, see docs/performance.md). Stride 1 (every 3×3 of a CIFAR ResNet but
+two): the **shifted GEMMs** of :class:`_Grid` — the padded images laid end to end as one matrix, on
+which each tap of the kernel is a row offset, so y = Σ_taps x_grid[p + off] · W[tap] is kh·kw GEMMs on
+contiguous rows accumulated in place (BLAS called directly, ``blas.py``), with no im2col at all; both
+gradients are shifted GEMMs too (dx with the flipped kernel on the padded gy, dW with x's grid against
+gy). Otherwise (strides, or a BLAS that cannot be called directly) the **im2col** path: the batch is cut
+into chunks of a few images whose "columns" (n, Ho, Wo, kh, kw, C) fit in the cache; each chunk is
+gathered by kh strided copies whose innermost run is kw·C long, then multiplied by W as one GEMM; the
+input gradient of a stride-1 convolution is a stride-1 convolution of the zero-padded output gradient
+with the flipped, transposed kernel, and with strides it is a "col2im" add of gy·Wᵀ, tap by tap, into a
+zeroed chunk buffer. ``set_strategy("im2col")`` (or ``NEURONKA_CONV=im2col``) forces the second path;
+the tests compare the two.
+
+Either way the chunks are shared among worker threads, one per BLAS thread, each taking the next chunk
+as it comes free, while BLAS runs single-threaded inside each (NumPy and ctypes release the GIL in
+copies and GEMMs; the BLAS limit needs the optional ``threadpoolctl``, without which the chunks run
+serially).
 """
 from __future__ import annotations
 

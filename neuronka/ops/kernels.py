@@ -13,6 +13,8 @@ affine                y_ic = a_c · (x_ic − μ_c) + b_c                       
 affine2               dx_ic = a_c · g_ic + b_c · (x_ic − μ_c) + d_c         2 reads, 1 write
 relu                  y = max(x, 0)                                         1 read, 1 write
 relu_grad             dx = g where y > 0 else 0                             2 reads, 1 write
+lstm_cell             σ = ½·tanh(z/2) + ½ of 3 gates; c = f·c_prev + i·c̃     1 pass over a step
+lstm_cell_grad        the whole elementwise backward of an LSTM step          1 pass over a step
 ====================  ==================================================  =================
 
 Sums are accumulated in float64 whatever the data's dtype. The NumPy formulas in
@@ -20,10 +22,13 @@ Sums are accumulated in float64 whatever the data's dtype. The NumPy formulas in
 kernel against them, and the op-level gradient tests (central differences, PyTorch) run on whichever
 path is active.
 
-Each kernel runs on row ranges, two threads sharing a matrix (the convolutions' thread pool, as many
-threads as BLAS has). The kernels are used when Numba imports, the arrays are NumPy arrays, C-contiguous, float32 or
-float64, and ``NEURONKA_KERNELS`` is not ``0``; otherwise the callers take the NumPy path. Compiled
-code is cached on disk (``cache=True``), so only the first run on a machine pays the compilation.
+Each matrix kernel runs on ranges of whole rows, two threads sharing a matrix (the convolutions' thread pool,
+as many threads as BLAS has), the per-column vectors tiled to blocks of ~512 elements so that the inner loop
+vectorizes however few columns there are. The kernels are used when Numba imports, the arrays are NumPy
+arrays, C-contiguous, float32 or float64, at least ``_MIN_SIZE`` elements (below it NumPy's fewer Python
+steps win) and ``NEURONKA_KERNELS`` is not ``0``; otherwise the callers take the NumPy path (the LSTM cell
+kernels take any size: they replace a dozen NumPy calls per time step). Compiled code is cached on disk
+(``cache=True``), so only the first run on a machine pays the compilation.
 """
 from __future__ import annotations
 
@@ -277,3 +282,34 @@ def lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u: int) -> None:
     from dh (= dL/dh_t), dc (= dL/dc_t, then overwritten with dL/dc_{t−1} = dc ⊙ f), the gates g (N, 4u),
     tc = tanh(c_t) and c_prev = c_{t−1}."""
     _lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u)
+
+
+def load() -> None:
+    """Compile (or load from the disk cache) every compiled kernel now, for float32 and float64, and the
+    BLAS tap loops of the shifted convolutions; a no-op without Numba.
+
+    Otherwise each is loaded at its first call. Loading brings in Numba's LLVM runtime, about 60 MiB of
+    resident memory once per process: ``benchmarks/vs_torch.py`` loads it before its memory baseline, as
+    PyTorch's compiled kernels are loaded by ``import torch``.
+    """
+    if numba is None:
+        return
+    from . import blas  # the shifted convolutions' loops (neuronka/ops/blas.py)
+
+    for dtype in _FLOATS:
+        a = numpy.ones((2, 4), dtype)
+        flat = a.reshape(-1)
+        v = numpy.ones(4, dtype)
+        _colsum(flat, 4, 0, 8)
+        _colsq(flat, v.astype(numpy.float64), 0, 8)
+        _sums(flat, flat, v.astype(numpy.float64), 0, 8)
+        _affine(flat, v, v, v, numpy.empty_like(flat), 0, 8)
+        _affine2(flat, flat, v, v, v, v, numpy.empty_like(flat), 0, 8)
+        _relu(flat, numpy.empty_like(flat), 0, 8)
+        _relu_grad(flat, flat, numpy.empty_like(flat), 0, 8)
+        g, s = numpy.zeros((2, 4), dtype), numpy.zeros((2, 1), dtype)
+        _lstm_cell(g, s, s.copy(), 1)
+        _lstm_cell_grad(g, s, s, s, s.copy(), numpy.zeros((2, 4), dtype), 1)
+        if blas.available(dtype):
+            blas.shifted_matmul(a, [0], numpy.ones((1, 4, 3), dtype), numpy.empty((2, 3), dtype))
+            blas.shifted_matmul_t(a, [0], numpy.ones((2, 3), dtype), numpy.empty((1, 4, 3), dtype))
