@@ -91,15 +91,20 @@ def gemm(a, b, c, beta: float = 0.0, trans_a: bool = False, trans_b: bool = Fals
 # ----------------------------------------------------------------------------------
 # sums of products over shifted windows of one matrix (the shifted-GEMM convolution)
 # ----------------------------------------------------------------------------------
-def _check_shifted(a, offsets, m, *others):
-    """Refuse what would make the compiled loops read or write out of bounds: wrong dtypes, layouts, offsets."""
-    if any(o.dtype != a.dtype or not o.flags.c_contiguous for o in others) or a.dtype not in _funcs:
-        raise ValueError("blas.shifted: expected C-contiguous arrays of one float dtype; received "
-                         + ", ".join(f"{o.dtype} {o.shape}" for o in (a, *others)))
-    if a.ndim != 2 or not a.flags.c_contiguous or len(offsets) == 0 or min(offsets) < 0 \
-            or max(offsets) + m > a.shape[0]:
-        raise ValueError(f"blas.shifted: expected a C-contiguous (rows, K) matrix holding rows [off, off + {m}) "
+def _checked_offsets(op, a, offsets, m, stack, other):
+    """The offsets as int64, after refusing what would make the compiled loops read or write out of bounds:
+    dtypes or layouts that differ, offsets past the rows of ``a``, a (T, K, N) ``stack`` of another shape."""
+    arrays = (a, stack, other)
+    if any(o.dtype != a.dtype or not o.flags.c_contiguous for o in arrays) or a.dtype not in _funcs:
+        raise ValueError(f"blas.{op}: expected C-contiguous arrays of one float dtype; received "
+                         + ", ".join(f"{o.dtype} {o.shape}" for o in arrays))
+    if a.ndim != 2 or len(offsets) == 0 or min(offsets) < 0 or max(offsets) + m > a.shape[0]:
+        raise ValueError(f"blas.{op}: expected a C-contiguous (rows, K) matrix holding rows [off, off + {m}) "
                          f"for every offset; received shape {a.shape} and offsets {min(offsets)}..{max(offsets)}")
+    expected = (len(offsets), a.shape[1], other.shape[1])
+    if stack.shape != expected:
+        raise ValueError(f"blas.{op}: expected a stack of shape (T, K, N) = {expected}, received {stack.shape}")
+    return numpy.asarray(offsets, numpy.int64)
 
 
 def shifted_matmul(a, offsets, b, c, accumulate: bool = False) -> None:
@@ -108,11 +113,7 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False) -> None:
     a: (R, K) C-contiguous; b: (T, K, N) C-contiguous; c: (M, N) C-contiguous; offsets: T row offsets.
     """
     m = c.shape[0]
-    _check_shifted(a, offsets, m, b, c)
-    if b.shape != (len(offsets), a.shape[1], c.shape[1]):
-        raise ValueError(f"blas.shifted_matmul: expected b of shape (T, K, N) = "
-                         f"{(len(offsets), a.shape[1], c.shape[1])}, received {b.shape}")
-    offs = numpy.asarray(offsets, numpy.int64)
+    offs = _checked_offsets("shifted_matmul", a, offsets, m, b, c)
     if _numba_kernels is not None:
         _numba_kernels[0][c.dtype](a, offs, b, c, 1.0 if accumulate else 0.0)
         return
@@ -126,11 +127,7 @@ def shifted_matmul_t(a, offsets, g, out, accumulate: bool = False) -> None:
     a: (R, K) C-contiguous; g: (M, N) C-contiguous; out: (T, K, N) C-contiguous.
     """
     m = g.shape[0]
-    _check_shifted(a, offsets, m, g, out)
-    if out.shape != (len(offsets), a.shape[1], g.shape[1]):
-        raise ValueError(f"blas.shifted_matmul_t: expected out of shape (T, K, N) = "
-                         f"{(len(offsets), a.shape[1], g.shape[1])}, received {out.shape}")
-    offs = numpy.asarray(offsets, numpy.int64)
+    offs = _checked_offsets("shifted_matmul_t", a, offsets, m, out, g)
     if _numba_kernels is not None:
         _numba_kernels[1][g.dtype](a, offs, g, out, 1.0 if accumulate else 0.0)
         return
