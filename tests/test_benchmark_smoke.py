@@ -109,3 +109,13 @@ def test_smoke_run_writes_complete_numeric_rows(tmp_path):
     assert rows["op-conv3x3-s1 fwd"]["flops"] == 36864 and rows["op-conv3x3-s1 bwd"]["flops"] == 73728
     assert rows["resnet20-train-b128"]["flops"] == 3 * 2 * 81_102_080  # batch 2 under --smoke
     assert "ResNet-20 train b128 (smoke)" in proc.stdout and "GEMM peak" in proc.stdout
+
+
+@pytest.mark.slow
+def test_paths_script_prints_a_row_per_comparison():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "paths.py"
+    proc = subprocess.run([sys.executable, str(script), "--only", "bn,lstm", "--rounds", "1"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if "ratio of minima" in line]
+    assert len(rows) == 3 and all(float(r.split()[-1]) > 0 for r in rows), proc.stdout

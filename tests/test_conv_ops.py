@@ -267,11 +267,12 @@ def test_conv_shifted_gemms_match_im2col_and_the_definition(geometry, dtype, tol
     g = C.conv_geometry((h, w_), (kh, kw_), (1, 1), d, padding)
     gy = rng.standard_normal((3, g.ho, g.wo, o)).astype(dtype)
     ref = C.reference_conv2d(x.astype(numpy.float64), w.astype(numpy.float64), (1, 1), d, (g.pt, g.pl), (g.ho, g.wo))
-    assert C._use_shifted(g, x, w, gy)
-    y, (dx, dw) = C._shifted_forward(x, w, g), C._shifted_backward(x, w, gy, g, True, True)
+    grid = C._shifted_grid(g, x, w, gy)
+    assert grid is not None
+    y, (dx, dw) = C._shifted_forward(x, w, g, grid), C._shifted_backward(x, w, gy, g, grid, True, True)
     previous = C.set_strategy("im2col")
     try:
-        assert not C._use_shifted(g, x, w, gy)
+        assert C._shifted_grid(g, x, w, gy) is None
         y0, (dx0, dw0) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
     finally:
         C.set_strategy(previous)
@@ -281,8 +282,8 @@ def test_conv_shifted_gemms_match_im2col_and_the_definition(geometry, dtype, tol
     numpy.testing.assert_allclose(dx, dx0, atol=tol * numpy.abs(dx0).max())
     numpy.testing.assert_allclose(dw, dw0, atol=tol * numpy.abs(dw0).max())
     # one gradient alone (the other not needed) is the same number
-    assert C._shifted_backward(x, w, gy, g, False, True)[0] is None
-    numpy.testing.assert_allclose(C._shifted_backward(x, w, gy, g, True, False)[0], dx, atol=tol)
+    assert C._shifted_backward(x, w, gy, g, grid, False, True)[0] is None
+    numpy.testing.assert_allclose(C._shifted_backward(x, w, gy, g, grid, True, False)[0], dx, atol=tol)
 
 
 def test_conv_strategy_names_are_checked():

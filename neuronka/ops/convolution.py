@@ -484,8 +484,12 @@ class _Grid:
         lead = self.lead if lead is None else lead
         rows = nb * self.hq * self.wq
         buf = scratch(name, (rows + self.slack, c), x.dtype)
-        buf.fill(0)
-        buf[lead:lead + rows].reshape(nb, self.hq, self.wq, c)[:, :h, :w] = x[n0:n1]
+        images = buf[lead:lead + rows].reshape(nb, self.hq, self.wq, c)
+        images[:, :h, :w] = x[n0:n1]
+        images[:, :h, w:] = 0  # the zeros only: every element is written once
+        images[:, h:] = 0
+        buf[:lead] = 0
+        buf[lead + rows:] = 0
         return buf
 
     def crop(self, full, nb, ho, wo):
@@ -496,28 +500,28 @@ class _Grid:
         return self.hq * self.wq * channels * itemsize
 
 
-def _use_shifted(g: Geometry, *arrays, max_junk: float | None = None) -> bool:
-    """Stride 1, NumPy arrays of a dtype whose BLAS GEMM can be called directly, not forced off, and (if
-    ``max_junk``) at most that many grid pixels per output pixel.
+def _shifted_grid(g: Geometry, *arrays, max_junk: float | None = None) -> _Grid | None:
+    """The padded input's grid when the shifted GEMMs apply, else None: stride 1, NumPy arrays of a float
+    dtype whose BLAS GEMM can be called directly, not forced off, and (if ``max_junk``) at most that many
+    grid pixels per output pixel.
 
-    Measured on the 2-core machine (batch 128, 3×3 "same", min of 15 calls, ms forward / backward):
-    16 ch at 32×32 9.2 / 19.5 against im2col's 22.1 / 51.7; 32 ch at 16×16 6.6 / 14.0 against 11.4 / 22.6;
-    64 ch at 8×8 5.4 / 10.4 against 7.5 / 11.2. On smaller grids the junk pixels grow (4×4: 25 grid pixels
-    per 16 outputs), hence the forward's ``max_junk`` of 1.5 where the gather takes over.
+    Measured on the 2-core machine (``python benchmarks/paths.py --only conv``): the shifted GEMMs
+    beat im2col on every 3×3 layer of a CIFAR ResNet, forward and backward. On smaller grids the junk
+    pixels grow (4×4: 25 grid pixels per 16 outputs), hence the forward's ``max_junk`` of 1.5 where the
+    gather takes over.
     """
     if not (_STRATEGY == "auto" and g.sh == 1 and g.sw == 1 and blas.available(arrays[0].dtype)
             and all(type(a) is numpy.ndarray and a.dtype.kind == "f" for a in arrays)):
-        return False
-    if max_junk is not None:
-        grid = _Grid(g, g.pt, g.pl)
-        return grid.hq * grid.wq <= max_junk * g.ho * g.wo
-    return True
+        return None
+    grid = _Grid(g, g.pt, g.pl)
+    if max_junk is not None and grid.hq * grid.wq > max_junk * g.ho * g.wo:
+        return None
+    return grid
 
 
-def _shifted_forward(x, w, g: Geometry):
+def _shifted_forward(x, w, g: Geometry, grid: _Grid):
     """y = x ⋆ W, stride 1: y_grid = Σ_taps x_grid[p + off] · W[a, b] (see :class:`_Grid`), then crop."""
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
-    grid = _Grid(g, g.pt, g.pl)
     w_taps = numpy.ascontiguousarray(w, dtype=x.dtype).reshape(-1, c, o)
     y = numpy.empty((n, g.ho, g.wo, o), x.dtype)
 
@@ -532,7 +536,7 @@ def _shifted_forward(x, w, g: Geometry):
     return y
 
 
-def _shifted_backward(x, w, gy, g: Geometry, need_x, need_w):
+def _shifted_backward(x, w, gy, g: Geometry, x_grid: _Grid, need_x, need_w):
     """(dL/dx, dL/dW) of a stride-1 convolution, both by shifted GEMMs on the padded output gradient:
 
     dx_grid = Σ_taps gy_grid[p + off'] · W̃[a, b],  W̃[a, b] = W[kh−1−a, kw−1−b]ᵀ   (Geometry.transposed)
@@ -543,7 +547,7 @@ def _shifted_backward(x, w, gy, g: Geometry, need_x, need_w):
     """
     n, c, o = x.shape[0], x.shape[3], gy.shape[3]
     gt = g.transposed()
-    x_grid, gy_grid = _Grid(g, g.pt, g.pl), _Grid(gt, gt.pt, gt.pl)
+    gy_grid = _Grid(gt, gt.pt, gt.pl)
     same_grid = (x_grid.hq, x_grid.wq) == (gy_grid.hq, gy_grid.wq)
     wt_taps = numpy.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2), dtype=x.dtype).reshape(-1, o, c) \
         if need_x else None
@@ -580,8 +584,8 @@ def conv_forward(x, w, g: Geometry):
     w2 = w.reshape(-1, o)
     if g.is_pointwise():  # one big BLAS-threaded GEMM, nothing to gather
         return (x.reshape(-1, c) @ w2).reshape(n, g.ho, g.wo, o)
-    if _use_shifted(g, x, w, max_junk=1.5):
-        return _shifted_forward(x, w, g)
+    if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
+        return _shifted_forward(x, w, g, grid)
     y = xp.empty((n, g.ho, g.wo, o), x.dtype)
 
     def chunk(n0, n1):
@@ -604,10 +608,10 @@ def conv_backward(x, w, gy, g: Geometry, need_x=True, need_w=True):
         dx = (gy2 @ w.reshape(c, o).T).reshape(x.shape) if need_x else None
         dw = (x.reshape(-1, c).T @ gy2).reshape(w.shape) if need_w else None
         return dx, dw
-    if _use_shifted(g, x, w, gy):
+    if (grid := _shifted_grid(g, x, w, gy)) is not None:
         # the gradient in the input's dtype (a float64 gy reaching a float32 layer is cast, as torch keeps
-        # every gradient in its tensor's dtype)
-        return _shifted_backward(x, w, numpy.ascontiguousarray(gy, dtype=x.dtype), g, need_x, need_w)
+        # every gradient in its tensor's dtype); any strides: the grid copies it anyway
+        return _shifted_backward(x, w, gy.astype(x.dtype, copy=False), g, grid, need_x, need_w)
     dx = xp.empty(x.shape, x.dtype) if need_x else None
     input_grad = _InputGrad(w, g) if need_x else None
 

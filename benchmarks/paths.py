@@ -1,0 +1,155 @@
+"""neuronka's fast paths against the reference paths they replace, alternating in one process.
+
+    python benchmarks/paths.py                 # every comparison (about two minutes on 2 cores)
+    python benchmarks/paths.py --only conv     # one group: conv, plans, lstm, bn
+
+Each row times the same computation both ways, the two alternating (A B A B ...), and prints the minimum
+and the median in ms (the minimum is the steadier figure on a shared machine: noise only adds time):
+
+- conv: the 3×3 "same" convolutions of a CIFAR ResNet at batch 128, forward and backward (dx and dW), as
+  shifted GEMMs (``set_strategy("auto")``) and as im2col (``set_strategy("im2col")``);
+- plans: ``predict_on_batch`` of a CIFAR ResNet-20 with its inference plans on and off
+  (``model.use_inference_plans``), batch 1 and 128;
+- lstm: the LSTM op of the benchmark case (batch 64, 100 steps, 32 features, 128 units), forward and
+  backward, with the compiled cell kernels on and off (``kernels.set_enabled``);
+- bn: batch norm (training) followed by ReLU, forward and backward, 16 channels at 32×32, batch 128, with
+  the compiled kernels on and off.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "2")
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import neuronka  # noqa: E402
+from neuronka import Tensor, ops  # noqa: E402
+from neuronka.ops import convolution, kernels  # noqa: E402
+
+
+def ab(label_a, fn_a, label_b, fn_b, rounds):
+    """Time fn_a and fn_b alternately; {label: (min ms, median ms)}."""
+    fn_a(), fn_b()  # warm-up (compilation, scratch buffers, plans)
+    times = {label_a: [], label_b: []}
+    for _ in range(rounds):
+        for label, fn in ((label_a, fn_a), (label_b, fn_b)):
+            t0 = time.perf_counter()
+            fn()
+            times[label].append(1e3 * (time.perf_counter() - t0))
+    return {k: (min(v), statistics.median(v)) for k, v in times.items()}
+
+
+def row(name, result):
+    cells = "   ".join(f"{k} {m:8.2f} (median {md:8.2f})" for k, (m, md) in result.items())
+    (a, _), (b, _) = result.values()
+    print(f"{name:<38} {cells}   ratio of minima {b / a:5.2f}", flush=True)
+
+
+def switched(set_fn, value, fn):
+    def run():
+        previous = set_fn(value)
+        try:
+            return fn()
+        finally:
+            set_fn(previous)
+    return run
+
+
+def conv_rows(rounds):
+    rng = numpy.random.default_rng(0)
+    for c, hw in ((16, 32), (32, 16), (64, 8)):
+        x = rng.standard_normal((128, hw, hw, c)).astype("float32")
+        w = rng.standard_normal((3, 3, c, c)).astype("float32")
+        g = convolution.conv_geometry((hw, hw), (3, 3), (1, 1), (1, 1), "same")
+        gy = rng.standard_normal((128, hw, hw, c)).astype("float32")
+        for what, fn in (("fwd", lambda x=x, w=w, g=g: convolution.conv_forward(x, w, g)),
+                         ("bwd", lambda x=x, w=w, g=g, gy=gy: convolution.conv_backward(x, w, gy, g))):
+            row(f"conv3x3 {c}->{c} @{hw} b128 {what}",
+                ab("shifted", switched(convolution.set_strategy, "auto", fn),
+                   "im2col", switched(convolution.set_strategy, "im2col", fn), rounds))
+
+
+def plan_rows(rounds):
+    from neuronka.applications import resnet
+
+    neuronka.initializers.set_seed(0)
+    model = resnet.get("resnet20")
+    for batch in (1, 128):
+        x = numpy.random.default_rng(1).standard_normal((batch, 32, 32, 3)).astype("float32")
+
+        def predict(on, x=x):
+            model.use_inference_plans = on
+            return model.predict_on_batch(x)
+
+        calls = rounds * (4 if batch == 1 else 1)
+        row(f"ResNet-20 predict_on_batch b{batch}",
+            ab("plans on", lambda p=predict: p(True), "plans off", lambda p=predict: p(False), calls))
+
+
+def _kernels(flag):
+    return kernels.set_enabled(flag)
+
+
+def lstm_rows(rounds):
+    rng = numpy.random.default_rng(2)
+    n, t, f, u = 64, 100, 32, 128
+    arrays = [rng.standard_normal(s).astype("float32") * 0.1 for s in
+              [(n, t, f), (n, u), (n, u), (f, 4 * u), (u, 4 * u), (4 * u,)]]
+    state = {}
+
+    def forward():
+        ts = [Tensor(arrays[0])] + [Tensor(a, requires_grad=True) for a in arrays[1:]]
+        state["y"] = ops.lstm(*ts, return_sequences=False)[0]
+
+    def forward_backward():
+        forward()
+        state["y"].backward(numpy.ones(state["y"].shape, "float32"))
+
+    row("LSTM(128) T100 b64 forward", ab("kernels", switched(_kernels, True, forward),
+                                         "numpy", switched(_kernels, False, forward), rounds))
+    row("LSTM(128) T100 b64 forward+backward", ab("kernels", switched(_kernels, True, forward_backward),
+                                                  "numpy", switched(_kernels, False, forward_backward), rounds))
+
+
+def bn_rows(rounds):
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((128, 32, 32, 16)).astype("float32")
+    gy = rng.standard_normal(x.shape).astype("float32")
+    gamma, beta = numpy.ones(16, "float32"), numpy.zeros(16, "float32")
+
+    def step():
+        xt = Tensor(x, requires_grad=True)
+        y, _, _ = ops.batch_norm_train(xt, Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True))
+        ops.relu(y).backward(gy)
+
+    row("batch norm + ReLU 16ch @32 b128 fwd+bwd", ab("kernels", switched(_kernels, True, step),
+                                                     "numpy", switched(_kernels, False, step), rounds))
+
+
+GROUPS = {"conv": conv_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(GROUPS), help="groups, comma-separated: " + ", ".join(GROUPS))
+    parser.add_argument("--rounds", type=int, default=9, help="timed calls of each path (default 9)")
+    args = parser.parse_args(argv)
+    print(f"load average at start {os.getloadavg()[0]:.2f}; {os.environ['OMP_NUM_THREADS']} threads; "
+          f"compiled kernels {'on' if kernels.enabled() else 'off'}")
+    for name in args.only.split(","):
+        if name not in GROUPS:
+            parser.error(f"--only: expected groups among {sorted(GROUPS)}, received {name!r}")
+        GROUPS[name](args.rounds)
+
+
+if __name__ == "__main__":
+    main()
