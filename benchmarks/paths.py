@@ -7,7 +7,8 @@ Each row times the same computation both ways, the two alternating (A B A B ...)
 and the median in ms (the minimum is the steadier figure on a shared machine: noise only adds time):
 
 - conv: the 3×3 "same" convolutions of a CIFAR ResNet at batch 128, forward and backward (dx and dW), as
-  shifted GEMMs (``set_strategy("auto")``) and as im2col (``set_strategy("im2col")``);
+  shifted products (``set_strategy("auto")``) and as im2col (``set_strategy("im2col")``); then the shifted
+  products in the compiled kernels of ``ops/_shifted.c`` against one BLAS GEMM per tap (``blas.set_direct``);
 - plans: ``predict_on_batch`` of a CIFAR ResNet-20 with its inference plans on and off
   (``model.use_inference_plans``), batch 1 and 128;
 - lstm: the LSTM op of the benchmark case (batch 64, 100 steps, 32 features, 128 units), forward and
@@ -33,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import neuronka  # noqa: E402
 from neuronka import Tensor, ops  # noqa: E402
-from neuronka.ops import convolution, kernels  # noqa: E402
+from neuronka.ops import blas, convolution, kernels  # noqa: E402
 
 
 def ab(label_a, fn_a, label_b, fn_b, rounds):
@@ -76,6 +77,10 @@ def conv_rows(rounds):
             row(f"conv3x3 {c}->{c} @{hw} b128 {what}",
                 ab("shifted", switched(convolution.set_strategy, "auto", fn),
                    "im2col", switched(convolution.set_strategy, "im2col", fn), rounds))
+            if blas.direct_available():
+                row(f"  shifted: kernels vs GEMM per tap {what}",
+                    ab("compiled", switched(blas.set_direct, True, fn),
+                       "blas", switched(blas.set_direct, False, fn), rounds))
 
 
 def plan_rows(rounds):

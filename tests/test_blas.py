@@ -56,3 +56,97 @@ def test_shifted_products_refuse_mixed_dtypes_instead_of_reading_out_of_bounds()
         blas.shifted_matmul(a, [0, 1], numpy.ones((2, 3, 5)), numpy.ones((4, 5), numpy.float32))
     with pytest.raises(ValueError, match="one float dtype.*float64"):
         blas.shifted_matmul_t(a, [0, 1], numpy.ones((4, 5)), numpy.ones((2, 3, 5), numpy.float32))
+
+
+# ----------------------------------------------------------------------------------
+# the compiled kernels of _shifted.c
+# ----------------------------------------------------------------------------------
+needs_direct = pytest.mark.skipif(not blas.direct_available(), reason="the compiled kernels of neuronka/ops/"
+                                  "_shifted.c were not built (no C compiler at install time)")
+
+
+def test_the_compiled_kernels_were_built_where_a_compiler_is_there():
+    """pip builds _shifted.c as an optional extension: a failed build must not pass unnoticed on a machine that
+    has a C compiler (as CI's has), since every other test of the kernels would then skip."""
+    import shutil
+    import sys
+    if sys.platform == "win32" or shutil.which("cc") is None:
+        pytest.skip("no C compiler on this machine: the kernels are optional and BLAS runs instead")
+    assert blas.direct_available(numpy.float32) and blas.direct_available(numpy.float64), \
+        "neuronka/ops/_shifted.c is not built: reinstall with `pip install -e .` and read the compiler's message"
+
+
+@needs_direct
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("k", [3, 8, 13, 17])
+@pytest.mark.parametrize("vectors", [1, 2, 3, 4, 5, 9])  # every block width and the sums of them
+def test_compiled_kernels_match_the_definitions_for_every_tile_and_remainder(dtype, k, vectors):
+    rng = numpy.random.default_rng(k * 10 + vectors)
+    n = vectors * blas.direct_lanes(dtype)
+    m = 53  # no tile size divides it: the single-pixel remainders run too
+    offsets = [0, 1, 7, 13]
+    a = rng.standard_normal((m + 13, k)).astype(dtype)
+    b = rng.standard_normal((4, k, n)).astype(dtype)
+    a64, b64 = a.astype(numpy.float64), b.astype(numpy.float64)
+    product = sum(a64[o:o + m] @ b64[t] for t, o in enumerate(offsets))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == numpy.float32 else dict(rtol=1e-12, atol=1e-12)
+    c = numpy.full((m, n), 2.0, dtype)
+    blas.shifted_matmul(a, offsets, b, c, accumulate=True)
+    numpy.testing.assert_allclose(c, 2.0 + product, **tol)
+    blas.shifted_matmul(a, offsets, b, c)
+    numpy.testing.assert_allclose(c, product, **tol)
+    g = rng.standard_normal((m, n)).astype(dtype)
+    expected = numpy.stack([a64[o:o + m].T @ g.astype(numpy.float64) for o in offsets])
+    out = numpy.full((4, k, n), -1.0, dtype)
+    blas.shifted_matmul_t(a, offsets, g, out, accumulate=True)
+    numpy.testing.assert_allclose(out, expected - 1.0, **tol)
+    blas.shifted_matmul_t(a, offsets, g, out)
+    numpy.testing.assert_allclose(out, expected, **tol)
+
+
+@needs_direct
+def test_compiled_kernels_and_blas_give_the_same_products_and_the_switch_works():
+    rng = numpy.random.default_rng(3)
+    lanes = blas.direct_lanes(numpy.float32)
+    a = rng.standard_normal((3000, 16)).astype(numpy.float32)  # long enough for several pixel blocks
+    b = rng.standard_normal((9, 16, 2 * lanes)).astype(numpy.float32)
+    g = rng.standard_normal((2900, 2 * lanes)).astype(numpy.float32)
+    offsets = [0, 1, 2, 40, 41, 42, 80, 81, 82]
+    results = []
+    for direct in (True, False):
+        previous = blas.set_direct(direct)
+        try:
+            assert (blas._direct_kernel(0, numpy.dtype(numpy.float32), 2 * lanes) is not None) == direct
+            c, out = numpy.empty((2900, 2 * lanes), numpy.float32), numpy.empty((9, 16, 2 * lanes), numpy.float32)
+            blas.shifted_matmul(a, offsets, b, c)
+            blas.shifted_matmul_t(a, offsets, g, out)
+            results.append((c, out))
+        finally:
+            blas.set_direct(previous)
+    numpy.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-4, atol=1e-4)
+    numpy.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-4, atol=1e-3)
+    # output columns that are no multiple of the vector's lanes go to BLAS
+    assert blas._direct_kernel(0, numpy.dtype(numpy.float32), lanes + 1) is None
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["compiled", "blas"])
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, monkeypatch):
+    monkeypatch.setattr(blas, "_use_direct", direct and blas.direct_available(dtype))
+    rng = numpy.random.default_rng(4)
+    nb, hq, wq, ho, wo = 3, 7, 9, 5, 6
+    n = 2 * max(blas.direct_lanes(dtype), 8)
+    offsets = [0, 1, 2, wq, wq + 1, 2 * wq + 2]
+    a = rng.standard_normal((nb * hq * wq + offsets[-1], 5)).astype(dtype)
+    b = rng.standard_normal((len(offsets), 5, n)).astype(dtype)
+    full = sum(a[o:o + nb * hq * wq] @ b[t] for t, o in enumerate(offsets)).reshape(nb, hq, wq, n)
+    c = numpy.full((nb, ho, wo, n), 1.5, dtype)
+    blas.shifted_matmul(a, offsets, b, c, accumulate=True, grid=(hq, wq))
+    numpy.testing.assert_allclose(c, 1.5 + full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
+    blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq))
+    numpy.testing.assert_allclose(c, full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="at most the grid's 7x9 pixels, received 8x6"):
+        blas.shifted_matmul(a, offsets, b, numpy.empty((nb, 8, wo, n), dtype), grid=(hq, wq))
+    last_read = (nb - 1) * hq * wq + (ho - 1) * wq + wo - 1 + offsets[-1]  # of the last valid pixel
+    with pytest.raises(ValueError, match="offsets"):  # a row short of it: refused, not read out of bounds
+        blas.shifted_matmul(a[:last_read], offsets, b, c, grid=(hq, wq))

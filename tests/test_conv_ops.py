@@ -252,15 +252,20 @@ SHIFTED_GEOMETRIES = [  # (h, w, kh, kw, dilation, padding, c, o): every stride-
     (6, 6, 1, 3, (1, 1), "same", 3, 3), (16, 16, 3, 3, (1, 1), "same", 16, 16), (4, 4, 3, 3, (1, 1), "same", 8, 8),
     (6, 7, 4, 4, (1, 1), "same", 3, 4), (3, 9, 1, 5, (1, 2), "same", 2, 3), (9, 8, 3, 2, (2, 3), "valid", 3, 2),
     (1, 1, 3, 3, (1, 1), "same", 2, 2),
+    # channels in multiples of the compiled kernels' lanes (8 float64, 16 float32 with AVX-512), both ways
+    (9, 7, 3, 3, (1, 1), "same", 16, 48), (6, 5, 3, 3, (1, 1), "valid", 32, 16), (5, 8, 3, 3, (2, 1), "same", 64, 8),
 ]
 
 
 @pytest.mark.skipif(not C.blas.available(numpy.float64), reason="NumPy's BLAS cannot be called directly here "
                     "(not NumPy's bundled OpenBLAS): the shifted-GEMM path is off and im2col runs")
 @pytest.mark.parametrize("dtype, tol", [(numpy.float64, 1e-12), (numpy.float32, 2e-5)])
-@pytest.mark.parametrize("geometry", SHIFTED_GEOMETRIES, ids=lambda t: "x".join(map(str, t[:4])) + f"-{t[5]}")
-def test_conv_shifted_gemms_match_im2col_and_the_definition(geometry, dtype, tol):
+@pytest.mark.parametrize("geometry", SHIFTED_GEOMETRIES,
+                         ids=lambda t: "x".join(map(str, t[:4])) + f"-{t[5]}-{t[6]}to{t[7]}")
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "blas"])
+def test_conv_shifted_gemms_match_im2col_and_the_definition(geometry, dtype, tol, kernels, monkeypatch):
     h, w_, kh, kw_, d, padding, c, o = geometry
+    monkeypatch.setattr(C.blas, "_use_direct", kernels and C.blas.direct_available())
     rng = numpy.random.default_rng(5)
     x = rng.standard_normal((3, h, w_, c)).astype(dtype)
     w = rng.standard_normal((kh, kw_, c, o)).astype(dtype)

@@ -1,0 +1,197 @@
+/* Register-blocked kernels for the two sums of shifted products behind a stride-1 convolution
+ * (neuronka/ops/blas.py: shifted_matmul, shifted_matmul_t; convolution.py: _Grid explains the layout).
+ *
+ *   forward / input gradient:  y[p, o]    (+)= Σ_t Σ_c  x[p + off_t, c] · w[t, c, o]      p < M
+ *   weight gradient:           dw[t, c, o] (+)= Σ_p     x[p + off_t, c] · g[p, o]
+ *
+ * x is the padded images laid end to end, one row per grid pixel; a kernel tap is a row offset off_t.
+ * OpenBLAS runs these as one GEMM per tap and packs the (M, C) operand nine times; with C and O of 16-64
+ * that packing costs as much as the arithmetic. Here a tile of outputs stays in vector registers across all
+ * taps and channels instead:
+ *
+ *   forward: PT pixels × CB vectors of output channels; per (tap, channel) CB weight loads and PT broadcasts
+ *            of x feed PT·CB fused multiply-adds;
+ *   weight gradient: CT input channels × CB vectors of output channels, summed over a block of pixels that
+ *            fits in L1 (x rows and g rows), then added into dw.
+ *
+ * Plain C with GCC/Clang vector extensions (no intrinsics): the vector is 64 bytes where the compiler
+ * targets AVX-512 and 32 bytes otherwise, and the tile sizes follow the register count (32 or 16).
+ * O must be a multiple of the vector's lanes (shifted_vector_bytes() / itemsize); the caller checks shapes
+ * and bounds (blas._checked_offsets) and falls back to BLAS otherwise. Loaded through ctypes: no Python API,
+ * the GIL is released during the call, so the convolution's worker threads run concurrently.
+ */
+#include <stdint.h>
+
+#if defined(__AVX512F__)
+#define VBYTES 64
+#define FWD_PT1 16
+#define FWD_PT2 12
+#define FWD_PT4 6
+#define WGT_CT1 16
+#define WGT_CT2 8
+#define WGT_CT4 4
+#else
+#define VBYTES 32
+#define FWD_PT1 12
+#define FWD_PT2 6
+#define FWD_PT4 3
+#define WGT_CT1 12
+#define WGT_CT2 6
+#define WGT_CT4 3
+#endif
+
+int shifted_vector_bytes(void) { return VBYTES; }
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* The tile sizes are compile-time constants (one function per size, made by these macros), so that the
+ * accumulators live in registers: a variable-length array of vectors would live on the stack. */
+
+/* y[0:PT, 0:CB·L] (+)= Σ_t Σ_c x[off_t + p, c] · w[t, c, 0:CB·L]; x and y at the tile's first pixel */
+#define FWD_TILE(S, T, CB, PT)                                                                              \
+INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w,     \
+                                  int64_t O, T* y, int add) {                                               \
+    vec_##S acc[PT][CB];                                                                                    \
+    for (int p = 0; p < PT; p++)                                                                            \
+        for (int b = 0; b < CB; b++)                                                                        \
+            acc[p][b] = add ? *(const uvec_##S*)(y + p * O + b * LANES_##S) : (vec_##S){0};                 \
+    for (int64_t t = 0; t < taps; t++) {                                                                    \
+        const T* xt = x + offs[t] * C;                                                                      \
+        const T* wt = w + t * C * O;                                                                        \
+        for (int64_t c = 0; c < C; c++) {                                                                   \
+            vec_##S wv[CB];                                                                                 \
+            for (int b = 0; b < CB; b++) wv[b] = *(const uvec_##S*)(wt + c * O + b * LANES_##S);            \
+            for (int p = 0; p < PT; p++) {                                                                  \
+                const T xs = xt[p * C + c];                                                                 \
+                for (int b = 0; b < CB; b++) acc[p][b] += xs * wv[b];                                       \
+            }                                                                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+    for (int p = 0; p < PT; p++)                                                                            \
+        for (int b = 0; b < CB; b++) *(uvec_##S*)(y + p * O + b * LANES_##S) = acc[p][b];                   \
+}
+
+/* one row of cols output pixels for one block of CB vectors of output channels: tiles of PT pixels, then of
+ * 4, 2 and 1 (the tile sizes are never 4, 2 or 1 themselves) */
+#define FWD_ROW(S, CB, PT)                                                                                  \
+    {                                                                                                       \
+        int64_t j = 0;                                                                                      \
+        for (; j + PT <= cols; j += PT) fwd_##S##_##CB##_##PT(xr + j * C, C, og, tg, wg, O, yr + j * O, addg); \
+        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * C, C, og, tg, wg, O, yr + j * O, addg);  \
+        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * C, C, og, tg, wg, O, yr + j * O, addg); j += 2; }  \
+        if (j < cols) fwd_##S##_##CB##_1(xr + j * C, C, og, tg, wg, O, yr + j * O, addg);                  \
+        o0 += CB * LANES_##S;                                                                               \
+    }
+
+/* dw[0:CT, 0:CB·L] (+)= Σ_{p<M} x[p, 0:CT] ⊗ g[p, 0:CB·L]; x at the tap's row and the tile's channel */
+#define WGT_TILE(S, T, CB, CT)                                                                              \
+INLINE void wgt_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O, int64_t M, T* dw, int add) { \
+    vec_##S acc[CT][CB];                                                                                    \
+    for (int i = 0; i < CT; i++)                                                                            \
+        for (int b = 0; b < CB; b++)                                                                        \
+            acc[i][b] = add ? *(const uvec_##S*)(dw + i * O + b * LANES_##S) : (vec_##S){0};                \
+    for (int64_t p = 0; p < M; p++) {                                                                       \
+        vec_##S gv[CB];                                                                                     \
+        for (int b = 0; b < CB; b++) gv[b] = *(const uvec_##S*)(g + p * O + b * LANES_##S);                 \
+        for (int i = 0; i < CT; i++) {                                                                      \
+            const T xs = x[p * C + i];                                                                      \
+            for (int b = 0; b < CB; b++) acc[i][b] += xs * gv[b];                                           \
+        }                                                                                                   \
+    }                                                                                                       \
+    for (int i = 0; i < CT; i++)                                                                            \
+        for (int b = 0; b < CB; b++) *(uvec_##S*)(dw + i * O + b * LANES_##S) = acc[i][b];                  \
+}
+
+/* every input channel of one block of CB vectors of output channels: whole tiles, then single channels */
+#define WGT_BLOCK(S, CB, CT)                                                                                \
+    {                                                                                                       \
+        int64_t c = 0;                                                                                      \
+        for (; c + CT <= C; c += CT) wgt_##S##_##CB##_##CT(xt + c, C, gp + o0, O, m, dwt + c * O + o0, acc); \
+        for (; c < C; c++) wgt_##S##_##CB##_1(xt + c, C, gp + o0, O, m, dwt + c * O + o0, acc);             \
+        o0 += CB * LANES_##S;                                                                               \
+    }
+
+/* One element type: T the scalar, S the name suffix. */
+#define SHIFTED_KERNELS(T, S)                                                                               \
+typedef T vec_##S __attribute__((vector_size(VBYTES)));                                                     \
+typedef T uvec_##S __attribute__((vector_size(VBYTES), aligned(sizeof(T))));   /* unaligned access */       \
+enum { LANES_##S = VBYTES / sizeof(T) };                                                                    \
+FWD_TILE(S, T, 4, FWD_PT4) FWD_TILE(S, T, 2, FWD_PT2) FWD_TILE(S, T, 1, FWD_PT1)                            \
+FWD_TILE(S, T, 4, 4) FWD_TILE(S, T, 2, 4) FWD_TILE(S, T, 1, 4)                                              \
+FWD_TILE(S, T, 4, 2) FWD_TILE(S, T, 2, 2) FWD_TILE(S, T, 1, 2)                                              \
+FWD_TILE(S, T, 4, 1) FWD_TILE(S, T, 2, 1) FWD_TILE(S, T, 1, 1)                                              \
+WGT_TILE(S, T, 4, WGT_CT4) WGT_TILE(S, T, 2, WGT_CT2) WGT_TILE(S, T, 1, WGT_CT1)                            \
+WGT_TILE(S, T, 4, 1) WGT_TILE(S, T, 2, 1) WGT_TILE(S, T, 1, 1)                                              \
+                                                                                                            \
+/* The forward on rows of pixels: output (n, i, j) of images × rows × cols, reading x from row             \
+ * n·x_image + i·x_row + j (+ off_t) and writing y row n·y_image + i·y_row + j. With a grid's strides for x    \
+ * and the output's for y this writes the valid pixels only (no junk, no crop copy).                        \
+ * Taps go in groups whose weights for one block of output channels fit in L1 (all nine at 16 channels,     \
+ * two at 64), rows in blocks of about 256 pixels whose outputs stay in L2 from one group to the next. */   \
+void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O, T* y, \
+                      int64_t images, int64_t rows, int64_t cols, int64_t x_image, int64_t x_row,           \
+                      int64_t y_image, int64_t y_row, int add) {                                            \
+    int64_t per = 32768 / (C * 4 * LANES_##S * (int64_t)sizeof(T));                                         \
+    if (per < 1) per = 1;                                                                                   \
+    if (per > taps) per = taps;                                                                             \
+    const int64_t groups = (taps + per - 1) / per;                                                          \
+    per = (taps + groups - 1) / groups;                                                                     \
+    const int64_t total = images * rows;                                                                    \
+    int64_t block = 256 / (cols > 0 ? cols : 1);                                                            \
+    if (block < 1) block = 1;                                                                               \
+    for (int64_t r0 = 0; r0 < total; r0 += block) {                                                         \
+        const int64_t r1 = r0 + block < total ? r0 + block : total;                                         \
+        for (int64_t t0 = 0; t0 < taps; t0 += per) {                                                        \
+            const int64_t tg = taps - t0 < per ? taps - t0 : per;                                           \
+            const int64_t* og = offs + t0;                                                                  \
+            const int addg = add || t0 > 0;                                                                 \
+            for (int64_t o0 = 0; o0 < O;) {                                                                 \
+                const int64_t ob = o0;                                                                      \
+                const T* wg = w + t0 * C * O + ob;                                                          \
+                const int64_t left = O - ob;                                                                \
+                for (int64_t r = r0; r < r1; r++) {                                                         \
+                    const T* xr = x + ((r / rows) * x_image + (r % rows) * x_row) * C;                      \
+                    T* yr = y + ((r / rows) * y_image + (r % rows) * y_row) * O + ob;                       \
+                    o0 = ob;                                                                                \
+                    if (left >= 4 * LANES_##S) FWD_ROW(S, 4, FWD_PT4)                                       \
+                    else if (left >= 2 * LANES_##S) FWD_ROW(S, 2, FWD_PT2)                                  \
+                    else FWD_ROW(S, 1, FWD_PT1)                                                             \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+}                                                                                                           \
+                                                                                                            \
+/* y[p] (+)= Σ_t x[p + off_t] · w[t] on M contiguous rows: rows of 256 pixels, then the rest */             \
+void shifted_matmul_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O,   \
+                        T* y, int64_t M, int add) {                                                         \
+    const int64_t full = M / 256, rest = M % 256;                                                           \
+    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 0, 256, add);               \
+    if (rest) shifted_conv_##S(x + full * 256 * C, C, offs, taps, w, O, y + full * 256 * O, 1, 1, rest,     \
+                               0, 0, 0, 0, add);                                                            \
+}                                                                                                           \
+                                                                                                            \
+void shifted_matmul_t_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* g, int64_t O, \
+                          T* dw, int64_t M, int add) {                                                      \
+    /* pixels in blocks whose x and g rows stay in L1 (32 KiB) while every tap and tile reads them */      \
+    int64_t block = 32768 / ((int64_t)sizeof(T) * (C + O));                                                 \
+    if (block < 16) block = 16;                                                                             \
+    for (int64_t p0 = 0; p0 < M; p0 += block) {                                                             \
+        const int64_t m = M - p0 < block ? M - p0 : block;                                                  \
+        const int acc = add || p0 > 0;                                                                      \
+        for (int64_t t = 0; t < taps; t++) {                                                                \
+            const T* xt = x + (offs[t] + p0) * C;                                                           \
+            const T* gp = g + p0 * O;                                                                       \
+            T* dwt = dw + t * C * O;                                                                        \
+            for (int64_t o0 = 0; o0 < O;) {                                                                 \
+                const int64_t left = O - o0;                                                                \
+                if (left >= 4 * LANES_##S) WGT_BLOCK(S, 4, WGT_CT4)                                         \
+                else if (left >= 2 * LANES_##S) WGT_BLOCK(S, 2, WGT_CT2)                                    \
+                else WGT_BLOCK(S, 1, WGT_CT1)                                                               \
+            }                                                                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+}
+
+SHIFTED_KERNELS(float, f32)
+SHIFTED_KERNELS(double, f64)
