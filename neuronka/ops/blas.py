@@ -15,8 +15,8 @@ keep their NumPy path. ``NEURONKA_BLAS=0`` switches the direct calls off.
 The two shifted products run first of all in the compiled kernels of ``_shifted.c`` (built by ``pip install``
 when a C compiler is there; :func:`direct_available`), which keep a tile of outputs in vector registers
 across all taps: 1.4-3x the GFLOP/s of one OpenBLAS GEMM per tap at 16-64 channels. Where those kernels are
-missing or do not apply (output channels not a multiple of the vector's lanes, fewer than 8 input channels
-for the weight gradient), one BLAS GEMM per tap. ``NEURONKA_DIRECT=0`` or :func:`set_direct` switch the
+missing or do not apply (output channels not a multiple of the vector's lanes; for the weight gradient fewer
+than 8 input channels or more than 160 channels in and out together), one BLAS GEMM per tap. ``NEURONKA_DIRECT=0`` or :func:`set_direct` switch the
 kernels off (tests compare both).
 """
 from __future__ import annotations
@@ -165,7 +165,10 @@ def shifted_matmul_t(a, offsets, g, out, accumulate: bool = False) -> None:
     """
     m = g.shape[0]
     offs = _checked_offsets("shifted_matmul_t", a, offsets, m, out, g)
-    if a.shape[1] >= 8 and (kernel := _direct_kernel(1, g.dtype, g.shape[1])) is not None:
+    # the compiled weight gradient wins at 8-64 channels (2-3x per tap GEMMs at 16-32); with K + N above
+    # ~160 its pixel blocks shrink and BLAS wins (512 -> 512 channels at 7x7: 91 against 50 ms)
+    if 8 <= a.shape[1] and a.shape[1] + g.shape[1] <= 160 \
+            and (kernel := _direct_kernel(1, g.dtype, g.shape[1])) is not None:
         kernel(a.ctypes.data, a.shape[1], offs.ctypes.data, len(offs), g.ctypes.data, g.shape[1],
                out.ctypes.data, m, int(accumulate))
         return
