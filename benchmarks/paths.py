@@ -12,7 +12,8 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
 - plans: ``predict_on_batch`` of a CIFAR ResNet-20 with its inference plans on and off
   (``model.use_inference_plans``), batch 1 and 128;
 - lstm: the LSTM op of the benchmark case (batch 64, 100 steps, 32 features, 128 units), forward and
-  backward, with the compiled cell kernels on and off (``kernels.set_enabled``);
+  backward, with the compiled kernels on and off (``kernels.set_enabled``); then, where ``_lstm.c`` is
+  built, its C time loops (batch rows split over the threads) against the Numba cell kernels;
 - bn: batch norm (training) followed by ReLU, forward and backward, 16 channels at 32×32, batch 128, with
   the compiled kernels on and off.
 """
@@ -34,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import neuronka  # noqa: E402
 from neuronka import Tensor, ops  # noqa: E402
-from neuronka.ops import blas, convolution, kernels  # noqa: E402
+from neuronka.ops import blas, convolution, kernels, recurrent  # noqa: E402
 
 
 def ab(label_a, fn_a, label_b, fn_b, rounds):
@@ -123,6 +124,17 @@ def lstm_rows(rounds):
                                          "numpy", switched(_kernels, False, forward), rounds))
     row("LSTM(128) T100 b64 forward+backward", ab("kernels", switched(_kernels, True, forward_backward),
                                                   "numpy", switched(_kernels, False, forward_backward), rounds))
+    if recurrent._c_loops(arrays[0], u) is not None:
+        loops = recurrent._C_LOOPS
+
+        def c_loops(flag):
+            previous = recurrent._C_LOOPS
+            recurrent._C_LOOPS = loops if flag else False
+            return previous is not False
+
+        for what, fn in (("forward", forward), ("forward+backward", forward_backward)):
+            row(f"  LSTM: C time loops vs Numba cells {what}",
+                ab("C loops", switched(c_loops, True, fn), "numba", switched(c_loops, False, fn), rounds))
 
 
 def bn_rows(rounds):

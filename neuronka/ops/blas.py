@@ -12,24 +12,27 @@ up under the names NumPy's OpenBLAS builds export (``scipy_cblas_sgemm64_``: 64-
 ``cblas_sgemm``. Where none is found (another BLAS, CuPy arrays) :func:`available` is False and the callers
 keep their NumPy path. ``NEURONKA_BLAS=0`` switches the direct calls off.
 
-The two shifted products run first of all in the compiled kernels of ``_shifted.c`` (built by ``pip install``
-when a C compiler is there; :func:`direct_available`), which keep a tile of outputs in vector registers
-across all taps: 1.4-3x the GFLOP/s of one OpenBLAS GEMM per tap at 16-64 channels. Where those kernels are
-missing or do not apply (output channels not a multiple of the vector's lanes; for the weight gradient fewer
-than 8 input channels or more than 160 channels in and out together), one BLAS GEMM per tap. ``NEURONKA_DIRECT=0`` or :func:`set_direct` switch the
-kernels off (tests compare both).
+The two shifted products run first of all in the compiled kernels of ``_shifted.c`` (in the library that
+``pip install`` builds when a C compiler is there, ``native.py``; :func:`direct_available`), which keep a
+tile of outputs in vector registers across all taps: 1.4-3x the GFLOP/s of one OpenBLAS GEMM per tap at
+16-64 channels. Where those kernels are missing or do not apply (output channels not a multiple of the
+vector's lanes; for the weight gradient fewer than 8 input channels or more than 160 channels in and out
+together), one BLAS GEMM per tap. ``NEURONKA_DIRECT=0`` or :func:`set_direct` switch the kernels off
+(tests compare both).
 """
 from __future__ import annotations
 
 import ctypes
 import glob
-import importlib.machinery
 import os
 
 import numpy
 
+from . import native
+
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lib = None
+_ilp64 = False
 _funcs: dict = {}
 
 
@@ -55,8 +58,8 @@ def _find():
                                ctypes.c_void_p, int_t, ctypes.c_void_p, int_t, real_t, ctypes.c_void_p, int_t]
                 funcs[numpy.dtype(dtype)] = fn
             if len(funcs) == 2:
-                global _lib
-                _lib = lib
+                global _lib, _ilp64
+                _lib, _ilp64 = lib, int_t is ctypes.c_int64
                 return funcs
     return {}
 
@@ -68,6 +71,13 @@ if os.environ.get("NEURONKA_BLAS", "1") != "0":
 def available(dtype) -> bool:
     """True when :func:`gemm` can multiply arrays of this dtype."""
     return numpy.dtype(dtype) in _funcs
+
+
+def gemm_address(dtype) -> tuple[int, bool] | None:
+    """(address of the cblas ?gemm :func:`gemm` calls, whether it takes 64-bit integers), for compiled code
+    that calls it itself (``_lstm.c``); None where unavailable."""
+    fn = _funcs.get(numpy.dtype(dtype))
+    return None if fn is None else (ctypes.cast(fn, ctypes.c_void_p).value, _ilp64)
 
 
 def _rows(a, name):
@@ -222,34 +232,19 @@ _numba_kernels = _compile_numba_kernels() if _funcs and os.environ.get("NEURONKA
 # the compiled kernels of _shifted.c (register-blocked; see that file)
 # ----------------------------------------------------------------------------------
 def _load_direct():
-    """({dtype: (forward, transposed)}, {dtype: forward on rows}, vector bytes) from the built ``_shifted``
-    library, or ({}, {}, 0)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = os.path.join(here, "_shifted" + suffix)
-        if not os.path.exists(path):
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        kernels, rows = {}, {}
-        for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
-            fn = lib["shifted_conv_" + name]
-            fn.restype = None
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                           ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_int64] * 7 + [ctypes.c_int]
-            rows[numpy.dtype(dtype)] = fn
-            pair = []
-            for prefix in ("shifted_matmul_", "shifted_matmul_t_"):
-                fn = getattr(lib, prefix + name)
-                fn.restype = None
-                fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                               ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int]
-                pair.append(fn)
-            kernels[numpy.dtype(dtype)] = tuple(pair)
-        return kernels, rows, lib.shifted_vector_bytes()
-    return {}, {}, 0
+    """({dtype: (forward, transposed)}, {dtype: forward on rows}, vector bytes) from the compiled library
+    (``native.py``), or ({}, {}, 0)."""
+    if native.library() is None:
+        return {}, {}, 0
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    kernels, rows = {}, {}
+    for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
+        rows[numpy.dtype(dtype)] = native.function("shifted_conv_" + name, [ptr, i64, ptr, i64, ptr, i64, ptr]
+                                                   + [i64] * 7 + [ctypes.c_int])
+        kernels[numpy.dtype(dtype)] = tuple(
+            native.function(prefix + name, [ptr, i64, ptr, i64, ptr, i64, ptr, i64, ctypes.c_int])
+            for prefix in ("shifted_matmul_", "shifted_matmul_t_"))
+    return kernels, rows, native.function("shifted_vector_bytes", [], ctypes.c_int)()
 
 
 _direct, _direct_rows, _vector_bytes = _load_direct()
