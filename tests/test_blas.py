@@ -147,6 +147,15 @@ def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, m
     numpy.testing.assert_allclose(c, full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="at most the grid's 7x9 pixels, received 8x6"):
         blas.shifted_matmul(a, offsets, b, numpy.empty((nb, 8, wo, n), dtype), grid=(hq, wq))
+    bias = rng.standard_normal(n).astype(dtype)  # the epilogue: max(product + bias, 0) in the same pass
+    blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq), bias=bias, relu=True)
+    numpy.testing.assert_allclose(c, numpy.maximum(full[:, :ho, :wo] + bias, 0), rtol=1e-5, atol=1e-5)
+    blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq), bias=bias)
+    numpy.testing.assert_allclose(c, full[:, :ho, :wo] + bias, rtol=1e-5, atol=1e-5)
+    blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq), relu=True)
+    numpy.testing.assert_allclose(c, numpy.maximum(full[:, :ho, :wo], 0), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=rf"bias of shape \({n},\)"):
+        blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq), bias=bias[:-1])
     last_read = (nb - 1) * hq * wq + (ho - 1) * wq + wo - 1 + offsets[-1]  # of the last valid pixel
     with pytest.raises(ValueError, match="offsets"):  # a row short of it: refused, not read out of bounds
         blas.shifted_matmul(a[:last_read], offsets, b, c, grid=(hq, wq))

@@ -30,6 +30,13 @@ def _residual_model(seed=0):
     return nk.Model(inp, [layers.Dense(3, activation="softmax")(h), layers.Dense(2)(h)])
 
 
+def _close(a, b):
+    """Plans fold batch norms into convolutions (replay.FoldedConv): float32 rounding differs, by no more
+    than the plan's own check allows."""
+    assert a.shape == b.shape and a.dtype == b.dtype
+    numpy.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def _x(shape, seed=1):
     return numpy.random.default_rng(seed).standard_normal(shape).astype("float32")
 
@@ -43,9 +50,9 @@ def test_plan_replays_the_ordinary_forward_and_is_used():
         got, expected = model.predict_on_batch(xb), _ordinary(model, xb)
         assert len(got) == 2
         for a, b in zip(got, expected):
-            numpy.testing.assert_array_equal(a, b)
+            _close(a, b)
     for a, b in zip(first, _ordinary(model, x)):
-        numpy.testing.assert_array_equal(a, b)
+        _close(a, b)
     # predict() over batches takes the plans too (one per batch shape)
     out = model.predict(_x((12, 8, 8, 3), seed=3), batch_size=5, verbose=0)
     assert out[0].shape == (12, 3) and ((2, 8, 8, 3), "<f4") in model._inference_plans
@@ -58,10 +65,10 @@ def test_plan_reads_the_weights_at_every_replay():
     model.predict_on_batch(x)
     model.set_weights([w * 1.5 + 0.1 for w in model.get_weights()])
     for a, b in zip(model.predict_on_batch(x), _ordinary(model, x)):
-        numpy.testing.assert_array_equal(a, b)
+        _close(a, b)
     model.train_on_batch(x, [numpy.array([0, 1, 2, 0]), numpy.zeros((4, 2), "float32")])
     for a, b in zip(model.predict_on_batch(x), _ordinary(model, x)):
-        numpy.testing.assert_array_equal(a, b)
+        _close(a, b)
 
 
 def test_no_plan_for_user_layers_masks_or_integer_inputs():
@@ -121,3 +128,49 @@ def test_plans_can_be_switched_off(monkeypatch, how):
         monkeypatch.setattr(replay, "_ENABLED", False)
     model.predict_on_batch(_x((2, 8, 8, 3)))
     assert not model.__dict__.get("_inference_plans")
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_conv_batch_norm_relu_chains_are_folded_into_one_step(relu):
+    nk.initializers.set_seed(3)
+    inp = nk.Input((9, 9, 3))
+    h = layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)
+    h = layers.BatchNormalization()(h)
+    if relu:
+        h = layers.Activation("relu")(h)
+    out = layers.GlobalAveragePooling2D()(h)
+    model = nk.Model(inp, out)
+    bn = model.layers[2]
+    rng = numpy.random.default_rng(0)  # statistics and parameters away from 0 / 1
+    bn.set_weights([rng.uniform(0.5, 2, 16).astype("float32"), rng.normal(0, 1, 16).astype("float32"),
+                    rng.normal(0, 1, 16).astype("float32"), rng.uniform(0.5, 2, 16).astype("float32")])
+    x = _x((4, 9, 9, 3))
+    model.predict_on_batch(x)
+    plan = model.__dict__["_inference_plans"][(x.shape, x.dtype.str)]
+    kinds = [cls.__name__ for cls, _, _ in plan.steps]
+    assert kinds.count("FoldedConv") == 1 and "BatchNormalization" not in kinds and "Relu" not in kinds, kinds
+    _close(model.predict_on_batch(x), _ordinary(model, x))
+
+
+def test_no_folding_where_an_intermediate_has_another_reader():
+    nk.initializers.set_seed(4)
+    inp = nk.Input((6, 6, 3))
+    c = layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)
+    b = layers.BatchNormalization()(c)
+    out = layers.Add()([layers.Activation("relu")(b), b])  # the batch norm's output read twice
+    model = nk.Model(inp, layers.GlobalAveragePooling2D()(out))
+    x = _x((2, 6, 6, 3))
+    model.predict_on_batch(x)
+    plan = model.__dict__["_inference_plans"][(x.shape, x.dtype.str)]
+    kinds = [cls.__name__ for cls, _, _ in plan.steps]
+    assert kinds.count("FoldedConv") == 1 and "Relu" in kinds, kinds  # conv + BN folded, the ReLU kept
+    _close(model.predict_on_batch(x), _ordinary(model, x))
+    # a convolution read twice is not folded at all
+    inp = nk.Input((6, 6, 3))
+    c = layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)
+    out = layers.Add()([layers.BatchNormalization()(c), c])
+    model = nk.Model(inp, layers.GlobalAveragePooling2D()(out))
+    model.predict_on_batch(x)
+    plan = model.__dict__["_inference_plans"][(x.shape, x.dtype.str)]
+    assert "FoldedConv" not in [cls.__name__ for cls, _, _ in plan.steps]
+    _close(model.predict_on_batch(x), _ordinary(model, x))

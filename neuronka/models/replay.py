@@ -30,6 +30,7 @@ import numpy
 from .. import autograd
 from ..autograd import Tensor
 from ..layers.base import Variable
+from ..ops import activations, convolution, normalization
 
 _ENABLED = os.environ.get("NEURONKA_PLANS", "1") != "0"
 
@@ -110,7 +111,8 @@ class Plan:
             if src is None:
                 raise NotReplayable("an output of unknown origin")
             sources.append(src)
-        return cls(recorder.steps, sources, structure), out
+        steps, sources = _fold_batch_norms(recorder.steps, sources)
+        return cls(steps, sources, structure), out
 
     def pack(self, arrays):
         """The output arrays as the model returns them: one Tensor, or a list / tuple of Tensors."""
@@ -135,6 +137,77 @@ class Plan:
             for j in self.release[k]:
                 del values[j]
         return [values[ref] if kind == _STEP else arrays[ref] for kind, ref in self.outputs]
+
+
+class FoldedConv(autograd.Function):
+    """Inference only (plans): a convolution, the batch norm that alone reads it, and optionally the ReLU
+    that alone reads that, as one convolution with the batch norm folded into its kernel:
+
+        BN(x ⋆ W) = a ⊙ (x ⋆ W) + (β − a ⊙ μ) = x ⋆ (W ⊙ a) + b,   a = γ / √(σ² + ε)   (per output channel)
+
+    and the bias b and the ReLU applied in the compiled kernels' store (``conv_forward(..., bias, relu)``):
+    one pass over the output instead of three. Built by :func:`_fold_batch_norms`, never by a layer."""
+
+    def forward(self, x, w, mean, var, *params):
+        a = 1.0 / numpy.sqrt(var.reshape(-1) + self.epsilon)
+        if self.has_scale:
+            a = a * params[-1].reshape(-1)
+        b = -mean.reshape(-1) * a
+        if self.has_offset:
+            b = b + params[0].reshape(-1)
+        return convolution.conv_forward(x, w * a.astype(w.dtype, copy=False), self.geometry,
+                                        bias=b.astype(x.dtype, copy=False), relu=self.relu)
+
+
+def _fold_batch_norms(steps, outputs):
+    """The recorded steps with every Conv → BatchNormalization (→ Relu) chain whose intermediate values
+    have no other reader made one :class:`FoldedConv` step (NHWC, statistics and parameters that are
+    weights, channels on the last axis); the outputs' references renumbered."""
+    readers: dict[int, list[int]] = {}
+    for k, (_, _, sources) in enumerate(steps):
+        for kind, ref in sources:
+            if kind == _STEP:
+                readers.setdefault(ref, []).append(k)
+    for kind, ref in outputs:
+        if kind == _STEP:
+            readers.setdefault(ref, []).append(-1)
+
+    def only_reader(k, cls):
+        r = readers.get(k, [])
+        if len(r) == 1 and r[0] >= 0 and steps[r[0]][0] is cls and steps[r[0]][2][0] == (_STEP, k):
+            return r[0]
+        return None
+
+    replace, dead = {}, set()
+    for k, (cls, config, sources) in enumerate(steps):
+        if cls is not convolution.Conv or (j := only_reader(k, normalization.BatchNormalization)) is None:
+            continue
+        bn_config, bn_sources = steps[j][1], steps[j][2]
+        bshape = bn_config.get("bshape")
+        if bshape is None or len(bshape) != 4 or any(n != 1 for n in bshape[:-1]) \
+                or any(kind != _WEIGHT for kind, _ in bn_sources[1:]):
+            continue
+        i = only_reader(j, activations.Relu)
+        last = j if i is None else i
+        fused = {"geometry": config["geometry"], "epsilon": bn_config["epsilon"], "relu": i is not None,
+                 "has_offset": bn_config["has_offset"], "has_scale": bn_config["has_scale"]}
+        replace[last] = (FoldedConv, fused, tuple(sources) + tuple(bn_sources[1:]))
+        dead.update({k, j, last} - {last})
+    if not replace:
+        return steps, outputs
+    new_index, kept = {}, []
+    for k, step in enumerate(steps):
+        if k not in dead:
+            new_index[k] = len(kept)
+            kept.append(replace.get(k, step))
+    # the fused step sits where its last member was; the members before it had no other reader
+
+    def renumber(src):
+        kind, ref = src
+        return (kind, new_index[ref]) if kind == _STEP else src
+
+    kept = [(cls, config, tuple(renumber(s) for s in sources)) for cls, config, sources in kept]
+    return kept, [renumber(s) for s in outputs]
 
 
 def _same(a, b) -> bool:

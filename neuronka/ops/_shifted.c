@@ -50,7 +50,7 @@ int shifted_vector_bytes(void) { return VBYTES; }
 /* y[0:PT, 0:CB·L] (+)= Σ_t Σ_c x[off_t + p, c] · w[t, c, 0:CB·L]; x and y at the tile's first pixel */
 #define FWD_TILE(S, T, CB, PT)                                                                              \
 INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w,     \
-                                  int64_t O, T* y, int add) {                                               \
+                                  int64_t O, T* y, int add, const T* bias, int relu) {                      \
     vec_##S acc[PT][CB];                                                                                    \
     for (int p = 0; p < PT; p++)                                                                            \
         for (int b = 0; b < CB; b++)                                                                        \
@@ -67,6 +67,13 @@ INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, in
             }                                                                                               \
         }                                                                                                   \
     }                                                                                                       \
+    if (bias)  /* the epilogue (last tap group only): y = max(acc + bias, 0) with relu */                    \
+        for (int p = 0; p < PT; p++)                                                                        \
+            for (int b = 0; b < CB; b++) acc[p][b] += *(const uvec_##S*)(bias + b * LANES_##S);             \
+    if (relu)                                                                                               \
+        for (int p = 0; p < PT; p++)                                                                        \
+            for (int b = 0; b < CB; b++) acc[p][b] = (vec_##S)((ivec_##S)acc[p][b]                           \
+                                                 & ((acc[p][b] > 0) | (acc[p][b] != acc[p][b]))); /* NaN stays */ \
     for (int p = 0; p < PT; p++)                                                                            \
         for (int b = 0; b < CB; b++) *(uvec_##S*)(y + p * O + b * LANES_##S) = acc[p][b];                   \
 }
@@ -76,10 +83,10 @@ INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, in
 #define FWD_ROW(S, CB, PT)                                                                                  \
     {                                                                                                       \
         int64_t j = 0;                                                                                      \
-        for (; j + PT <= cols; j += PT) fwd_##S##_##CB##_##PT(xr + j * C, C, og, tg, wg, O, yr + j * O, addg); \
-        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * C, C, og, tg, wg, O, yr + j * O, addg);  \
-        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * C, C, og, tg, wg, O, yr + j * O, addg); j += 2; }  \
-        if (j < cols) fwd_##S##_##CB##_1(xr + j * C, C, og, tg, wg, O, yr + j * O, addg);                  \
+        for (; j + PT <= cols; j += PT) fwd_##S##_##CB##_##PT(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg); \
+        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg);  \
+        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg); j += 2; }  \
+        if (j < cols) fwd_##S##_##CB##_1(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg);                  \
         o0 += CB * LANES_##S;                                                                               \
     }
 
@@ -111,10 +118,11 @@ INLINE void wgt_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O, 
         o0 += CB * LANES_##S;                                                                               \
     }
 
-/* One element type: T the scalar, S the name suffix. */
-#define SHIFTED_KERNELS(T, S)                                                                               \
+/* One element type: T the scalar, I the integer of its size (for the ReLU mask), S the name suffix. */
+#define SHIFTED_KERNELS(T, I, S)                                                                               \
 typedef T vec_##S __attribute__((vector_size(VBYTES)));                                                     \
 typedef T uvec_##S __attribute__((vector_size(VBYTES), aligned(sizeof(T))));   /* unaligned access */       \
+typedef I ivec_##S __attribute__((vector_size(VBYTES)));                       /* same-size integers */     \
 enum { LANES_##S = VBYTES / sizeof(T) };                                                                    \
 FWD_TILE(S, T, 4, FWD_PT4) FWD_TILE(S, T, 2, FWD_PT2) FWD_TILE(S, T, 1, FWD_PT1)                            \
 FWD_TILE(S, T, 4, 4) FWD_TILE(S, T, 2, 4) FWD_TILE(S, T, 1, 4)                                              \
@@ -127,10 +135,12 @@ WGT_TILE(S, T, 4, 1) WGT_TILE(S, T, 2, 1) WGT_TILE(S, T, 1, 1)                  
  * n·x_image + i·x_row + j (+ off_t) and writing y row n·y_image + i·y_row + j. With a grid's strides for x    \
  * and the output's for y this writes the valid pixels only (no junk, no crop copy).                        \
  * Taps go in groups whose weights for one block of output channels fit in L1 (all nine at 16 channels,     \
- * two at 64), rows in blocks of about 256 pixels whose outputs stay in L2 from one group to the next. */   \
+ * two at 64), rows in blocks of about 256 pixels whose outputs stay in L2 from one group to the next.      \
+ * bias (O values, or NULL) is added and relu (0/1) applied as the last tap group stores its tiles: a       \
+ * convolution followed by an inference batch norm folded into W and bias, and a ReLU, in one pass. */      \
 void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O, T* y, \
                       int64_t images, int64_t rows, int64_t cols, int64_t x_image, int64_t x_row,           \
-                      int64_t y_image, int64_t y_row, int add) {                                            \
+                      int64_t y_image, int64_t y_row, int add, const T* bias, int relu) {                   \
     int64_t per = 32768 / (C * 4 * LANES_##S * (int64_t)sizeof(T));                                         \
     if (per < 1) per = 1;                                                                                   \
     if (per > taps) per = taps;                                                                             \
@@ -144,11 +154,13 @@ void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, 
         for (int64_t t0 = 0; t0 < taps; t0 += per) {                                                        \
             const int64_t tg = taps - t0 < per ? taps - t0 : per;                                           \
             const int64_t* og = offs + t0;                                                                  \
-            const int addg = add || t0 > 0;                                                                 \
+            const int addg = add || t0 > 0, last = t0 + tg == taps;                                         \
+            const int rg = last && relu;                                                                    \
             for (int64_t o0 = 0; o0 < O;) {                                                                 \
                 const int64_t ob = o0;                                                                      \
                 const T* wg = w + t0 * C * O + ob;                                                          \
                 const int64_t left = O - ob;                                                                \
+                const T* bg = last && bias ? bias + ob : 0;                                                 \
                 for (int64_t r = r0; r < r1; r++) {                                                         \
                     const T* xr = x + ((r / rows) * x_image + (r % rows) * x_row) * C;                      \
                     T* yr = y + ((r / rows) * y_image + (r % rows) * y_row) * O + ob;                       \
@@ -166,9 +178,9 @@ void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, 
 void shifted_matmul_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O,   \
                         T* y, int64_t M, int add) {                                                         \
     const int64_t full = M / 256, rest = M % 256;                                                           \
-    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 0, 256, add);               \
+    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 0, 256, add, 0, 0);         \
     if (rest) shifted_conv_##S(x + full * 256 * C, C, offs, taps, w, O, y + full * 256 * O, 1, 1, rest,     \
-                               0, 0, 0, 0, add);                                                            \
+                               0, 0, 0, 0, add, 0, 0);                                                      \
 }                                                                                                           \
                                                                                                             \
 void shifted_matmul_t_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* g, int64_t O, \
@@ -193,5 +205,5 @@ void shifted_matmul_t_##S(const T* x, int64_t C, const int64_t* offs, int64_t ta
     }                                                                                                       \
 }
 
-SHIFTED_KERNELS(float, f32)
-SHIFTED_KERNELS(double, f64)
+SHIFTED_KERNELS(float, int32_t, f32)
+SHIFTED_KERNELS(double, int64_t, f64)

@@ -125,14 +125,19 @@ def _checked_offsets(op, a, offsets, m, stack, other):
     return numpy.asarray(offsets, numpy.int64)
 
 
-def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, int] | None = None) -> None:
+def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, int] | None = None,
+                   bias=None, relu: bool = False) -> None:
     """c ← Σ_t a[off_t : off_t + M] · b[t]  (+ c if ``accumulate``), in place.
 
     a: (R, K) C-contiguous; b: (T, K, N) C-contiguous; c: (M, N) C-contiguous; offsets: T row offsets.
     With ``grid`` = (hq, wq), c is (nb, ho, wo, N) instead and receives only the rows p = n·hq·wq + i·wq + j
     with i < ho, j < wo of the (nb·hq·wq, N) product: the valid pixels of a convolution on that grid
-    (``convolution._Grid``), written in place by the compiled kernels, or cropped from the full product.
+    (``convolution._Grid``), written in place by the compiled kernels, or cropped from the full product;
+    then (grid mode only) c ← max(c + bias, 0) per column with ``bias`` (N,) and ``relu``, in the compiled
+    kernels' store (no extra pass).
     """
+    if (bias is not None or relu) and grid is None:
+        raise ValueError("blas.shifted_matmul: bias and relu apply to the grid form only (pass grid=)")
     if grid is not None:
         nb, ho, wo, n = c.shape
         hq, wq = grid
@@ -143,6 +148,9 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
         kernel = _direct_kernel(0, c.dtype, n)
         last = (nb - 1) * hq * wq + (ho - 1) * wq + wo if kernel is not None else nb * hq * wq
         offs = _checked_offsets("shifted_matmul", a, offsets, last, b, flat)
+        if bias is not None and (bias.shape != (n,) or bias.dtype != c.dtype or not bias.flags.c_contiguous):
+            raise ValueError(f"blas.shifted_matmul: expected a contiguous bias of shape ({n},) and dtype {c.dtype}, "
+                             f"received {bias.shape} {bias.dtype}")
         if kernel is None:  # the whole grid, then the crop
             full = numpy.empty((nb * hq * wq, n), c.dtype)
             shifted_matmul(a, offsets, b, full)
@@ -151,9 +159,14 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
                 c += full
             else:
                 c[...] = full
+            if bias is not None:
+                c += bias
+            if relu:
+                numpy.maximum(c, 0, out=c)
             return
         _direct_rows[c.dtype](a.ctypes.data, a.shape[1], offs.ctypes.data, len(offs), b.ctypes.data, n,
-                              c.ctypes.data, nb, ho, wo, hq * wq, wq, ho * wo, wo, int(accumulate))
+                              c.ctypes.data, nb, ho, wo, hq * wq, wq, ho * wo, wo, int(accumulate),
+                              None if bias is None else bias.ctypes.data, int(relu))
         return
     m = c.shape[0]
     offs = _checked_offsets("shifted_matmul", a, offsets, m, b, c)
@@ -240,7 +253,7 @@ def _load_direct():
     kernels, rows = {}, {}
     for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
         rows[numpy.dtype(dtype)] = native.function("shifted_conv_" + name, [ptr, i64, ptr, i64, ptr, i64, ptr]
-                                                   + [i64] * 7 + [ctypes.c_int])
+                                                   + [i64] * 7 + [ctypes.c_int, ptr, ctypes.c_int])
         kernels[numpy.dtype(dtype)] = tuple(
             native.function(prefix + name, [ptr, i64, ptr, i64, ptr, i64, ptr, i64, ctypes.c_int])
             for prefix in ("shifted_matmul_", "shifted_matmul_t_"))

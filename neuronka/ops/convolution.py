@@ -516,7 +516,7 @@ def _shifted_grid(g: Geometry, *arrays, max_junk: float | None = None) -> _Grid 
     return grid
 
 
-def _shifted_forward(x, w, g: Geometry, grid: _Grid):
+def _shifted_forward(x, w, g: Geometry, grid: _Grid, bias=None, relu=False):
     """y = x ⋆ W, stride 1: y_grid = Σ_taps x_grid[p + off] · W[a, b] (see :class:`_Grid`) on the valid
     pixels of the grid only, written straight into y (``blas.shifted_matmul(..., grid=)``)."""
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
@@ -525,7 +525,7 @@ def _shifted_forward(x, w, g: Geometry, grid: _Grid):
 
     def chunk(n0, n1):
         xq = grid.place(x, n0, n1, "pad")
-        blas.shifted_matmul(xq, grid.offsets, w_taps, y[n0:n1], grid=(grid.hq, grid.wq))
+        blas.shifted_matmul(xq, grid.offsets, w_taps, y[n0:n1], grid=(grid.hq, grid.wq), bias=bias, relu=relu)
 
     map_batch(chunk, n, grid.bytes_per_image(c + o, x.itemsize), chunk_bytes=_SHIFTED_CHUNK_BYTES)
     return y
@@ -570,10 +570,21 @@ def _shifted_backward(x, w, gy, g: Geometry, x_grid: _Grid, need_x, need_w):
     return dx, (_sum(parts).reshape(w.shape) if need_w else None)
 
 
-def conv_forward(x, w, g: Geometry):
-    """y = x ⋆ W on NHWC arrays: per chunk, im2col then (nb·ho·wo, kh·kw·c) @ (kh·kw·c, o)."""
+def conv_forward(x, w, g: Geometry, bias=None, relu: bool = False):
+    """y = x ⋆ W on NHWC arrays: per chunk, im2col then (nb·ho·wo, kh·kw·c) @ (kh·kw·c, o).
+
+    With ``bias`` (o,) and / or ``relu``: max(x ⋆ W + bias, 0), inside the compiled kernels' store where
+    the shifted path runs (inference plans fold batch norm and ReLU into it: ``models/replay.py``)."""
     xp = get_array_module(x)
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
+    if bias is not None or relu:
+        if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
+            return _shifted_forward(x, w, g, grid, xp.ascontiguousarray(bias, dtype=x.dtype)
+                                    if bias is not None else None, relu)
+        y = conv_forward(x, w, g)
+        if bias is not None:
+            y += bias
+        return xp.maximum(y, 0, out=y) if relu else y
     w2 = w.reshape(-1, o)
     if g.is_pointwise():  # one big BLAS-threaded GEMM, nothing to gather
         return (x.reshape(-1, c) @ w2).reshape(n, g.ho, g.wo, o)
