@@ -174,3 +174,23 @@ def test_no_folding_where_an_intermediate_has_another_reader():
     plan = model.__dict__["_inference_plans"][(x.shape, x.dtype.str)]
     assert "FoldedConv" not in [cls.__name__ for cls, _, _ in plan.steps]
     _close(model.predict_on_batch(x), _ordinary(model, x))
+
+
+def test_no_folding_where_the_kernel_outweighs_the_output():
+    # batch 1 on a 2x2 image: 3*3*32*64 kernel elements against 2*2*64 outputs; refolding the kernel at every
+    # replay would cost more than the two passes it saves
+    nk.initializers.set_seed(5)
+    inp = nk.Input((2, 2, 32))
+    h = layers.Activation("relu")(layers.BatchNormalization()(layers.Conv2D(64, 3, padding="same",
+                                                                             use_bias=False)(inp)))
+    model = nk.Model(inp, layers.GlobalAveragePooling2D()(h))
+    x = _x((1, 2, 2, 32))
+    model.predict_on_batch(x)
+    plan = model.__dict__["_inference_plans"][(x.shape, x.dtype.str)]
+    kinds = [cls.__name__ for cls, _, _ in plan.steps]
+    assert "FoldedConv" not in kinds and "BatchNormalization" in kinds, kinds
+    x64 = _x((128, 2, 2, 32))  # at batch 128 the output (32768) outnumbers the kernel (18432): folded
+    model.predict_on_batch(x64)
+    plan = model.__dict__["_inference_plans"][(x64.shape, x64.dtype.str)]
+    assert "FoldedConv" in [cls.__name__ for cls, _, _ in plan.steps]
+    _close(model.predict_on_batch(x64), _ordinary(model, x64))
