@@ -38,7 +38,7 @@ from neuronka.autograd import Function, Tensor  # noqa: E402
 KINDS = {
     "Conv": "conv", "DepthwiseConv": "conv", "ConvTranspose": "conv",
     "BatchNormTrain": "batch norm", "BatchNormalization": "batch norm",
-    "Relu": "relu", "Add": "add",
+    "Relu": "relu", "Add": "add", "AddRelu": "add + relu (fused)",
     "Pad": "pad/slice (shortcut, zero-padding)", "GetItem": "pad/slice (shortcut, zero-padding)",
     "MatMul": "dense", "Mean": "global avg pool", "Softmax": "softmax",
 }

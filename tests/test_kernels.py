@@ -39,6 +39,10 @@ def test_matrix_kernels_equal_numpy_formulas(shape, dtype):
     mu, var = kernels.channel_moments(x)
     numpy.testing.assert_allclose(mu, x.astype("float64").mean(axis=0), rtol=1e-12, atol=1e-12)
     numpy.testing.assert_allclose(var, x.astype("float64").var(axis=0), rtol=1e-10, atol=1e-12)
+    far = x + numpy.asarray(1e4 if dtype == "float32" else 1e9, dtype)  # one-pass moments, a large mean
+    mu_far, var_far = kernels.channel_moments(far)
+    numpy.testing.assert_allclose(mu_far, far.astype("float64").mean(axis=0), rtol=1e-12)
+    numpy.testing.assert_allclose(var_far, far.astype("float64").var(axis=0), rtol=1e-9, atol=1e-12)
     sg, sgx = kernels.channel_sums(g, x, mu)
     numpy.testing.assert_allclose(sg, g.astype("float64").sum(axis=0), rtol=1e-10, atol=1e-9)
     numpy.testing.assert_allclose(sgx, (g.astype("float64") * (x - mu)).sum(axis=0), rtol=1e-6, atol=1e-6)
@@ -61,22 +65,41 @@ def test_relu_kernels(dtype):
     numpy.testing.assert_array_equal(kernels.relu_grad(g, y), g * (x > 0))
 
 
-def _bn_step(x, gamma, beta, gy):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_relu_kernels_equal_numpy_formulas(dtype):
+    x, g, b = _rand((300, 16), dtype, 14, loc=0.5), _rand((300, 16), dtype, 15), _rand((300, 16), dtype, 16)
+    mu, var = kernels.channel_moments(x)
+    a, c, d = _rand(16, "float64", 17), _rand(16, "float64", 18), _rand(16, "float64", 19)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    y = kernels.affine(x, mu, a, c, relu=True)
+    numpy.testing.assert_allclose(y, numpy.maximum(a * (x - mu) + c, 0), rtol=tol, atol=tol)
+    assert (y == 0).mean() > 0.2  # the mask is exercised
+    gm = g * (y > 0)
+    sg, sgx = kernels.channel_sums(g, x, mu, relu_out=y)
+    numpy.testing.assert_allclose(sg, gm.astype("float64").sum(axis=0), rtol=1e-10, atol=1e-9)
+    numpy.testing.assert_allclose(sgx, (gm.astype("float64") * (x - mu)).sum(axis=0), rtol=1e-6, atol=1e-6)
+    dx = kernels.affine2(g, x, mu, a, c, d, relu_out=y)
+    numpy.testing.assert_allclose(dx, a * gm + c * (x - mu) + d, rtol=tol, atol=tol)
+    numpy.testing.assert_array_equal(kernels.add_relu(x, b), numpy.maximum(x + b, 0))
+
+
+def _bn_step(x, gamma, beta, gy, relu=False):
     xt, gt, bt = Tensor(x, requires_grad=True), Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True)
-    y, mean, var = ops.batch_norm_train(xt, gt, bt, axis=-1, epsilon=1e-3)
+    y, mean, var = ops.batch_norm_train(xt, gt, bt, axis=-1, epsilon=1e-3, relu=relu)
     ops.sum(y * Tensor(gy)).backward()
     return [y.data, mean.data, var.data, xt.grad, gt.grad, bt.grad]
 
 
+@pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(9, 4), (4, 5, 6, 16), (2, 3, 3, 64)])
-def test_batch_norm_fused_path_equals_numpy_path(shape, dtype):
+def test_batch_norm_fused_path_equals_numpy_path(shape, dtype, relu):
     x, gy = _rand(shape, dtype, 8, loc=1.5), _rand(shape, dtype, 9)
     gamma, beta = _rand(shape[-1], dtype, 10), _rand(shape[-1], dtype, 11)
     with path(True):
-        fused = _bn_step(x, gamma, beta, gy)
+        fused = _bn_step(x, gamma, beta, gy, relu)
     with path(False):
-        reference = _bn_step(x, gamma, beta, gy)
+        reference = _bn_step(x, gamma, beta, gy, relu)
     tol = 2e-5 if dtype == "float32" else 1e-11
     for name, a, b in zip(["y", "mean", "var", "dx", "dgamma", "dbeta"], fused, reference):
         assert a.dtype == b.dtype == numpy.dtype(dtype), name
@@ -156,7 +179,7 @@ def test_load_compiles_every_kernel_up_front():
     # in a fresh process: here the other tests have compiled the kernels already
     code = ("from neuronka.ops import kernels, blas\n"
             "k = kernels\n"
-            "fns = [k._colsum, k._affine, k._relu_grad, k._lstm_cell, k._lstm_cell_grad]\n"
+            "fns = [k._colmoments, k._affine, k._relu_grad, k._lstm_cell, k._lstm_cell_grad]\n"
             "assert all(len(f.signatures) == 0 for f in fns)\n"
             "kernels.load()\n"
             "assert all(len(f.signatures) >= 2 for f in fns), [f.signatures for f in fns]\n"

@@ -71,6 +71,8 @@ CASES = [
     ("batch_norm_train_channels_first", lambda x, g, b: nn.batch_norm_train(x, g, b, axis=1, epsilon=1e-5)[0],
      lambda t: lambda x, g, b: t.nn.functional.batch_norm(x, None, None, g, b, training=True, eps=1e-5),
      [(3, 4, 2, 2), (4,), (4,)], normal),
+    ("batch_norm_train_fused_relu", lambda x, g, b: nn.batch_norm_train(x, g, b, relu=True)[0],
+     lambda t: lambda x, g, b: t.relu(_torch_bn_last(t)(x, g, b)), [(6, 2, 4), (4,), (4,)], normal),
     ("batch_norm_train_no_center_no_scale", lambda x: nn.batch_norm_train(x)[0],
      lambda t: lambda x: t.nn.functional.batch_norm(x, None, None, training=True, eps=1e-3), [(5, 3)], normal),
     ("batch_norm_train_scale_only_feature_axes_1_2",

@@ -16,6 +16,7 @@ import numpy
 
 from .. import ops
 from ..autograd import Tensor
+from ..ops.activations import add_relu
 from ..backend import get_array_module
 from .base import Layer
 
@@ -153,11 +154,18 @@ class Merge(Layer):
 class Add(Merge):
     """y = x₁ + x₂ + … (broadcast); dL/dxᵢ = dL/dy."""
 
+    _fused_relu = False  # set by models/fusion.py during a call: the ReLU layer after this one is done here
+
     def _merge_function(self, inputs, masks):
+        if self._fused_relu and len(inputs) > 1 and len({x.dtype for x in inputs}) == 1:
+            out = inputs[0]
+            for x in inputs[1:-1]:
+                out = out + x
+            return add_relu(out, inputs[-1])  # relu(Σ xᵢ): the last sum and the ReLU in one pass
         out = inputs[0]
         for x in inputs[1:]:
             out = out + x
-        return out
+        return ops.relu(out) if self._fused_relu else out
 
 
 class Subtract(Merge):

@@ -184,20 +184,25 @@ class BatchNormalization(_AffineMixin, Layer):
         var = ops.sum(ops.multiply(d * d, w), axis=red, keepdims=True) / count
         return mean, var
 
+    _fused_relu = False  # set by models/fusion.py during a call: the ReLU layer after this one is done here
+
     def call(self, inputs, training=False, mask=None):
+        relu = self._fused_relu
         if training and self.trainable:
-            if mask is None:
+            if mask is None:  # the ReLU inside the batch norm's op (one pass fewer each way)
                 y, mean, var = ops.batch_norm_train(inputs, self.gamma, self.beta, axis=self.axis,
-                                                    epsilon=self.epsilon)
+                                                    epsilon=self.epsilon, relu=relu)
+                relu = False
             else:
                 mean, var = self._masked_moments(inputs, mask)
                 y = ops.batch_normalization(inputs, mean, var, axis=self.axis, offset=self.beta, scale=self.gamma,
                                             epsilon=self.epsilon)
             self._update_moving(self.moving_mean, mean.data)
             self._update_moving(self.moving_variance, var.data)
-            return y
-        return ops.batch_normalization(inputs, self.moving_mean, self.moving_variance, axis=self.axis,
-                                       offset=self.beta, scale=self.gamma, epsilon=self.epsilon)
+        else:
+            y = ops.batch_normalization(inputs, self.moving_mean, self.moving_variance, axis=self.axis,
+                                        offset=self.beta, scale=self.gamma, epsilon=self.epsilon)
+        return ops.relu(y) if relu else y
 
     def _update_moving(self, var, batch_value) -> None:
         """moving ← moving · momentum + batch · (1 − momentum), in place."""

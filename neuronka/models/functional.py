@@ -17,12 +17,14 @@ nodes; a nested model is one node.
 """
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 
 from .. import ops
 from ..autograd import Tensor
 from ..layers.base import _flatten, _flatten_shapes
 from ..layers.symbolic import InputLayer, KerasTensor
+from . import fusion
 from .model import Model, _flat, _pack, deserialize_layer, serialize_layer
 
 
@@ -202,6 +204,10 @@ class Functional(Model):
             if key not in keep:
                 release[k].append(key)
         object.__setattr__(self, "_release", release)
+        # BatchNormalization / Add → ReLU: the ReLU run inside the first layer's op (models/fusion.py)
+        pairs = fusion.graph_pairs(plan, {id(t) for t in self.outputs}, _node_inputs)
+        object.__setattr__(self, "_fuse_first", set(pairs))
+        object.__setattr__(self, "_fuse_skip", set(pairs.values()))
 
     @property
     def layers(self) -> list:
@@ -281,12 +287,17 @@ class Functional(Model):
             if masks is not None and i < len(masks) and masks[i] is not None and isinstance(x, Tensor):
                 x._keras_mask = masks[i]
             values[id(kt)] = x
+        fuse_first, fuse_skip = (self._fuse_first, self._fuse_skip) if fusion.enabled() else ((), ())
         for step, (layer, node, single, flat_out) in enumerate(self._plan):
-            if single is not None:
-                out = layer(values[id(single)], **node.kwargs) if node.kwargs else layer(values[id(single)])
+            if step in fuse_skip:  # this ReLU ran inside the layer before (fusion.py): its output is that one's
+                out = values[id(single)]
             else:
-                out = layer(_map_kt(node.input_structure, values), *_map_kt(list(node.args), values),
-                            **_map_kt(dict(node.kwargs), values))
+                with fusion.relu_inside(layer) if step in fuse_first else contextlib.nullcontext():
+                    if single is not None:
+                        out = layer(values[id(single)], **node.kwargs) if node.kwargs else layer(values[id(single)])
+                    else:
+                        out = layer(_map_kt(node.input_structure, values), *_map_kt(list(node.args), values),
+                                    **_map_kt(dict(node.kwargs), values))
             if len(flat_out) == 1:
                 values[id(flat_out[0])] = out if not isinstance(out, (list, tuple)) else _flatten(out)[0]
             else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..layers.base import Layer
 from ..layers.symbolic import InputLayer, KerasTensor
+from . import fusion
 from .model import Model, deserialize_layer, serialize_layer, to_shape
 
 
@@ -134,8 +135,17 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
-        for layer in self.layers:
-            x = layer(x)
+        layers = self.layers
+        skip, fuse = -1, fusion.enabled()
+        for i, layer in enumerate(layers):
+            if i == skip:  # a ReLU run inside the layer before (models/fusion.py)
+                continue
+            if fuse and i + 1 < len(layers) and fusion.fusable(layer, layers[i + 1]):
+                with fusion.relu_inside(layer):
+                    x = layer(x)
+                skip = i + 1
+            else:
+                x = layer(x)
         return x
 
     def compute_output_shape(self, input_shape):

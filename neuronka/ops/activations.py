@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, as_tensor, unbroadcast
 from ..backend import get_array_module
 from . import kernels
 
@@ -49,6 +49,23 @@ class Relu(Function):
         if kernels.usable(gy, self.y):
             return kernels.relu_grad(gy, self.y)
         return gy * (self.y > 0)
+
+
+class AddRelu(Function):
+    """y = max(a + b, 0): an Add layer and the ReLU after it (the end of a residual block) in one pass."""
+
+    def forward(self, a, b):
+        self.sa, self.sb = a.shape, b.shape
+        if a.shape == b.shape and kernels.usable(a, b):
+            self.y = kernels.add_relu(a, b)
+        else:
+            y = a + b
+            self.y = get_array_module(y).maximum(y, 0, out=y)
+        return self.y
+
+    def backward(self, gy):  # d max(a + b, 0)/da = d/db = 1 where a + b > 0, else 0
+        g = kernels.relu_grad(gy, self.y) if kernels.usable(gy, self.y) else gy * (self.y > 0)
+        return unbroadcast(g, self.sa), unbroadcast(g, self.sb)
 
 
 class LeakyRelu(Function):
@@ -223,6 +240,12 @@ def relu(x, negative_slope: float = 0.0, max_value=None, threshold: float = 0.0)
     if negative_slope:
         y = m.subtract(y, m.multiply(Relu.apply(m.subtract(threshold, x)), negative_slope))  # slope α below
     return y
+
+
+def add_relu(a, b) -> Tensor:
+    """relu(a + b) as one op (the gradient g·[a + b > 0] to both); not in ``keras.ops``: ``models/fusion.py``
+    uses it for an Add layer followed by a ReLU. a and b of one dtype, broadcasting as ``add``."""
+    return AddRelu.apply(a, b)
 
 
 def leaky_relu(x, negative_slope: float = 0.2) -> Tensor:

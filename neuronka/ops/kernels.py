@@ -7,15 +7,20 @@ The kernels here do the same math in one or two passes, on two threads, with no 
 ====================  ==================================================  =================
 kernel                computes (x, g, y, dx of shape (M, C); vectors (C,))  passes over memory
 ====================  ==================================================  =================
-channel_moments       μ_c = Σ_i x_ic / M,  σ²_c = Σ_i (x_ic − μ_c)² / M        2 reads
+channel_moments       μ_c = Σ_i x_ic / M,  σ²_c = Σ_i (x_ic − μ_c)² / M        1 read
 channel_sums          Σ_i g_ic,  Σ_i g_ic · (x_ic − μ_c)                    2 reads
 affine                y_ic = a_c · (x_ic − μ_c) + b_c                       1 read, 1 write
 affine2               dx_ic = a_c · g_ic + b_c · (x_ic − μ_c) + d_c         2 reads, 1 write
 relu                  y = max(x, 0)                                         1 read, 1 write
 relu_grad             dx = g where y > 0 else 0                             2 reads, 1 write
+add_relu              y = max(a + b, 0)                                     2 reads, 1 write
 lstm_cell             σ = ½·tanh(z/2) + ½ of 3 gates; c = f·c_prev + i·c̃     1 pass over a step
 lstm_cell_grad        the whole elementwise backward of an LSTM step          1 pass over a step
 ====================  ==================================================  =================
+
+``affine``, ``channel_sums`` and ``affine2`` also take a fused ReLU (batch norm → ReLU in one step:
+``relu=True`` forward, ``relu_out=y`` backward, where g·[y > 0] stands for g); ``add_relu`` is an Add
+layer followed by a ReLU (``models/fusion.py`` finds both patterns in a model's graph).
 
 Sums are accumulated in float64 whatever the data's dtype. The NumPy formulas in
 ``normalization.py`` and ``activations.py`` stay the reference: ``tests/test_kernels.py`` checks each
@@ -86,24 +91,19 @@ if numba is not None:
     # Indices start at 0 inside each slice: Numba then knows they are not negative and emits no wraparound
     # check, which would stop the vectorization.
     @_jit
-    def _colsum(x, L, lo, hi):
-        acc = numpy.zeros(L)  # acc[t] sums column t mod C over the blocks; the caller folds it
-        for base in range(lo, hi, L):
-            xb = x[base:min(base + L, hi)]
-            for t in range(xb.shape[0]):
-                acc[t] += xb[t]
-        return acc
-
-    @_jit
-    def _colsq(x, mu, lo, hi):
-        L = mu.shape[0]
+    def _colmoments(x, shift, lo, hi):
+        # one pass: Σ (x − s) and Σ (x − s)² with s a value of each column (its first row): shifted, the
+        # float64 sums lose no digits to a large mean (σ² = E[(x − s)²] − E[x − s]²)
+        L = shift.shape[0]
         acc = numpy.zeros(L)
+        acc2 = numpy.zeros(L)
         for base in range(lo, hi, L):
             xb = x[base:min(base + L, hi)]
             for t in range(xb.shape[0]):
-                d = xb[t] - mu[t]
-                acc[t] += d * d
-        return acc
+                d = xb[t] - shift[t]
+                acc[t] += d
+                acc2[t] += d * d
+        return acc, acc2
 
     @_jit
     def _sums(g, x, mu, lo, hi):
@@ -133,6 +133,49 @@ if numba is not None:
             gb, xb, ob = g[base:min(base + L, hi)], x[base:min(base + L, hi)], out[base:min(base + L, hi)]
             for t in range(gb.shape[0]):
                 ob[t] = a[t] * gb[t] + b[t] * (xb[t] - mu[t]) + d[t]
+
+    # ---- the same with a ReLU fused after (batch norm → ReLU, add → ReLU in residual blocks) -------------
+    @_jit
+    def _affine_relu(x, mu, a, b, y, lo, hi):
+        L = mu.shape[0]
+        zero = y.dtype.type(0)
+        for base in range(lo, hi, L):
+            xb, yb = x[base:min(base + L, hi)], y[base:min(base + L, hi)]
+            for t in range(xb.shape[0]):
+                yb[t] = max(a[t] * (xb[t] - mu[t]) + b[t], zero)
+
+    @_jit
+    def _sums_masked(g, x, mu, y, lo, hi):
+        # the sums of g·[y > 0]: the gradient through the fused ReLU first
+        L = mu.shape[0]
+        sg = numpy.zeros(L)
+        sgx = numpy.zeros(L)
+        zero = y.dtype.type(0)
+        for base in range(lo, hi, L):
+            gb, xb, yb = g[base:min(base + L, hi)], x[base:min(base + L, hi)], y[base:min(base + L, hi)]
+            for t in range(gb.shape[0]):
+                v = gb[t] if yb[t] > zero else zero
+                sg[t] += v
+                sgx[t] += v * (xb[t] - mu[t])
+        return sg, sgx
+
+    @_jit
+    def _affine2_masked(g, x, mu, a, b, d, y, out, lo, hi):
+        L = mu.shape[0]
+        zero = y.dtype.type(0)
+        for base in range(lo, hi, L):
+            gb, xb, ob = g[base:min(base + L, hi)], x[base:min(base + L, hi)], out[base:min(base + L, hi)]
+            yb = y[base:min(base + L, hi)]
+            for t in range(gb.shape[0]):
+                v = gb[t] if yb[t] > zero else zero
+                ob[t] = a[t] * v + b[t] * (xb[t] - mu[t]) + d[t]
+
+    @_jit
+    def _add_relu(a, b, y, lo, hi):
+        zero = y.dtype.type(0)
+        as_, bs, ys = a[lo:hi], b[lo:hi], y[lo:hi]
+        for k in range(as_.shape[0]):
+            ys[k] = max(as_[k] + bs[k], zero)
 
     @_jit
     def _relu(x, y, lo, hi):
@@ -224,37 +267,60 @@ def _fold(acc, cols):
 
 
 def channel_moments(x2):
-    """(μ, σ²) per column of the (M, C) matrix x2, float64 vectors; σ² the biased variance (two passes)."""
+    """(μ, σ²) per column of the (M, C) matrix x2, float64 vectors; σ² the biased variance, in one pass:
+    the sums of d = x − s and d² with s the first row (μ = s + Σd/M, σ² = Σd²/M − (Σd/M)²)."""
     m, c = x2.shape
     r, flat = _block(c), x2.reshape(-1)
-    mean = _fold(sum(_split(_colsum, m, c, flat, r * c)), c) / m
-    return mean, _fold(sum(_split(_colsq, m, c, flat, _tiled(mean, numpy.float64, r))), c) / m
+    shift = x2[0].astype(numpy.float64)
+    parts = _split(_colmoments, m, c, flat, _tiled(shift, numpy.float64, r))
+    mean_d = _fold(sum(p[0] for p in parts), c) / m
+    var = numpy.maximum(_fold(sum(p[1] for p in parts), c) / m - mean_d * mean_d, 0.0)
+    return shift + mean_d, var
 
 
-def channel_sums(g2, x2, mu):
-    """(Σ_i g_ic, Σ_i g_ic·(x_ic − μ_c)) per column, float64 vectors."""
+def channel_sums(g2, x2, mu, relu_out=None):
+    """(Σ_i g_ic, Σ_i g_ic·(x_ic − μ_c)) per column, float64 vectors; with ``relu_out`` (the output of a
+    fused ReLU), g·[relu_out > 0] in place of g."""
     m, c = g2.shape
-    parts = _split(_sums, m, c, g2.reshape(-1), x2.reshape(-1), _tiled(mu, numpy.float64, _block(c)))
+    mu_t = _tiled(mu, numpy.float64, _block(c))
+    if relu_out is None:
+        parts = _split(_sums, m, c, g2.reshape(-1), x2.reshape(-1), mu_t)
+    else:
+        parts = _split(_sums_masked, m, c, g2.reshape(-1), x2.reshape(-1), mu_t, relu_out.reshape(-1))
     return _fold(sum(p[0] for p in parts), c), _fold(sum(p[1] for p in parts), c)
 
 
-def affine(x2, mu, a, b):
-    """y = a·(x − μ) + b per column (μ, a, b vectors of length C), a new array of x2's dtype."""
+def affine(x2, mu, a, b, relu: bool = False):
+    """y = a·(x − μ) + b per column (μ, a, b vectors of length C), a new array of x2's dtype; with ``relu``
+    max(·, 0)."""
     m, c = x2.shape
     y = numpy.empty_like(x2)
     dt, r = x2.dtype, _block(c)
-    _split(_affine, m, c, x2.reshape(-1), _tiled(mu, dt, r), _tiled(a, dt, r), _tiled(b, dt, r), y.reshape(-1))
+    _split(_affine_relu if relu else _affine, m, c, x2.reshape(-1), _tiled(mu, dt, r), _tiled(a, dt, r),
+           _tiled(b, dt, r), y.reshape(-1))
     return y
 
 
-def affine2(g2, x2, mu, a, b, d):
-    """dx = a·g + b·(x − μ) + d per column, a new array of g2's dtype."""
+def affine2(g2, x2, mu, a, b, d, relu_out=None):
+    """dx = a·g + b·(x − μ) + d per column, a new array of g2's dtype; with ``relu_out``, g·[relu_out > 0] in
+    place of g."""
     m, c = g2.shape
     out = numpy.empty_like(g2)
     dt, r = g2.dtype, _block(c)
-    _split(_affine2, m, c, g2.reshape(-1), x2.reshape(-1), _tiled(mu, dt, r), _tiled(a, dt, r), _tiled(b, dt, r),
-           _tiled(d, dt, r), out.reshape(-1))
+    vectors = (_tiled(mu, dt, r), _tiled(a, dt, r), _tiled(b, dt, r), _tiled(d, dt, r))
+    if relu_out is None:
+        _split(_affine2, m, c, g2.reshape(-1), x2.reshape(-1), *vectors, out.reshape(-1))
+    else:
+        _split(_affine2_masked, m, c, g2.reshape(-1), x2.reshape(-1), *vectors, relu_out.reshape(-1),
+               out.reshape(-1))
     return out
+
+
+def add_relu(a, b):
+    """max(a + b, 0) of two arrays of one shape, a new array."""
+    y = numpy.empty_like(a)
+    _split(_add_relu, a.size, 1, a.reshape(-1), b.reshape(-1), y.reshape(-1))
+    return y
 
 
 def relu(x):
@@ -300,12 +366,15 @@ def load() -> None:
         a = numpy.ones((2, 4), dtype)
         flat = a.reshape(-1)
         v = numpy.ones(4, dtype)
-        _colsum(flat, 4, 0, 8)
-        _colsq(flat, v.astype(numpy.float64), 0, 8)
+        _colmoments(flat, v.astype(numpy.float64), 0, 8)
         _sums(flat, flat, v.astype(numpy.float64), 0, 8)
         _affine(flat, v, v, v, numpy.empty_like(flat), 0, 8)
         _affine2(flat, flat, v, v, v, v, numpy.empty_like(flat), 0, 8)
         _relu(flat, numpy.empty_like(flat), 0, 8)
+        _affine_relu(flat, v, v, v, numpy.empty_like(flat), 0, 8)
+        _sums_masked(flat, flat, v.astype(numpy.float64), flat, 0, 8)
+        _affine2_masked(flat, flat, v, v, v, v, flat, numpy.empty_like(flat), 0, 8)
+        _add_relu(flat, flat, numpy.empty_like(flat), 0, 8)
         _relu_grad(flat, flat, numpy.empty_like(flat), 0, 8)
         g, s = numpy.zeros((2, 4), dtype), numpy.zeros((2, 1), dtype)
         _lstm_cell(g, s, s.copy(), 1)

@@ -134,6 +134,9 @@ def _fused_dx(xp, g, xhat, mg, mgx, k):
 
 
 class BatchNormTrain(Function):
+    """y = γ·x̂ + β (x̂ with this batch's statistics), or max(γ·x̂ + β, 0) with ``relu``: a ReLU fused after it,
+    whose backward is the mask g·[y > 0] applied to g before the batch norm's own (one pass fewer each way)."""
+
     def forward(self, x, *params):
         xp = get_array_module(x)
         lay = self.layout
@@ -149,6 +152,8 @@ class BatchNormTrain(Function):
         y = xhat * lay.vec(xp, gamma) if gamma is not None else xhat.copy()
         if beta is not None:
             y += lay.vec(xp, beta)
+        if self.relu:
+            self.y = xp.maximum(y, 0, out=y)  # kept for the backward's mask: y > 0 ⇔ γ·x̂ + β > 0
         self.stats.extend([mu, var])
         self.xhat, self.inv, self.gamma = xhat, inv, gamma
         return lay.unwide(y)
@@ -160,7 +165,10 @@ class BatchNormTrain(Function):
         mu, var = kernels.channel_moments(x2)  # float64
         inv = 1.0 / numpy.sqrt(var + self.epsilon)
         a = inv if gamma is None else inv * gamma.reshape(-1)
-        y = kernels.affine(x2, mu, a, 0.0 * a if beta is None else beta.reshape(-1))  # y = γ·inv·(x − μ) + β
+        # y = γ·inv·(x − μ) + β (then max(·, 0) with relu)
+        y = kernels.affine(x2, mu, a, 0.0 * a if beta is None else beta.reshape(-1), relu=self.relu)
+        if self.relu:
+            self.y = y
         self.stats.extend([mu.astype(x.dtype).reshape(lay.bshape), var.astype(x.dtype).reshape(lay.bshape)])
         self.x2, self.mu, self.inv, self.gamma = x2, mu, inv, gamma
         return y.reshape(x.shape)
@@ -168,14 +176,16 @@ class BatchNormTrain(Function):
     def _backward_fused(self, gy):
         # dx = k·(g − Σg/n − x̂·Σg·x̂/n), k = γ·inv, x̂ = (x − μ)·inv
         #    = k·g + b·(x − μ) + d  with b = −k·inv·Σg·x̂/n, d = −k·Σg/n
+        # (with relu, g·[y > 0] in place of g: the kernels apply the mask as they read g)
         x2, mu, inv, n = self.x2, self.mu, self.inv, self.layout.n
         g2 = numpy.ascontiguousarray(gy).reshape(x2.shape)
-        sg, sgxc = kernels.channel_sums(g2, x2, mu)
+        mask = self.y if self.relu else None
+        sg, sgxc = kernels.channel_sums(g2, x2, mu, relu_out=mask)
         sgx = sgxc * inv  # Σ g·x̂
         grads = [None]
         if self.inputs[0].requires_grad:
             k = inv if self.gamma is None else inv * self.gamma.reshape(-1)
-            dx = kernels.affine2(g2, x2, mu, k, -k * inv * (sgx / n), -k * (sg / n))
+            dx = kernels.affine2(g2, x2, mu, k, -k * inv * (sgx / n), -k * (sg / n), relu_out=mask)
             grads[0] = dx.reshape(gy.shape)
         if self.has_gamma:
             grads.append(sgx.astype(gy.dtype).reshape(self.inputs[1].shape))
@@ -184,12 +194,14 @@ class BatchNormTrain(Function):
         return tuple(grads)
 
     def backward(self, gy):
-        # dL/dγ = Σ g·x̂, dL/dβ = Σ g, dL/dx = (γ/σ)(g − mean(g) − x̂·mean(g·x̂))
+        # dL/dγ = Σ g·x̂, dL/dβ = Σ g, dL/dx = (γ/σ)(g − mean(g) − x̂·mean(g·x̂));  with relu g ← g·[y > 0]
         if hasattr(self, "x2"):
             return self._backward_fused(gy)
         xp = get_array_module(gy)
         lay, xhat = self.layout, self.xhat
         g = lay.wide(gy)
+        if self.relu:
+            g = g * (self.y > 0)
         sg = lay.sum(xp, g)
         sgx = lay.dot(xp, g, xhat)
         grads = []
@@ -207,7 +219,8 @@ class BatchNormTrain(Function):
         return tuple(grads)
 
 
-def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3) -> tuple[Tensor, Tensor, Tensor]:
+def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3,
+                     relu: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """Batch normalization with the statistics of this batch (training mode).
 
     y = γ · (x − μ_B)/√(σ²_B + ε) + β, μ_B and σ²_B (the biased variance) over every axis except
@@ -216,6 +229,9 @@ def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3) -
     differentiable in x, gamma and beta (through the batch statistics too, with the fused
     backward); batch_mean and batch_var are plain (gradient-free) Tensors for the moving-statistics
     update moving = moving · momentum + batch · (1 − momentum).
+
+    With ``relu``, y is max(γ·x̂ + β, 0): a ReLU after the batch norm, fused into it (``models/fusion.py``
+    asks for it where a model's ReLU layer reads a BatchNormalization layer's output and nothing else does).
     """
     xd = _arr(x)
     feat = _axes(axis, xd.ndim, "batch_norm_train")
@@ -227,7 +243,7 @@ def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3) -
     stats: list = []
     inputs = [x] + [p for p in (gamma, beta) if p is not None]
     y = BatchNormTrain.apply(*inputs, layout=lay, has_gamma=gamma is not None, has_beta=beta is not None,
-                             epsilon=float(epsilon), stats=stats)
+                             epsilon=float(epsilon), stats=stats, relu=bool(relu))
     pshape = tuple(xd.shape[a] for a in feat)
     return y, Tensor(stats[0].reshape(pshape)), Tensor(stats[1].reshape(pshape))
 
