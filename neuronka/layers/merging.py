@@ -16,8 +16,8 @@ import numpy
 
 from .. import ops
 from ..autograd import Tensor
-from ..ops.activations import add_relu
 from ..backend import get_array_module
+from ..ops.activations import add_relu
 from .base import Layer
 
 __all__ = [
