@@ -76,17 +76,22 @@ def test_the_compiled_kernels_were_built_where_a_compiler_is_there():
         "neuronka/ops/_shifted.c is not built: reinstall with `pip install -e .` and read the compiler's message"
 
 
+# taps one by one, and in rows of three neighbours (a 3-wide kernel: the fwd3 / wgt3 tiles of _shifted.c)
+TAP_SETS = {"per tap": [0, 1, 7, 13], "rows of three": [0, 1, 2, 7, 8, 9, 14, 15, 16]}
+
+
 @needs_direct
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize("k", [3, 8, 13, 17])
 @pytest.mark.parametrize("vectors", [1, 2, 3, 4, 5, 9])  # every block width and the sums of them
-def test_compiled_kernels_match_the_definitions_for_every_tile_and_remainder(dtype, k, vectors):
+@pytest.mark.parametrize("taps", list(TAP_SETS))
+def test_compiled_kernels_match_the_definitions_for_every_tile_and_remainder(dtype, k, vectors, taps):
     rng = numpy.random.default_rng(k * 10 + vectors)
     n = vectors * blas.direct_lanes(dtype)
     m = 53  # no tile size divides it: the single-pixel remainders run too
-    offsets = [0, 1, 7, 13]
-    a = rng.standard_normal((m + 13, k)).astype(dtype)
-    b = rng.standard_normal((4, k, n)).astype(dtype)
+    offsets = TAP_SETS[taps]
+    a = rng.standard_normal((m + offsets[-1], k)).astype(dtype)
+    b = rng.standard_normal((len(offsets), k, n)).astype(dtype)
     a64, b64 = a.astype(numpy.float64), b.astype(numpy.float64)
     product = sum(a64[o:o + m] @ b64[t] for t, o in enumerate(offsets))
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == numpy.float32 else dict(rtol=1e-12, atol=1e-12)
@@ -97,7 +102,7 @@ def test_compiled_kernels_match_the_definitions_for_every_tile_and_remainder(dty
     numpy.testing.assert_allclose(c, product, **tol)
     g = rng.standard_normal((m, n)).astype(dtype)
     expected = numpy.stack([a64[o:o + m].T @ g.astype(numpy.float64) for o in offsets])
-    out = numpy.full((4, k, n), -1.0, dtype)
+    out = numpy.full((len(offsets), k, n), -1.0, dtype)
     blas.shifted_matmul_t(a, offsets, g, out, accumulate=True)
     numpy.testing.assert_allclose(out, expected - 1.0, **tol)
     blas.shifted_matmul_t(a, offsets, g, out)
@@ -131,12 +136,14 @@ def test_compiled_kernels_and_blas_give_the_same_products_and_the_switch_works()
 
 @pytest.mark.parametrize("direct", [True, False], ids=["compiled", "blas"])
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
-def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, monkeypatch):
+@pytest.mark.parametrize("rows_of_three", [False, True])
+@pytest.mark.parametrize("vectors", [1, 2])
+def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, rows_of_three, vectors, monkeypatch):
     monkeypatch.setattr(blas, "_use_direct", direct and blas.direct_available(dtype))
     rng = numpy.random.default_rng(4)
-    nb, hq, wq, ho, wo = 3, 7, 9, 5, 6
-    n = 2 * max(blas.direct_lanes(dtype), 8)
-    offsets = [0, 1, 2, wq, wq + 1, 2 * wq + 2]
+    nb, hq, wq, ho, wo = 3, 7, 19, 5, 17  # rows of 17 pixels: whole tiles and remainders
+    n = vectors * max(blas.direct_lanes(dtype), 8)
+    offsets = [0, 1, 2, wq, wq + 1, wq + 2] if rows_of_three else [0, 1, 2, wq, wq + 1, 2 * wq + 2]
     a = rng.standard_normal((nb * hq * wq + offsets[-1], 5)).astype(dtype)
     b = rng.standard_normal((len(offsets), 5, n)).astype(dtype)
     full = sum(a[o:o + nb * hq * wq] @ b[t] for t, o in enumerate(offsets)).reshape(nb, hq, wq, n)
@@ -145,7 +152,7 @@ def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, m
     numpy.testing.assert_allclose(c, 1.5 + full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
     blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq))
     numpy.testing.assert_allclose(c, full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="at most the grid's 7x9 pixels, received 8x6"):
+    with pytest.raises(ValueError, match="at most the grid's 7x19 pixels, received 8x17"):
         blas.shifted_matmul(a, offsets, b, numpy.empty((nb, 8, wo, n), dtype), grid=(hq, wq))
     bias = rng.standard_normal(n).astype(dtype)  # the epilogue: max(product + bias, 0) in the same pass
     blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq), bias=bias, relu=True)
