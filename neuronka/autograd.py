@@ -194,7 +194,7 @@ class Tensor:
                     continue
                 key = id(inp)
                 prev = grads.get(key)
-                grads[key] = ig if prev is None else prev + ig
+                grads[key] = ig if prev is None else _sum_grads(prev, ig)
             if not retain_graph:
                 fn.release()
                 t._ctx = None
@@ -331,6 +331,16 @@ class _Node:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
+
+
+def _sum_grads(a, b):
+    """a + b, the gradients of one tensor from two paths (a residual block's input): a new array, on both
+    threads (the compiled kernel) where the two are large NumPy arrays of one shape and dtype."""
+    from .ops import kernels  # noqa: PLC0415 - ops import this module
+
+    if a.shape == b.shape and kernels.usable(a, b):
+        return kernels.add(a, b)
+    return a + b
 
 
 def _topological_order(root) -> list:

@@ -13,7 +13,7 @@ affine                y_ic = a_c · (x_ic − μ_c) + b_c                       
 affine2               dx_ic = a_c · g_ic + b_c · (x_ic − μ_c) + d_c         2 reads, 1 write
 relu                  y = max(x, 0)                                         1 read, 1 write
 relu_grad             dx = g where y > 0 else 0                             2 reads, 1 write
-add_relu              y = max(a + b, 0)                                     2 reads, 1 write
+add, add_relu         y = a + b,  y = max(a + b, 0)                         2 reads, 1 write
 lstm_cell             σ = ½·tanh(z/2) + ½ of 3 gates; c = f·c_prev + i·c̃     1 pass over a step
 lstm_cell_grad        the whole elementwise backward of an LSTM step          1 pass over a step
 ====================  ==================================================  =================
@@ -171,6 +171,12 @@ if numba is not None:
                 ob[t] = a[t] * v + b[t] * (xb[t] - mu[t]) + d[t]
 
     @_jit
+    def _add(a, b, y, lo, hi):
+        as_, bs, ys = a[lo:hi], b[lo:hi], y[lo:hi]
+        for k in range(as_.shape[0]):
+            ys[k] = as_[k] + bs[k]
+
+    @_jit
     def _add_relu(a, b, y, lo, hi):
         zero = y.dtype.type(0)
         as_, bs, ys = a[lo:hi], b[lo:hi], y[lo:hi]
@@ -316,6 +322,13 @@ def affine2(g2, x2, mu, a, b, d, relu_out=None):
     return out
 
 
+def add(a, b):
+    """a + b of two arrays of one shape, a new array (on both threads: a gradient summed over two paths)."""
+    y = numpy.empty_like(a)
+    _split(_add, a.size, 1, a.reshape(-1), b.reshape(-1), y.reshape(-1))
+    return y
+
+
 def add_relu(a, b):
     """max(a + b, 0) of two arrays of one shape, a new array."""
     y = numpy.empty_like(a)
@@ -374,6 +387,7 @@ def load() -> None:
         _affine_relu(flat, v, v, v, numpy.empty_like(flat), 0, 8)
         _sums_masked(flat, flat, v.astype(numpy.float64), flat, 0, 8)
         _affine2_masked(flat, flat, v, v, v, v, flat, numpy.empty_like(flat), 0, 8)
+        _add(flat, flat, numpy.empty_like(flat), 0, 8)
         _add_relu(flat, flat, numpy.empty_like(flat), 0, 8)
         _relu_grad(flat, flat, numpy.empty_like(flat), 0, 8)
         g, s = numpy.zeros((2, 4), dtype), numpy.zeros((2, 1), dtype)
