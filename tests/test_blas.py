@@ -152,7 +152,7 @@ def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, r
     numpy.testing.assert_allclose(c, 1.5 + full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
     blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq))
     numpy.testing.assert_allclose(c, full[:, :ho, :wo], rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="at most the grid's 7x19 pixels, received 8x17"):
+    with pytest.raises(ValueError, match=r"at most the grid's 7x19 pixels \(at stride 1\), received 8x17"):
         blas.shifted_matmul(a, offsets, b, numpy.empty((nb, 8, wo, n), dtype), grid=(hq, wq))
     bias = rng.standard_normal(n).astype(dtype)  # the epilogue: max(product + bias, 0) in the same pass
     blas.shifted_matmul(a, offsets, b, c, grid=(hq, wq), bias=bias, relu=True)

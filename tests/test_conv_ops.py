@@ -291,6 +291,44 @@ def test_conv_shifted_gemms_match_im2col_and_the_definition(geometry, dtype, tol
     numpy.testing.assert_allclose(C._shifted_backward(x, w, gy, g, grid, True, False)[0], dx, atol=tol)
 
 
+STRIDED_GEOMETRIES = [  # (h, w, kh, kw, stride, dilation, padding, c, o): the compiled strided forward
+    (34, 34, 3, 3, 2, (1, 1), "valid", 16, 32),  # a ResNet's ZeroPadding2D → Conv2D(strides=2): x read in place
+    (32, 32, 3, 3, 2, (1, 1), "same", 16, 32), (9, 11, 3, 3, 2, (1, 1), "same", 3, 16),
+    (10, 7, 3, 3, 3, (1, 1), "valid", 5, 64), (8, 9, 2, 2, 2, (2, 2), "same", 4, 48),
+    (7, 7, 1, 1, 2, (1, 1), "valid", 8, 16),
+]
+
+
+@pytest.mark.skipif(not C.blas.direct_available(numpy.float32), reason="the compiled kernels of "
+                    "neuronka/ops/_shifted.c are not built here: strided convolutions run as im2col")
+@pytest.mark.parametrize("dtype, tol", [(numpy.float64, 1e-12), (numpy.float32, 2e-5)])
+@pytest.mark.parametrize("geometry", STRIDED_GEOMETRIES,
+                         ids=lambda t: "x".join(map(str, t[:4])) + f"-s{t[4]}-{t[6]}-{t[7]}to{t[8]}")
+def test_strided_compiled_forward_matches_im2col_and_the_definition(geometry, dtype, tol):
+    h, w_, kh, kw_, s, d, padding, c, o = geometry
+    if o % C.blas.direct_lanes(dtype):
+        pytest.skip("output channels no multiple of the vector's lanes for this dtype: im2col runs")
+    rng = numpy.random.default_rng(6)
+    x = rng.standard_normal((5, h, w_, c)).astype(dtype)
+    w = rng.standard_normal((kh, kw_, c, o)).astype(dtype)
+    g = C.conv_geometry((h, w_), (kh, kw_), (s, s), d, padding)
+    assert C._strided_direct(g, x, w)
+    ref = C.reference_conv2d(x.astype(numpy.float64), w.astype(numpy.float64), (s, s), d, (g.pt, g.pl), (g.ho, g.wo))
+    y = C._strided_forward(x, w, g)
+    previous = C.set_strategy("im2col")
+    try:
+        assert not C._strided_direct(g, x, w)
+        y0 = C.conv_forward(x, w, g)
+    finally:
+        C.set_strategy(previous)
+    scale = numpy.abs(ref).max()
+    numpy.testing.assert_allclose(y, ref, atol=tol * scale)
+    numpy.testing.assert_allclose(y, y0, atol=tol * scale)
+    bias = rng.standard_normal(o).astype(dtype)  # the folded epilogue, as the inference plans call it
+    numpy.testing.assert_allclose(C.conv_forward(x, w, g, bias=bias, relu=True), numpy.maximum(ref + bias, 0),
+                                  atol=tol * scale)
+
+
 def test_conv_strategy_names_are_checked():
     with pytest.raises(ValueError, match="expected 'auto' or 'im2col', received 'winograd'"):
         C.set_strategy("winograd")

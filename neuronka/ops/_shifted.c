@@ -78,10 +78,11 @@ int shifted_vector_bytes(void) { return VBYTES; }
     for (int p = 0; p < PT; p++)                                                                            \
         for (int b = 0; b < CB; b++) *(uvec_##S*)(y + p * O + b * LANES_##S) = acc[p][b];
 
-/* y[0:PT, 0:CB·L] (+)= Σ_t Σ_c x[off_t + p, c] · w[t, c, 0:CB·L]; x and y at the tile's first pixel */
+/* y[0:PT, 0:CB·L] (+)= Σ_t Σ_c x[off_t + p·s, c] · w[t, c, 0:CB·L]; x and y at the tile's first pixel, XS = s·C
+ * the step between the x pixels of neighbouring outputs (s the convolution's stride along the row) */
 #define FWD_TILE(S, T, CB, PT)                                                                              \
-INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w,     \
-                                  int64_t O, T* y, int add, const T* bias, int relu) {                      \
+INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64_t* offs, int64_t taps,  \
+                                  const T* w, int64_t O, T* y, int add, const T* bias, int relu) {          \
     TILE_LOAD(S, CB, PT)                                                                                    \
     for (int64_t t = 0; t < taps; t++) {                                                                    \
         const T* xt = x + offs[t] * C;                                                                      \
@@ -90,7 +91,7 @@ INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, in
             vec_##S wv[CB];                                                                                 \
             for (int b = 0; b < CB; b++) wv[b] = *(const uvec_##S*)(wt + c * O + b * LANES_##S);            \
             for (int p = 0; p < PT; p++) {                                                                  \
-                const T xs = xt[p * C + c];                                                                 \
+                const T xs = xt[p * XS + c];                                                                \
                 for (int b = 0; b < CB; b++) acc[p][b] += xs * wv[b];                                       \
             }                                                                                               \
         }                                                                                                   \
@@ -103,8 +104,9 @@ INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, in
  * value is loaded once per kernel row instead of three times (with 16 or 32 channels the per-tap tile
  * loaded about one value per multiply-add; this one a third as many). */
 #define FWD3_TILE(S, T, CB, PT)                                                                             \
-INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w,    \
-                                   int64_t O, T* y, int add, const T* bias, int relu) {                     \
+INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64_t* offs, int64_t taps, \
+                                   const T* w, int64_t O, T* y, int add, const T* bias, int relu) {         \
+    (void)XS;  /* stride 1 only: XS = C */                                                                  \
     TILE_LOAD(S, CB, PT)                                                                                    \
     for (int64_t t = 0; t < taps; t += 3) {                                                                 \
         const T* xt = x + offs[t] * C;                                                                      \
@@ -136,10 +138,10 @@ INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, const int64_t* offs, i
 #define FWD_ROW(S, K, CB, PT)                                                                               \
     {                                                                                                       \
         int64_t j = 0;                                                                                      \
-        for (; j + PT <= cols; j += PT) K##_##S##_##CB##_##PT(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg); \
-        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg);  \
-        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg); j += 2; }  \
-        if (j < cols) fwd_##S##_##CB##_1(xr + j * C, C, og, tg, wg, O, yr + j * O, addg, bg, rg);                  \
+        for (; j + PT <= cols; j += PT) K##_##S##_##CB##_##PT(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg); \
+        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg); \
+        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg); j += 2; } \
+        if (j < cols) fwd_##S##_##CB##_1(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg);      \
         o0 += CB * LANES_##S;                                                                               \
     }
 
@@ -244,18 +246,20 @@ WGT_TILE(S, T, 4, 1) WGT_TILE(S, T, 2, 1) WGT_TILE(S, T, 1, 1)                  
 WGT3_TILE(S, T, 2, WGT3_CT2) WGT3_TILE(S, T, 1, WGT3_CT1)                                                   \
                                                                                                             \
 /* The forward on rows of pixels: output (n, i, j) of images × rows × cols, reading x from row             \
- * n·x_image + i·x_row + j (+ off_t) and writing y row n·y_image + i·y_row + j. With a grid's strides for x    \
- * and the output's for y this writes the valid pixels only (no junk, no crop copy).                        \
+ * n·x_image + i·x_row + j·x_step (+ off_t) and writing y row n·y_image + i·y_row + j. With a grid's strides   \
+ * for x and the output's for y this writes the valid pixels only (no junk, no crop copy); x_row = s·wq and   \
+ * x_step = s make it a convolution of stride s.                                                            \
  * Taps go in groups whose weights for one block of output channels fit in L1 (all nine at 16 channels,     \
  * two at 64), rows in blocks of about 256 pixels whose outputs stay in L2 from one group to the next.      \
  * bias (O values, or NULL) is added and relu (0/1) applied as the last tap group stores its tiles: a       \
  * convolution followed by an inference batch norm folded into W and bias, and a ReLU, in one pass. */      \
 void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O, T* y, \
                       int64_t images, int64_t rows, int64_t cols, int64_t x_image, int64_t x_row,           \
-                      int64_t y_image, int64_t y_row, int add, const T* bias, int relu) {                   \
+                      int64_t x_step, int64_t y_image, int64_t y_row, int add, const T* bias, int relu) {   \
+    const int64_t XS = x_step * C;                                                                          \
     /* rows of three neighbouring taps (a 3-wide kernel, dilation 1) and at most 4 vectors of outputs: the   \
      * fwd3 tiles on blocks of 1 or 2 vectors, tap groups of whole rows */                                  \
-    int rows3 = taps % 3 == 0 && O <= 4 * LANES_##S;                                                        \
+    int rows3 = taps % 3 == 0 && O <= 4 * LANES_##S && x_step == 1;                                         \
     for (int64_t t = 0; rows3 && t < taps; t += 3) rows3 = offs[t + 1] == offs[t] + 1 && offs[t + 2] == offs[t] + 2; \
     const int64_t unit = rows3 ? 3 : 1;                                                                     \
     int64_t per = 32768 / (C * (rows3 ? 2 : 4) * LANES_##S * (int64_t)sizeof(T) * unit);                    \
@@ -298,9 +302,9 @@ void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, 
 void shifted_matmul_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O,   \
                         T* y, int64_t M, int add) {                                                         \
     const int64_t full = M / 256, rest = M % 256;                                                           \
-    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 0, 256, add, 0, 0);         \
+    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 1, 0, 256, add, 0, 0);      \
     if (rest) shifted_conv_##S(x + full * 256 * C, C, offs, taps, w, O, y + full * 256 * O, 1, 1, rest,     \
-                               0, 0, 0, 0, add, 0, 0);                                                      \
+                               0, 0, 1, 0, 0, add, 0, 0);                                                   \
 }                                                                                                           \
                                                                                                             \
 void shifted_matmul_t_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* g, int64_t O, \

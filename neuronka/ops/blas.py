@@ -126,7 +126,7 @@ def _checked_offsets(op, a, offsets, m, stack, other):
 
 
 def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, int] | None = None,
-                   bias=None, relu: bool = False) -> None:
+                   bias=None, relu: bool = False, stride: int = 1) -> None:
     """c ← Σ_t a[off_t : off_t + M] · b[t]  (+ c if ``accumulate``), in place.
 
     a: (R, K) C-contiguous; b: (T, K, N) C-contiguous; c: (M, N) C-contiguous; offsets: T row offsets.
@@ -134,19 +134,20 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
     with i < ho, j < wo of the (nb·hq·wq, N) product: the valid pixels of a convolution on that grid
     (``convolution._Grid``), written in place by the compiled kernels, or cropped from the full product;
     then (grid mode only) c ← max(c + bias, 0) per column with ``bias`` (N,) and ``relu``, in the compiled
-    kernels' store (no extra pass).
+    kernels' store (no extra pass). With ``stride`` s (grid mode only), output (i, j) is grid pixel (s·i, s·j):
+    p = n·hq·wq + s·i·wq + s·j, a convolution of stride s.
     """
     if (bias is not None or relu) and grid is None:
         raise ValueError("blas.shifted_matmul: bias and relu apply to the grid form only (pass grid=)")
     if grid is not None:
         nb, ho, wo, n = c.shape
         hq, wq = grid
-        if ho > hq or wo > wq:
-            raise ValueError(f"blas.shifted_matmul: expected an output of at most the grid's {hq}x{wq} pixels, "
-                             f"received {ho}x{wo}")
+        if stride * (ho - 1) >= hq or stride * (wo - 1) >= wq:
+            raise ValueError(f"blas.shifted_matmul: expected an output of at most the grid's {hq}x{wq} pixels "
+                             f"(at stride {stride}), received {ho}x{wo}")
         flat = c.reshape(-1, n)
         kernel = _direct_kernel(0, c.dtype, n)
-        last = (nb - 1) * hq * wq + (ho - 1) * wq + wo if kernel is not None else nb * hq * wq
+        last = (nb - 1) * hq * wq + stride * ((ho - 1) * wq + wo - 1) + 1 if kernel is not None else nb * hq * wq
         offs = _checked_offsets("shifted_matmul", a, offsets, last, b, flat)
         if bias is not None and (bias.shape != (n,) or bias.dtype != c.dtype or not bias.flags.c_contiguous):
             raise ValueError(f"blas.shifted_matmul: expected a contiguous bias of shape ({n},) and dtype {c.dtype}, "
@@ -154,7 +155,7 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
         if kernel is None:  # the whole grid, then the crop
             full = numpy.empty((nb * hq * wq, n), c.dtype)
             shifted_matmul(a, offsets, b, full)
-            full = full.reshape(nb, hq, wq, n)[:, :ho, :wo]
+            full = full.reshape(nb, hq, wq, n)[:, ::stride, ::stride][:, :ho, :wo]
             if accumulate:
                 c += full
             else:
@@ -165,7 +166,7 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
                 numpy.maximum(c, 0, out=c)
             return
         _direct_rows[c.dtype](a.ctypes.data, a.shape[1], offs.ctypes.data, len(offs), b.ctypes.data, n,
-                              c.ctypes.data, nb, ho, wo, hq * wq, wq, ho * wo, wo, int(accumulate),
+                              c.ctypes.data, nb, ho, wo, hq * wq, stride * wq, stride, ho * wo, wo, int(accumulate),
                               None if bias is None else bias.ctypes.data, int(relu))
         return
     m = c.shape[0]
@@ -253,7 +254,7 @@ def _load_direct():
     kernels, rows = {}, {}
     for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
         rows[numpy.dtype(dtype)] = native.function("shifted_conv_" + name, [ptr, i64, ptr, i64, ptr, i64, ptr]
-                                                   + [i64] * 7 + [ctypes.c_int, ptr, ctypes.c_int])
+                                                   + [i64] * 8 + [ctypes.c_int, ptr, ctypes.c_int])
         kernels[numpy.dtype(dtype)] = tuple(
             native.function(prefix + name, [ptr, i64, ptr, i64, ptr, i64, ptr, i64, ctypes.c_int])
             for prefix in ("shifted_matmul_", "shifted_matmul_t_"))
