@@ -166,3 +166,27 @@ def test_shifted_product_on_a_grid_writes_only_the_valid_pixels(direct, dtype, r
     last_read = (nb - 1) * hq * wq + (ho - 1) * wq + wo - 1 + offsets[-1]  # of the last valid pixel
     with pytest.raises(ValueError, match="offsets"):  # a row short of it: refused, not read out of bounds
         blas.shifted_matmul(a[:last_read], offsets, b, c, grid=(hq, wq))
+
+
+@needs_direct
+def test_shifted_rows_matches_its_definition_and_refuses_reads_out_of_bounds():
+    rng = numpy.random.default_rng(8)
+    lanes = blas.direct_lanes(numpy.float32)
+    a = rng.standard_normal((200, 5)).astype(numpy.float32)
+    b = rng.standard_normal((2, 5, lanes)).astype(numpy.float32)
+    y = numpy.full((150, lanes), 7.0, numpy.float32)
+    offsets, a_at, y_at = [0, 3], (4, 60, 11, 2), (1, 70, 20, 3)  # 2 images × 3 rows × 4 columns, strided
+    blas.shifted_rows(a, offsets, b, y, 2, 3, 4, a_at, y_at)
+    expected = numpy.full_like(y, 7.0)
+    for n in range(2):
+        for i in range(3):
+            for j in range(4):
+                p = a_at[0] + n * a_at[1] + i * a_at[2] + j * a_at[3]
+                expected[y_at[0] + n * y_at[1] + i * y_at[2] + j * y_at[3]] = a[p] @ b[0] + a[p + 3] @ b[1]
+    numpy.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="leave the arrays"):
+        blas.shifted_rows(a, [0, 200], b, y, 2, 3, 4, a_at, y_at)
+    with pytest.raises(ValueError, match="leave the arrays"):
+        blas.shifted_rows(a, offsets, b, y, 2, 3, 4, a_at, (90, 70, 20, 3))
+    with pytest.raises(ValueError, match="at least one offset"):
+        blas.shifted_rows(a, [], b[:0], y, 2, 3, 4, a_at, y_at)

@@ -295,7 +295,8 @@ STRIDED_GEOMETRIES = [  # (h, w, kh, kw, stride, dilation, padding, c, o): the c
     (34, 34, 3, 3, 2, (1, 1), "valid", 16, 32),  # a ResNet's ZeroPadding2D → Conv2D(strides=2): x read in place
     (32, 32, 3, 3, 2, (1, 1), "same", 16, 32), (9, 11, 3, 3, 2, (1, 1), "same", 3, 16),
     (10, 7, 3, 3, 3, (1, 1), "valid", 5, 64), (8, 9, 2, 2, 2, (2, 2), "same", 4, 48),
-    (7, 7, 1, 1, 2, (1, 1), "valid", 8, 16),
+    (7, 7, 1, 1, 2, (1, 1), "valid", 8, 16), (11, 10, 3, 3, 2, (1, 1), "same", 16, 16),
+    (13, 12, 4, 3, 3, (1, 1), "same", 32, 16), (16, 16, 3, 3, 2, (1, 1), "same", 64, 16),
 ]
 
 
@@ -324,6 +325,16 @@ def test_strided_compiled_forward_matches_im2col_and_the_definition(geometry, dt
     scale = numpy.abs(ref).max()
     numpy.testing.assert_allclose(y, ref, atol=tol * scale)
     numpy.testing.assert_allclose(y, y0, atol=tol * scale)
+    if d == (1, 1) and kh >= s and kw_ >= s and c % C.blas.direct_lanes(dtype) == 0:  # the input gradient's phases
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        dx = C._strided_input_grad(w, gy, g, x.shape)
+        previous = C.set_strategy("im2col")
+        try:
+            dx0 = C.conv_backward(x, w, gy, g, need_w=False)[0]
+        finally:
+            C.set_strategy(previous)
+        numpy.testing.assert_allclose(dx, dx0, atol=tol * numpy.abs(dx0).max())
+        numpy.testing.assert_allclose(C.conv_backward(x, w, gy, g, need_w=False)[0], dx, atol=tol)
     bias = rng.standard_normal(o).astype(dtype)  # the folded epilogue, as the inference plans call it
     numpy.testing.assert_allclose(C.conv_forward(x, w, g, bias=bias, relu=True), numpy.maximum(ref + bias, 0),
                                   atol=tol * scale)

@@ -66,7 +66,7 @@ int shifted_vector_bytes(void) { return VBYTES; }
     vec_##S acc[PT][CB];                                                                                    \
     for (int p = 0; p < PT; p++)                                                                            \
         for (int b = 0; b < CB; b++)                                                                        \
-            acc[p][b] = add ? *(const uvec_##S*)(y + p * O + b * LANES_##S) : (vec_##S){0};
+            acc[p][b] = add ? *(const uvec_##S*)(y + p * YS + b * LANES_##S) : (vec_##S){0};
 #define TILE_STORE(S, CB, PT)                                                                               \
     if (bias)                                                                                               \
         for (int p = 0; p < PT; p++)                                                                        \
@@ -76,13 +76,14 @@ int shifted_vector_bytes(void) { return VBYTES; }
             for (int b = 0; b < CB; b++) acc[p][b] = (vec_##S)((ivec_##S)acc[p][b]                           \
                                                  & ((acc[p][b] > 0) | (acc[p][b] != acc[p][b])));           \
     for (int p = 0; p < PT; p++)                                                                            \
-        for (int b = 0; b < CB; b++) *(uvec_##S*)(y + p * O + b * LANES_##S) = acc[p][b];
+        for (int b = 0; b < CB; b++) *(uvec_##S*)(y + p * YS + b * LANES_##S) = acc[p][b];
 
-/* y[0:PT, 0:CB·L] (+)= Σ_t Σ_c x[off_t + p·s, c] · w[t, c, 0:CB·L]; x and y at the tile's first pixel, XS = s·C
- * the step between the x pixels of neighbouring outputs (s the convolution's stride along the row) */
+/* y[p·s', 0:CB·L] (+)= Σ_t Σ_c x[off_t + p·s, c] · w[t, c, 0:CB·L] for p < PT; x and y at the tile's first pixel,
+ * XS = s·C and YS = s'·O the steps between the x and y pixels of neighbouring outputs (s the convolution's
+ * stride along the row; s' > 1 for one phase of a strided convolution's input gradient) */
 #define FWD_TILE(S, T, CB, PT)                                                                              \
 INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64_t* offs, int64_t taps,  \
-                                  const T* w, int64_t O, T* y, int add, const T* bias, int relu) {          \
+                                  const T* w, int64_t O, T* y, int64_t YS, int add, const T* bias, int relu) { \
     TILE_LOAD(S, CB, PT)                                                                                    \
     for (int64_t t = 0; t < taps; t++) {                                                                    \
         const T* xt = x + offs[t] * C;                                                                      \
@@ -105,7 +106,8 @@ INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64
  * loaded about one value per multiply-add; this one a third as many). */
 #define FWD3_TILE(S, T, CB, PT)                                                                             \
 INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64_t* offs, int64_t taps, \
-                                   const T* w, int64_t O, T* y, int add, const T* bias, int relu) {         \
+                                   const T* w, int64_t O, T* y, int64_t YS, int add, const T* bias,         \
+                                   int relu) {                                                              \
     (void)XS;  /* stride 1 only: XS = C */                                                                  \
     TILE_LOAD(S, CB, PT)                                                                                    \
     for (int64_t t = 0; t < taps; t += 3) {                                                                 \
@@ -138,10 +140,10 @@ INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int6
 #define FWD_ROW(S, K, CB, PT)                                                                               \
     {                                                                                                       \
         int64_t j = 0;                                                                                      \
-        for (; j + PT <= cols; j += PT) K##_##S##_##CB##_##PT(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg); \
-        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg); \
-        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg); j += 2; } \
-        if (j < cols) fwd_##S##_##CB##_1(xr + j * XS, C, XS, og, tg, wg, O, yr + j * O, addg, bg, rg);      \
+        for (; j + PT <= cols; j += PT) K##_##S##_##CB##_##PT(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg); \
+        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg); \
+        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg); j += 2; } \
+        if (j < cols) fwd_##S##_##CB##_1(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg);      \
         o0 += CB * LANES_##S;                                                                               \
     }
 
@@ -246,17 +248,18 @@ WGT_TILE(S, T, 4, 1) WGT_TILE(S, T, 2, 1) WGT_TILE(S, T, 1, 1)                  
 WGT3_TILE(S, T, 2, WGT3_CT2) WGT3_TILE(S, T, 1, WGT3_CT1)                                                   \
                                                                                                             \
 /* The forward on rows of pixels: output (n, i, j) of images × rows × cols, reading x from row             \
- * n·x_image + i·x_row + j·x_step (+ off_t) and writing y row n·y_image + i·y_row + j. With a grid's strides   \
- * for x and the output's for y this writes the valid pixels only (no junk, no crop copy); x_row = s·wq and   \
- * x_step = s make it a convolution of stride s.                                                            \
+ * n·x_image + i·x_row + j·x_step (+ off_t) and writing y row n·y_image + i·y_row + j·y_step. With a grid's   \
+ * strides for x and the output's for y this writes the valid pixels only (no junk, no crop copy); x_row =  \
+ * s·wq and x_step = s make it a convolution of stride s, y_row and y_step one phase of its input gradient. \
  * Taps go in groups whose weights for one block of output channels fit in L1 (all nine at 16 channels,     \
  * two at 64), rows in blocks of about 256 pixels whose outputs stay in L2 from one group to the next.      \
  * bias (O values, or NULL) is added and relu (0/1) applied as the last tap group stores its tiles: a       \
  * convolution followed by an inference batch norm folded into W and bias, and a ReLU, in one pass. */      \
 void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O, T* y, \
                       int64_t images, int64_t rows, int64_t cols, int64_t x_image, int64_t x_row,           \
-                      int64_t x_step, int64_t y_image, int64_t y_row, int add, const T* bias, int relu) {   \
-    const int64_t XS = x_step * C;                                                                          \
+                      int64_t x_step, int64_t y_image, int64_t y_row, int64_t y_step, int add, const T* bias,  \
+                      int relu) {                                                                           \
+    const int64_t XS = x_step * C, YS = y_step * O;                                                         \
     /* rows of three neighbouring taps (a 3-wide kernel, dilation 1) and at most 4 vectors of outputs: the   \
      * fwd3 tiles on blocks of 1 or 2 vectors, tap groups of whole rows */                                  \
     int rows3 = taps % 3 == 0 && O <= 4 * LANES_##S && x_step == 1;                                         \
@@ -302,9 +305,9 @@ void shifted_conv_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, 
 void shifted_matmul_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* w, int64_t O,   \
                         T* y, int64_t M, int add) {                                                         \
     const int64_t full = M / 256, rest = M % 256;                                                           \
-    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 1, 0, 256, add, 0, 0);      \
+    if (full) shifted_conv_##S(x, C, offs, taps, w, O, y, 1, full, 256, 0, 256, 1, 0, 256, 1, add, 0, 0);   \
     if (rest) shifted_conv_##S(x + full * 256 * C, C, offs, taps, w, O, y + full * 256 * O, 1, 1, rest,     \
-                               0, 0, 1, 0, 0, add, 0, 0);                                                   \
+                               0, 0, 1, 0, 0, 1, add, 0, 0);                                                \
 }                                                                                                           \
                                                                                                             \
 void shifted_matmul_t_##S(const T* x, int64_t C, const int64_t* offs, int64_t taps, const T* g, int64_t O, \

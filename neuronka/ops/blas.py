@@ -166,7 +166,7 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
                 numpy.maximum(c, 0, out=c)
             return
         _direct_rows[c.dtype](a.ctypes.data, a.shape[1], offs.ctypes.data, len(offs), b.ctypes.data, n,
-                              c.ctypes.data, nb, ho, wo, hq * wq, stride * wq, stride, ho * wo, wo, int(accumulate),
+                              c.ctypes.data, nb, ho, wo, hq * wq, stride * wq, stride, ho * wo, wo, 1, int(accumulate),
                               None if bias is None else bias.ctypes.data, int(relu))
         return
     m = c.shape[0]
@@ -180,6 +180,44 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
         return
     for t, off in enumerate(offs):
         gemm(a[off:off + m], b[t], c, beta=1.0 if (accumulate or t) else 0.0)
+
+
+def shifted_rows(a, offsets, b, y, images: int, rows: int, cols: int, a_at: tuple[int, int, int, int],
+                 y_at: tuple[int, int, int, int], accumulate: bool = False) -> None:
+    """The compiled kernels' rows form in full, for n < images, i < rows, j < cols:
+
+        y[y0 + n·y_image + i·y_row + j·y_step] (+)= Σ_t a[a0 + n·a_image + i·a_row + j·a_step + off_t] · b[t]
+
+    a (R, K) and y (P, N) C-contiguous matrices, one row per pixel; b (T, K, N); ``a_at`` = (a0, a_image, a_row,
+    a_step), ``y_at`` likewise (every stride ≥ 0). One phase of a strided convolution's input gradient
+    (``convolution._strided_input_grad``). Compiled kernels only (``direct_available`` and N a multiple of the
+    lanes); every row read and written is checked to lie inside a and y first.
+    """
+    kernel = _direct_kernel(0, y.dtype, y.shape[1]) if y.ndim == 2 else None
+    if kernel is None or a.dtype != y.dtype or b.dtype != y.dtype or not (a.flags.c_contiguous and b.flags.c_contiguous
+                                                                         and y.flags.c_contiguous):
+        raise ValueError(f"blas.shifted_rows: expected C-contiguous arrays of one dtype with compiled kernels for "
+                         f"{y.shape[-1]} output columns; received {a.dtype} {b.dtype} {y.dtype} of shapes {a.shape} "
+                         f"{b.shape} {y.shape}")
+    offs = numpy.asarray(offsets, numpy.int64)
+    if not len(offs):
+        raise ValueError("blas.shifted_rows: expected at least one offset, received none")
+    if b.shape != (len(offs), a.shape[1], y.shape[1]):
+        raise ValueError(f"blas.shifted_rows: expected a stack of shape {(len(offs), a.shape[1], y.shape[1])}, "
+                         f"received {b.shape}")
+
+    def last(at):
+        return at[0] + (images - 1) * at[1] + (rows - 1) * at[2] + (cols - 1) * at[3]
+
+    if min(*a_at, *y_at) < 0 or (len(offs) and (offs.min() < 0 or last(a_at) + offs.max() >= a.shape[0])) \
+            or last(y_at) >= y.shape[0]:
+        raise ValueError(f"blas.shifted_rows: the pixels read ({a_at}, offsets {offsets}) or written ({y_at}) "
+                         f"leave the arrays of {a.shape[0]} and {y.shape[0]} rows")
+    if images <= 0 or rows <= 0 or cols <= 0:
+        return
+    _direct_rows[y.dtype](a.ctypes.data + a_at[0] * a.strides[0], a.shape[1], offs.ctypes.data, len(offs),
+                          b.ctypes.data, y.shape[1], y.ctypes.data + y_at[0] * y.strides[0], images, rows, cols,
+                          a_at[1], a_at[2], a_at[3], y_at[1], y_at[2], y_at[3], int(accumulate), None, 0)
 
 
 def shifted_matmul_t(a, offsets, g, out, accumulate: bool = False) -> None:
@@ -254,7 +292,7 @@ def _load_direct():
     kernels, rows = {}, {}
     for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
         rows[numpy.dtype(dtype)] = native.function("shifted_conv_" + name, [ptr, i64, ptr, i64, ptr, i64, ptr]
-                                                   + [i64] * 8 + [ctypes.c_int, ptr, ctypes.c_int])
+                                                   + [i64] * 9 + [ctypes.c_int, ptr, ctypes.c_int])
         kernels[numpy.dtype(dtype)] = tuple(
             native.function(prefix + name, [ptr, i64, ptr, i64, ptr, i64, ptr, i64, ctypes.c_int])
             for prefix in ("shifted_matmul_", "shifted_matmul_t_"))
