@@ -340,6 +340,62 @@ def test_strided_compiled_forward_matches_im2col_and_the_definition(geometry, dt
                                   atol=tol * scale)
 
 
+BORDERLESS_SHAPES = [  # (n, h, w, c, o): 3×3 "same" convolutions on the unpadded images (blas.conv3x3_same)
+    (3, 32, 32, 16, 16), (2, 16, 16, 32, 32), (3, 8, 8, 64, 64), (2, 5, 16, 16, 48), (2, 1, 16, 32, 16),
+    (2, 2, 8, 64, 32), (2, 6, 32, 3, 16), (1, 3, 16, 16, 32),
+]
+
+
+@pytest.mark.skipif(not C.blas.direct_available(numpy.float32), reason="the compiled kernels of "
+                    "neuronka/ops/_shifted.c are not built here: the grid path runs")
+@pytest.mark.parametrize("dtype, tol", [(numpy.float64, 1e-12), (numpy.float32, 2e-5)])
+@pytest.mark.parametrize("shape", BORDERLESS_SHAPES, ids=lambda t: "x".join(map(str, t)))
+def test_borderless_3x3_same_kernels_match_the_grid_path_and_the_definition(shape, dtype, tol):
+    n, h, w_, c, o = shape
+    rng = numpy.random.default_rng(7)
+    x = rng.standard_normal((n, h, w_, c)).astype(dtype)
+    w = rng.standard_normal((3, 3, c, o)).astype(dtype)
+    g = C.conv_geometry((h, w_), (3, 3), (1, 1), (1, 1), "same")
+    gy = rng.standard_normal((n, h, w_, o)).astype(dtype)
+    # float64 has half the lanes: its widest cases go to the grid path instead, which must agree as well
+    lanes = C.blas.direct_lanes(dtype)
+    assert C._borderless(g, x, w, o) == (o % lanes == 0 and o <= 4 * lanes), (o, lanes)
+    ref = C.reference_conv2d(x.astype(numpy.float64), w.astype(numpy.float64), (1, 1), (1, 1), (1, 1), (h, w_))
+    y, (dx, dw) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
+    previous = C.set_strategy("im2col")
+    try:
+        assert not C._borderless(g, x, w, o)  # the reference: im2col
+        y0, (dx0, dw0) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
+    finally:
+        C.set_strategy(previous)
+    scale = numpy.abs(ref).max()
+    numpy.testing.assert_allclose(y, ref, atol=tol * scale)
+    numpy.testing.assert_allclose(y, y0, atol=tol * scale)
+    numpy.testing.assert_allclose(dx, dx0, atol=tol * numpy.abs(dx0).max())
+    numpy.testing.assert_allclose(dw, dw0, atol=tol * numpy.abs(dw0).max())
+    assert C.conv_backward(x, w, gy, g, need_x=False)[0] is None
+    numpy.testing.assert_allclose(C.conv_backward(x, w, gy, g, need_w=False)[0], dx, atol=tol)
+    numpy.testing.assert_allclose(C.conv_backward(x, w, gy, g, need_x=False)[1], dw, atol=tol * numpy.abs(dw).max())
+    bias = rng.standard_normal(o).astype(dtype)
+    numpy.testing.assert_allclose(C.conv_forward(x, w, g, bias=bias, relu=True), numpy.maximum(ref + bias, 0),
+                                  atol=tol * scale)
+
+
+def test_borderless_kernels_refuse_what_they_do_not_cover():
+    if not C.blas.direct_available(numpy.float32):
+        pytest.skip("the compiled kernels are not built here")
+    lanes = C.blas.direct_lanes(numpy.float32)
+    x = numpy.ones((1, 4, 12, 16), numpy.float32)  # a row of 12 pixels: no multiple of the tile widths
+    assert not C.blas.conv3x3_same(x, numpy.ones((3, 3, 16, lanes), numpy.float32),
+                                   numpy.zeros((1, 4, 12, lanes), numpy.float32))
+    x = numpy.ones((1, 4, 16, 3), numpy.float32)  # 3 channels: the weight gradient's tiles take 8 at a time
+    assert not C.blas.conv3x3_same_wgrad(x, numpy.ones((1, 4, 16, lanes), numpy.float32),
+                                         numpy.zeros((3, 3, 3, lanes), numpy.float32))
+    with pytest.raises(ValueError, match="an output of shape"):
+        C.blas.conv3x3_same(x, numpy.ones((3, 3, 3, lanes), numpy.float32), numpy.zeros((1, 4, 15, lanes),
+                                                                                      numpy.float32))
+
+
 def test_conv_strategy_names_are_checked():
     with pytest.raises(ValueError, match="expected 'auto' or 'im2col', received 'winograd'"):
         C.set_strategy("winograd")

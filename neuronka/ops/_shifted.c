@@ -83,7 +83,9 @@ int shifted_vector_bytes(void) { return VBYTES; }
  * stride along the row; s' > 1 for one phase of a strided convolution's input gradient) */
 #define FWD_TILE(S, T, CB, PT)                                                                              \
 INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64_t* offs, int64_t taps,  \
-                                  const T* w, int64_t O, T* y, int64_t YS, int add, const T* bias, int relu) { \
+                                  const T* w, int64_t O, T* y, int64_t YS, int add, const T* bias, int relu, \
+                                  int edges) {                                                              \
+    (void)edges;                                                                                            \
     TILE_LOAD(S, CB, PT)                                                                                    \
     for (int64_t t = 0; t < taps; t++) {                                                                    \
         const T* xt = x + offs[t] * C;                                                                      \
@@ -107,7 +109,7 @@ INLINE void fwd_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64
 #define FWD3_TILE(S, T, CB, PT)                                                                             \
 INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int64_t* offs, int64_t taps, \
                                    const T* w, int64_t O, T* y, int64_t YS, int add, const T* bias,         \
-                                   int relu) {                                                              \
+                                   int relu, int edges) {                                                   \
     (void)XS;  /* stride 1 only: XS = C */                                                                  \
     TILE_LOAD(S, CB, PT)                                                                                    \
     for (int64_t t = 0; t < taps; t += 3) {                                                                 \
@@ -122,6 +124,8 @@ INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int6
             }                                                                                               \
             _Pragma("GCC unroll 64")                                                                        \
             for (int q = 0; q < PT + 2; q++) {                                                              \
+                /* at an image's left / right border (edges 1 / 2, unpadded x) the column is a zero: unread */ \
+                if ((q == 0 && (edges & 1)) || (q == PT + 1 && (edges & 2))) continue;                      \
                 const T xs = xt[q * C + c];                                                                 \
                 for (int b = 0; b < CB; b++) {                                                              \
                     if (q < PT) acc[q][b] += xs * w0[b];                                                    \
@@ -140,10 +144,10 @@ INLINE void fwd3_##S##_##CB##_##PT(const T* x, int64_t C, int64_t XS, const int6
 #define FWD_ROW(S, K, CB, PT)                                                                               \
     {                                                                                                       \
         int64_t j = 0;                                                                                      \
-        for (; j + PT <= cols; j += PT) K##_##S##_##CB##_##PT(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg); \
-        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg); \
-        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg); j += 2; } \
-        if (j < cols) fwd_##S##_##CB##_1(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg);      \
+        for (; j + PT <= cols; j += PT) K##_##S##_##CB##_##PT(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg, 0); \
+        for (; j + 4 <= cols; j += 4) fwd_##S##_##CB##_4(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg, 0); \
+        if (j + 2 <= cols) { fwd_##S##_##CB##_2(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg, 0); j += 2; } \
+        if (j < cols) fwd_##S##_##CB##_1(xr + j * XS, C, XS, og, tg, wg, O, yr + j * YS, YS, addg, bg, rg, 0);      \
         o0 += CB * LANES_##S;                                                                               \
     }
 
@@ -180,13 +184,16 @@ INLINE void wgt_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O, 
  * Summed over q = p + k instead, one broadcast of x[q, c] meets g[q], g[q − 1] and g[q − 2]: a third of the
  * broadcasts of the per-tap tile. The first two and last two q lack some of the three. */
 #define WGT3_TILE(S, T, CB, CT)                                                                             \
-INLINE void wgt3_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O, int64_t M, T* dw, int add) { \
+INLINE void wgt3_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O, int64_t M, T* dw, int add, \
+                                   int edges, int64_t rows, int64_t x_row, int64_t g_row) {                 \
     vec_##S acc[3][CT][CB];                                                                                 \
     const int64_t tap = C * O;                                                                              \
     for (int k = 0; k < 3; k++)                                                                             \
         for (int i = 0; i < CT; i++)                                                                        \
             for (int b = 0; b < CB; b++)                                                                    \
                 acc[k][i][b] = add ? *(const uvec_##S*)(dw + k * tap + i * O + b * LANES_##S) : (vec_##S){0}; \
+    /* rows of M pixels, x_row and g_row pixels apart (one row: the grid form); edges as in fwd3 */         \
+    for (int64_t r = 0; r < rows; r++, x += x_row * C, g += g_row * O)                                      \
     for (int64_t q = 0; q < M + 2; q++) {                                                                   \
         const T* xq = x + q * C;                                                                            \
         if (q >= 2 && q < M) {                                                                              \
@@ -205,6 +212,7 @@ INLINE void wgt3_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O,
                 }                                                                                           \
             }                                                                                               \
         } else {                                                                                            \
+            if ((q == 0 && (edges & 1)) || (q == M + 1 && (edges & 2))) continue;                           \
             for (int k = 0; k < 3; k++) {                                                                   \
                 const int64_t p = q - k;                                                                    \
                 if (p < 0 || p >= M) continue;                                                              \
@@ -225,7 +233,7 @@ INLINE void wgt3_##S##_##CB##_##CT(const T* x, int64_t C, const T* g, int64_t O,
 #define WGT3_BLOCK(S, CB, CT)                                                                               \
     {                                                                                                       \
         int64_t c = 0;                                                                                      \
-        for (; c + CT <= C; c += CT) wgt3_##S##_##CB##_##CT(xt + c, C, gp + o0, O, m, dwt + c * O + o0, acc); \
+        for (; c + CT <= C; c += CT) wgt3_##S##_##CB##_##CT(xt + c, C, gp + o0, O, m, dwt + c * O + o0, acc, 0, 1, 0, 0); \
         for (; c < C; c++)                                                                                  \
             for (int k = 0; k < 3; k++)                                                                     \
                 wgt_##S##_##CB##_1(xt + k * C + c, C, gp + o0, O, m, dwt + k * C * O + c * O + o0, acc);    \
@@ -339,3 +347,91 @@ void shifted_matmul_t_##S(const T* x, int64_t C, const int64_t* offs, int64_t ta
 
 SHIFTED_KERNELS(float, int32_t, f32)
 SHIFTED_KERNELS(double, int64_t, f64)
+/* A 3×3 "same" convolution (stride 1, dilation 1, padding 1) on the unpadded images themselves: no grid,
+ * no copy. A tap that would read the zero border is skipped instead: at the top and bottom rows of an image
+ * whole kernel rows (the tap range of that output row), at the left and right columns the one x column of
+ * the fwd3 / wgt3 tiles that lies outside (their edges argument). x (images, H, W, C) and y (images, H, W, O)
+ * contiguous, w (9, C, O). Returns −1, doing nothing, for the shapes these tiles do not cover: more than 4
+ * vectors of outputs, and W no multiple of the tile widths in use (the caller then places a grid). */
+#define BORDERLESS_KERNELS(T, S)                                                                            \
+int conv3x3_same_##S(const T* x, int64_t C, const T* w, int64_t O, T* y, int64_t images, int64_t H,         \
+                     int64_t W, int add, const T* bias, int relu) {                                         \
+    if (O % LANES_##S || O > 4 * LANES_##S) return -1;                                                      \
+    if (O >= 2 * LANES_##S && W % FWD3_PT2) return -1;                                                      \
+    if (O % (2 * LANES_##S) && W % FWD3_PT1) return -1;                                                     \
+    int64_t offs[9];                                                                                        \
+    for (int a = 0; a < 3; a++)                                                                             \
+        for (int b = 0; b < 3; b++) offs[3 * a + b] = (a - 1) * W + (b - 1);                                \
+    int64_t per = 32768 / (C * 2 * LANES_##S * (int64_t)sizeof(T) * 3);  /* kernel rows per tap group */     \
+    if (per < 1) per = 1;                                                                                   \
+    if (per > 3) per = 3;                                                                                   \
+    per = (3 + (3 + per - 1) / per - 1) / ((3 + per - 1) / per) * 3;   /* taps, groups of equal size */       \
+    const int64_t total = images * H;                                                                       \
+    int64_t block = 256 / W;                                                                                \
+    if (block < 1) block = 1;                                                                               \
+    for (int64_t r0 = 0; r0 < total; r0 += block) {                                                         \
+        const int64_t r1 = r0 + block < total ? r0 + block : total;                                         \
+        for (int64_t t0 = 0; t0 < 9; t0 += per) {                                                           \
+            for (int64_t ob = 0, step; ob < O; ob += step) {                                                \
+                const int wide = O - ob >= 2 * LANES_##S;  /* a block of 2 vectors of outputs, else 1 */    \
+                step = wide ? 2 * LANES_##S : LANES_##S;                                                    \
+                for (int64_t r = r0; r < r1; r++) {                                                         \
+                    const int64_t i = r % H;                                                                \
+                    const int64_t lo = i == 0 ? 3 : 0, hi = i == H - 1 ? 6 : 9;  /* the row's taps */       \
+                    const int64_t ta = t0 > lo ? t0 : lo, tb = t0 + per < hi ? t0 + per : hi;               \
+                    if (ta >= tb) continue;                                                                 \
+                    const int addg = add || ta > lo, last = tb == hi;                                       \
+                    const T* bg = last && bias ? bias + ob : 0;                                             \
+                    const int rg = last && relu;                                                            \
+                    const T* xr = x + r * W * C;                                                            \
+                    T* yr = y + r * W * O + ob;                                                             \
+                    const T* wg = w + ta * C * O + ob;                                                      \
+                    if (wide)                                                                               \
+                        for (int64_t j = 0; j < W; j += FWD3_PT2)                                           \
+                            fwd3_##S##_2_##FWD3_PT2(xr + j * C, C, C, offs + ta, tb - ta, wg, O, yr + j * O, O, \
+                                                    addg, bg, rg, (j == 0) | (j + FWD3_PT2 == W) << 1);     \
+                    else                                                                                    \
+                        for (int64_t j = 0; j < W; j += FWD3_PT1)                                           \
+                            fwd3_##S##_1_##FWD3_PT1(xr + j * C, C, C, offs + ta, tb - ta, wg, O, yr + j * O, O, \
+                                                    addg, bg, rg, (j == 0) | (j + FWD3_PT1 == W) << 1);     \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+    return 0;                                                                                               \
+}                                                                                                           \
+                                                                                                            \
+/* dw[a, b] (+)= Σ x[n, i + a − 1, j + b − 1] ⊗ g[n, i, j] over the pixels whose tap lies inside the image */ \
+int conv3x3_same_wgrad_##S(const T* x, int64_t C, const T* g, int64_t O, T* dw, int64_t images, int64_t H,  \
+                           int64_t W, int add) {                                                            \
+    if (O % LANES_##S || O > 4 * LANES_##S || C % WGT3_CT1 || C % WGT3_CT2) return -1;                      \
+    for (int64_t n = 0; n < images; n++)                                                                    \
+        for (int a = 0; a < 3; a++) {                                                                       \
+            const int64_t i0 = a == 0 ? 1 : 0, i1 = a == 2 ? H - 1 : H;  /* rows whose row i + a − 1 exists */ \
+            if (i1 <= i0) continue;                                                                         \
+            const T* xs = x + ((n * H + i0 + a - 1) * W - 1) * C;  /* at column −1: q = 0 is the border */  \
+            const T* gs = g + (n * H + i0) * W * O;                                                         \
+            T* dwa = dw + 3 * a * C * O;                                                                    \
+            const int acc = add || n > 0;                                                                   \
+            for (int64_t o0 = 0; o0 < O;) {                                                                 \
+                if (O - o0 >= 2 * LANES_##S) {                                                              \
+                    for (int64_t c = 0; c < C; c += WGT3_CT2)                                               \
+                        wgt3_##S##_2_##WGT3_CT2(xs + c, C, gs + o0, O, W, dwa + c * O + o0, acc, 3, i1 - i0, W, W); \
+                    o0 += 2 * LANES_##S;                                                                    \
+                } else {                                                                                    \
+                    for (int64_t c = 0; c < C; c += WGT3_CT1)                                               \
+                        wgt3_##S##_1_##WGT3_CT1(xs + c, C, gs + o0, O, W, dwa + c * O + o0, acc, 3, i1 - i0, W, W); \
+                    o0 += LANES_##S;                                                                        \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    if (!add && H < 2) /* a kernel row that no pixel reaches stays zero */                                  \
+        for (int a = 0; a < 3; a++)                                                                         \
+            if (a != 1)                                                                                     \
+                for (int64_t k = 0; k < 3 * C * O; k++) dw[3 * a * C * O + k] = 0;                          \
+    return 0;                                                                                               \
+}
+
+BORDERLESS_KERNELS(float, f32)
+BORDERLESS_KERNELS(double, f64)
+

@@ -283,6 +283,9 @@ _numba_kernels = _compile_numba_kernels() if _funcs and os.environ.get("NEURONKA
 # ----------------------------------------------------------------------------------
 # the compiled kernels of _shifted.c (register-blocked; see that file)
 # ----------------------------------------------------------------------------------
+_same3: dict = {}  # {dtype: (conv3x3_same, conv3x3_same_wgrad)} of _shifted.c
+
+
 def _load_direct():
     """({dtype: (forward, transposed)}, {dtype: forward on rows}, vector bytes) from the compiled library
     (``native.py``), or ({}, {}, 0)."""
@@ -291,6 +294,11 @@ def _load_direct():
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     kernels, rows = {}, {}
     for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
+        _same3[numpy.dtype(dtype)] = (
+            native.function("conv3x3_same_" + name, [ptr, i64, ptr, i64, ptr, i64, i64, i64, ctypes.c_int, ptr,
+                                                      ctypes.c_int], ctypes.c_int),
+            native.function("conv3x3_same_wgrad_" + name, [ptr, i64, ptr, i64, ptr, i64, i64, i64, ctypes.c_int],
+                            ctypes.c_int))
         rows[numpy.dtype(dtype)] = native.function("shifted_conv_" + name, [ptr, i64, ptr, i64, ptr, i64, ptr]
                                                    + [i64] * 9 + [ctypes.c_int, ptr, ctypes.c_int])
         kernels[numpy.dtype(dtype)] = tuple(
@@ -301,6 +309,42 @@ def _load_direct():
 
 _direct, _direct_rows, _vector_bytes = _load_direct()
 _use_direct = bool(_direct) and os.environ.get("NEURONKA_DIRECT", "1") != "0"
+
+
+def _same3_arrays(op, x, k, out, k_shape, out_shape):
+    if not (_use_direct and x.dtype in _same3 and x.ndim == 4 and k.dtype == x.dtype == out.dtype
+            and x.flags.c_contiguous and k.flags.c_contiguous and out.flags.c_contiguous
+            and k.shape == k_shape and out.shape == out_shape):
+        raise ValueError(f"blas.{op}: expected C-contiguous arrays of one float dtype, x (n, H, W, C), a kernel of "
+                         f"shape {k_shape} and an output of shape {out_shape}; received x {x.shape} {x.dtype}, "
+                         f"{k.shape} {k.dtype}, {out.shape} {out.dtype} (or the compiled kernels are off)")
+
+
+def conv3x3_same(x, w, y, bias=None, relu: bool = False, accumulate: bool = False) -> bool:
+    """y (+)= x ⋆ W, a 3×3 "same" convolution (stride 1, dilation 1, one pixel of zeros around), computed on
+    the unpadded NHWC images (no grid, no copy: ``_shifted.c``, conv3x3_same); then max(y + bias, 0) with
+    ``bias`` / ``relu`` as in :func:`shifted_matmul`. x (n, H, W, C), w (3, 3, C, O), y (n, H, W, O).
+
+    False, with nothing done, where the kernels do not take the shape (more than 4 vectors of outputs, or W
+    no multiple of their tile widths); call it on an empty batch to ask."""
+    n, h, wd, c = x.shape
+    o = w.shape[-1]
+    _same3_arrays("conv3x3_same", x, w, y, (3, 3, c, o), (n, h, wd, o))
+    if bias is not None and (bias.shape != (o,) or bias.dtype != y.dtype or not bias.flags.c_contiguous):
+        raise ValueError(f"blas.conv3x3_same: expected a contiguous bias of shape ({o},) and dtype {y.dtype}, "
+                         f"received {bias.shape} {bias.dtype}")
+    return _same3[y.dtype][0](x.ctypes.data, c, w.ctypes.data, o, y.ctypes.data, n, h, wd, int(accumulate),
+                              None if bias is None else bias.ctypes.data, int(relu)) == 0
+
+
+def conv3x3_same_wgrad(x, g, dw, accumulate: bool = False) -> bool:
+    """dW (+)= Σ_{n,i,j} x[n, i + a − 1, j + b − 1] ⊗ g[n, i, j] over the taps inside the image: the weight
+    gradient of :func:`conv3x3_same`, on the unpadded images. dw (3, 3, C, O). False as there (C no multiple
+    of the tiles' channel counts, or too many outputs)."""
+    n, h, wd, c = x.shape
+    o = g.shape[-1]
+    _same3_arrays("conv3x3_same_wgrad", x, dw, g, (3, 3, c, o), (n, h, wd, o))
+    return _same3[g.dtype][1](x.ctypes.data, c, g.ctypes.data, o, dw.ctypes.data, n, h, wd, int(accumulate)) == 0
 
 
 def direct_available(dtype=numpy.float32) -> bool:

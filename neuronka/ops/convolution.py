@@ -531,6 +531,58 @@ def _shifted_forward(x, w, g: Geometry, grid: _Grid, bias=None, relu=False):
     return y
 
 
+def _borderless(g: Geometry, x, w, o: int, wgrad: bool = False) -> bool:
+    """Whether the 3×3 "same" kernels that read the unpadded images (``blas.conv3x3_same``, no grid placement;
+    with ``wgrad`` also ``conv3x3_same_wgrad``) take this convolution with ``o`` output channels: stride 1,
+    dilation 1, padding 1 all round, NumPy float arrays of one dtype, not forced off, and shapes the kernels
+    cover (asked on an empty batch)."""
+    if not (_STRATEGY == "auto" and (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1, 1, 1)
+            and (g.ho, g.wo) == (g.h, g.w) and type(x) is numpy.ndarray and type(w) is numpy.ndarray
+            and x.dtype.kind == "f" and x.dtype == w.dtype and blas.direct_available(x.dtype)):
+        return False
+    c = x.shape[3]
+    empty, k, out = numpy.empty((0, g.h, g.w, c), x.dtype), numpy.empty((3, 3, c, o), x.dtype), \
+        numpy.empty((0, g.h, g.w, o), x.dtype)
+    return blas.conv3x3_same_wgrad(empty, out, k) if wgrad else blas.conv3x3_same(empty, k, out)
+
+
+def _borderless_forward(x, w, g: Geometry, bias=None, relu=False):
+    """y = x ⋆ W of a 3×3 "same" convolution on the unpadded images, chunk by chunk on the worker threads."""
+    n, o = x.shape[0], w.shape[3]
+    x, w = numpy.ascontiguousarray(x), numpy.ascontiguousarray(w)
+    y = numpy.empty((n, g.ho, g.wo, o), x.dtype)
+    def chunk(n0, n1):
+        if not blas.conv3x3_same(x[n0:n1], w, y[n0:n1], bias, relu):  # _borderless asked first
+            raise RuntimeError("conv3x3_same refused a shape that _borderless accepted")
+
+    map_batch(chunk, n, g.h * g.w * (x.shape[3] + o) * x.itemsize, chunk_bytes=_SHIFTED_CHUNK_BYTES)
+    return y
+
+
+def _borderless_backward(x, w, gy, g: Geometry, need_x, need_w):
+    """(dL/dx, dL/dW) of a 3×3 "same" convolution on the unpadded arrays: dx = gy ⋆ W̃ (the flipped,
+    transposed kernel: the same kind of convolution) and dW by ``blas.conv3x3_same_wgrad``, no grid."""
+    n, c, o = x.shape[0], x.shape[3], gy.shape[3]
+    x, gy = numpy.ascontiguousarray(x), numpy.ascontiguousarray(gy)
+    wt = numpy.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)) if need_x else None
+    dx = numpy.empty(x.shape, x.dtype) if need_x else None
+
+    def chunk(n0, n1):
+        dw = None
+        done = True
+        if need_w:
+            dw = numpy.empty(w.shape, x.dtype)
+            done = blas.conv3x3_same_wgrad(x[n0:n1], gy[n0:n1], dw)
+        if need_x:
+            done = blas.conv3x3_same(gy[n0:n1], wt, dx[n0:n1]) and done
+        if not done:  # _borderless asked first
+            raise RuntimeError("conv3x3_same refused a shape that _borderless accepted")
+        return dw
+
+    parts = map_batch(chunk, n, g.h * g.w * (c + o) * x.itemsize, chunk_bytes=_SHIFTED_CHUNK_BYTES)
+    return dx, (_sum(parts) if need_w else None)
+
+
 def _strided_forward(x, w, g: Geometry, bias=None, relu=False):
     """y = x ⋆ W with stride s > 1 in the compiled kernels: output (i, j) reads the grid pixels
     (s·i + a·d, s·j + b·d), the taps being row offsets as in the stride-1 case (``shifted_matmul(...,
@@ -667,6 +719,8 @@ def conv_forward(x, w, g: Geometry, bias=None, relu: bool = False):
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
     if bias is not None or relu:
         bias_c = xp.ascontiguousarray(bias, dtype=x.dtype) if bias is not None else None
+        if _borderless(g, x, w, o):
+            return _borderless_forward(x, w, g, bias_c, relu)
         if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
             return _shifted_forward(x, w, g, grid, bias_c, relu)
         if _strided_direct(g, x, w):
@@ -678,6 +732,8 @@ def conv_forward(x, w, g: Geometry, bias=None, relu: bool = False):
     w2 = w.reshape(-1, o)
     if g.is_pointwise():  # one big BLAS-threaded GEMM, nothing to gather
         return (x.reshape(-1, c) @ w2).reshape(n, g.ho, g.wo, o)
+    if _borderless(g, x, w, o):
+        return _borderless_forward(x, w, g)
     if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
         return _shifted_forward(x, w, g, grid)
     if _strided_direct(g, x, w):
@@ -704,6 +760,8 @@ def conv_backward(x, w, gy, g: Geometry, need_x=True, need_w=True):
         dx = (gy2 @ w.reshape(c, o).T).reshape(x.shape) if need_x else None
         dw = (x.reshape(-1, c).T @ gy2).reshape(w.shape) if need_w else None
         return dx, dw
+    if (not need_w or _borderless(g, x, w, o, wgrad=True)) and (not need_x or _borderless(g, gy, w, c)):
+        return _borderless_backward(x, w, gy.astype(x.dtype, copy=False), g, need_x, need_w)
     if (grid := _shifted_grid(g, x, w, gy)) is not None:
         # the gradient in the input's dtype (a float64 gy reaching a float32 layer is cast, as torch keeps
         # every gradient in its tensor's dtype); any strides: the grid copies it anyway
