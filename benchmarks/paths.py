@@ -1,7 +1,7 @@
 """neuronka's fast paths against the reference paths they replace, alternating in one process.
 
     python benchmarks/paths.py                 # every comparison (about two minutes on 2 cores)
-    python benchmarks/paths.py --only conv     # one group: conv, plans, lstm, bn
+    python benchmarks/paths.py --only conv     # one group: conv, plans, lstm, bn, fusion
 
 Each row times the same computation both ways, the two alternating (A B A B ...), and prints the minimum
 and the median in ms (the minimum is the steadier figure on a shared machine: noise only adds time):
@@ -15,7 +15,14 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
   backward, with the compiled kernels on and off (``kernels.set_enabled``); then, where ``_lstm.c`` is
   built, its C time loops (batch rows split over the threads) against the Numba cell kernels;
 - bn: batch norm (training) followed by ReLU, forward and backward, 16 channels at 32×32, batch 128, with
-  the compiled kernels on and off.
+  the compiled kernels on and off;
+- fusion: a ResNet-20 training step at batch 128 with the ReLU layers fused into the batch norms and adds
+  before them (``models/fusion.py``) and without.
+
+In the conv group, where the compiled kernels are built, the 3×3 "same" layers also compare the kernels
+that read the unpadded images (``set_strategy("auto")``) with the padded grid (``"grid"``), the grid's
+compiled kernels with one BLAS GEMM per tap, and the strided layers of a CIFAR ResNet (ZeroPadding2D, then a
+"valid" 3×3 of stride 2) compiled against im2col.
 """
 from __future__ import annotations
 
@@ -79,9 +86,24 @@ def conv_rows(rounds):
                 ab("shifted", switched(convolution.set_strategy, "auto", fn),
                    "im2col", switched(convolution.set_strategy, "im2col", fn), rounds))
             if blas.direct_available():
-                row(f"  shifted: kernels vs GEMM per tap {what}",
-                    ab("compiled", switched(blas.set_direct, True, fn),
+                row(f"  compiled: unpadded images vs grid {what}",
+                    ab("unpadded", switched(convolution.set_strategy, "auto", fn),
+                       "grid", switched(convolution.set_strategy, "grid", fn), rounds))
+                row(f"  grid: kernels vs GEMM per tap {what}",
+                    ab("compiled", switched(convolution.set_strategy, "grid", fn),
                        "blas", switched(blas.set_direct, False, fn), rounds))
+    if not blas.direct_available():
+        return
+    for c, o, hw in ((16, 32, 34), (32, 64, 18)):  # a ResNet's ZeroPadding2D → Conv2D(3, strides=2, "valid")
+        x = rng.standard_normal((128, hw, hw, c)).astype("float32")
+        w = rng.standard_normal((3, 3, c, o)).astype("float32")
+        g = convolution.conv_geometry((hw, hw), (3, 3), (2, 2), (1, 1), "valid")
+        gy = rng.standard_normal((128, g.ho, g.wo, o)).astype("float32")
+        for what, fn in (("fwd", lambda x=x, w=w, g=g: convolution.conv_forward(x, w, g)),
+                         ("bwd", lambda x=x, w=w, g=g, gy=gy: convolution.conv_backward(x, w, gy, g))):
+            row(f"conv3x3 s2 {c}->{o} @{hw} b128 {what}",
+                ab("compiled", switched(blas.set_direct, True, fn),
+                   "im2col", switched(blas.set_direct, False, fn), rounds))
 
 
 def plan_rows(rounds):
@@ -152,7 +174,24 @@ def bn_rows(rounds):
                                                      "numpy", switched(_kernels, False, step), rounds))
 
 
-GROUPS = {"conv": conv_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows}
+def fusion_rows(rounds):
+    from neuronka.applications import resnet
+    from neuronka.models import fusion
+
+    neuronka.initializers.set_seed(0)
+    model = resnet.get("resnet20")
+    model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
+    rng = numpy.random.default_rng(4)
+    x, y = rng.standard_normal((128, 32, 32, 3)).astype("float32"), rng.integers(0, 10, 128)
+
+    def step():
+        model.train_on_batch(x, y)
+
+    row("ResNet-20 train step b128", ab("fused", switched(fusion.set_enabled, True, step),
+                                        "unfused", switched(fusion.set_enabled, False, step), max(3, rounds // 2)))
+
+
+GROUPS = {"conv": conv_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows, "fusion": fusion_rows}
 
 
 def main(argv=None):

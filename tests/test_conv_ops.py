@@ -362,12 +362,17 @@ def test_borderless_3x3_same_kernels_match_the_grid_path_and_the_definition(shap
     assert C._borderless(g, x, w, o) == (o % lanes == 0 and o <= 4 * lanes), (o, lanes)
     ref = C.reference_conv2d(x.astype(numpy.float64), w.astype(numpy.float64), (1, 1), (1, 1), (1, 1), (h, w_))
     y, (dx, dw) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
-    previous = C.set_strategy("im2col")
+    previous = C.set_strategy("grid")
     try:
-        assert not C._borderless(g, x, w, o)  # the reference: im2col
+        assert not C._borderless(g, x, w, o) and C._shifted_grid(g, x, w) is not None
+        yg, (dxg, dwg) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
+        C.set_strategy("im2col")  # the reference: im2col
+        assert not C._borderless(g, x, w, o) and C._shifted_grid(g, x, w) is None
         y0, (dx0, dw0) = C.conv_forward(x, w, g), C.conv_backward(x, w, gy, g)
     finally:
         C.set_strategy(previous)
+    for a, b in ((yg, y0), (dxg, dx0), (dwg, dw0)):
+        numpy.testing.assert_allclose(a, b, atol=tol * numpy.abs(b).max())
     scale = numpy.abs(ref).max()
     numpy.testing.assert_allclose(y, ref, atol=tol * scale)
     numpy.testing.assert_allclose(y, y0, atol=tol * scale)
@@ -397,7 +402,7 @@ def test_borderless_kernels_refuse_what_they_do_not_cover():
 
 
 def test_conv_strategy_names_are_checked():
-    with pytest.raises(ValueError, match="expected 'auto' or 'im2col', received 'winograd'"):
+    with pytest.raises(ValueError, match=r"expected one of \('auto', 'grid', 'im2col'\), received 'winograd'"):
         C.set_strategy("winograd")
 
 

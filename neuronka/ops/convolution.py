@@ -440,15 +440,18 @@ def _sum(parts):
 # ----------------------------------------------------------------------------------
 # stride 1: the shifted-GEMM convolution (no im2col at all)
 # ----------------------------------------------------------------------------------
-_STRATEGY = os.environ.get("NEURONKA_CONV", "auto")  # "auto" or "im2col" (forces the gather path)
+_STRATEGY = os.environ.get("NEURONKA_CONV", "auto")  # "auto", "grid" or "im2col" (see set_strategy)
+_STRATEGIES = ("auto", "grid", "im2col")
 
 
 def set_strategy(name: str) -> str:
-    """Choose how stride-1 convolutions run: ``"auto"`` (shifted GEMMs where BLAS can be called directly)
-    or ``"im2col"`` (always gather the columns); returns the previous choice. For tests and benchmarks."""
+    """Choose how convolutions run: ``"auto"`` (the fastest path that applies: 3×3 "same" on the unpadded
+    images, shifted products on a padded grid, strided compiled kernels, im2col), ``"grid"`` (stride 1 always
+    on the padded grid, strides by im2col) or ``"im2col"`` (always gather the columns); returns the previous
+    choice. For tests and benchmarks (``NEURONKA_CONV`` sets it at import)."""
     global _STRATEGY
-    if name not in ("auto", "im2col"):
-        raise ValueError(f"set_strategy: expected 'auto' or 'im2col', received {name!r}")
+    if name not in _STRATEGIES:
+        raise ValueError(f"set_strategy: expected one of {_STRATEGIES}, received {name!r}")
     previous, _STRATEGY = _STRATEGY, name
     return previous
 
@@ -507,7 +510,7 @@ def _shifted_grid(g: Geometry, *arrays, max_junk: float | None = None) -> _Grid 
     pixels grow (4×4: 25 grid pixels per 16 outputs), hence the forward's ``max_junk`` of 1.5 where the
     gather takes over.
     """
-    if not (_STRATEGY == "auto" and g.sh == 1 and g.sw == 1 and blas.available(arrays[0].dtype)
+    if not (_STRATEGY in ("auto", "grid") and g.sh == 1 and g.sw == 1 and blas.available(arrays[0].dtype)
             and all(type(a) is numpy.ndarray and a.dtype.kind == "f" for a in arrays)):
         return None
     grid = _Grid(g, g.pt, g.pl)
