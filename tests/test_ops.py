@@ -98,3 +98,16 @@ def test_op_forward_and_backward_match_torch(name, fn, torch_fn, shapes, maker):
     rng = numpy.random.default_rng(0)
     inputs = [maker(rng, s) for s in shapes]
     compare_with_torch(fn, torch_fn(torch), inputs)
+
+
+def test_threaded_constant_padding_of_a_batch_equals_numpy_pad():
+    # a batch large enough for Pad._pad_batch (the images split between the threads; borders written, x copied)
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((64, 16, 8, 9)).astype(numpy.float32)
+    width = ((0, 0), (1, 1), (2, 0), (3, 1))
+    xt = nk.Tensor(x, requires_grad=True)
+    y = ops.pad(xt, width, constant_values=0.5)
+    numpy.testing.assert_array_equal(y.numpy(), numpy.pad(x, width, constant_values=0.5))
+    gy = rng.standard_normal(y.shape).astype(numpy.float32)
+    y.backward(gy)
+    numpy.testing.assert_array_equal(xt.grad, gy[:, 1:17, 2:10, 3:12])

@@ -497,11 +497,35 @@ class Pad(Function):
         self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, x.shape))
         if self.mode == "constant" and numpy.ndim(self.constant_values) == 0 \
                 and all(lo >= 0 and hi >= 0 for lo, hi in self.pad_width):  # a filled array, x placed inside
-            y = xp.full(tuple(lo + n + hi for (lo, hi), n in zip(self.pad_width, x.shape)), self.constant_values,
-                        dtype=x.dtype)
+            shape = tuple(lo + n + hi for (lo, hi), n in zip(self.pad_width, x.shape))
+            if xp is numpy and x.ndim >= 2 and self.pad_width[0] == (0, 0) and x.size >= 1 << 16:
+                return self._pad_batch(x, shape)
+            y = xp.full(shape, self.constant_values, dtype=x.dtype)
             y[self.slices] = x
             return y
         return xp.pad(x, self.pad_width, mode=self.mode, constant_values=self.constant_values)
+
+    def _pad_batch(self, x, shape):
+        """The constant padding of a batch (no padding along axis 0), its images split between the worker
+        threads, each writing its images' borders and copying x inside: every element written once."""
+        from .convolution import num_workers, run_parallel  # noqa: PLC0415 - the convolutions' thread pool
+
+        y = numpy.empty(shape, x.dtype)
+        n, value = x.shape[0], self.constant_values
+
+        def part(n0, n1):
+            out = y[n0:n1]
+            for axis, (lo, hi) in enumerate(self.pad_width[1:], start=1):
+                before = (slice(None),) * axis
+                if lo:
+                    out[before + (slice(0, lo),)] = value
+                if hi:
+                    out[before + (slice(out.shape[axis] - hi, None),)] = value
+            out[(slice(None),) + self.slices[1:]] = x[n0:n1]
+
+        workers = n if n < num_workers() else num_workers()  # n ≥ 1 here (min and max are ops in this module)
+        run_parallel([(part, (n * t // workers, n * (t + 1) // workers)) for t in range(workers)])
+        return y
 
     def backward(self, gy):  # the gradient of the padding is dropped
         return gy[self.slices]
