@@ -1,7 +1,7 @@
 """neuronka's fast paths against the reference paths they replace, alternating in one process.
 
     python benchmarks/paths.py                 # every comparison (about two minutes on 2 cores)
-    python benchmarks/paths.py --only conv     # one group: conv, plans, lstm, bn, fusion
+    python benchmarks/paths.py --only conv     # one group: conv, tiles, plans, lstm, bn, fusion
 
 Each row times the same computation both ways, the two alternating (A B A B ...), and prints the minimum
 and the median in ms (the minimum is the steadier figure on a shared machine: noise only adds time):
@@ -16,6 +16,8 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
   built, its C time loops (batch rows split over the threads) against the Numba cell kernels;
 - bn: batch norm (training) followed by ReLU, forward and backward, 16 channels at 32×32, batch 128, with
   the compiled kernels on and off;
+- tiles: the compiled kernels alone on one thread, one chunk of images, the taps of a 3×3 kernel taken in
+  rows of three (``_shifted.c``'s fwd3 / wgt3 tiles) and one by one, forward and weight gradient;
 - fusion: a ResNet-20 training step at batch 128 with the ReLU layers fused into the batch norms and adds
   before them (``models/fusion.py``) and without.
 
@@ -174,6 +176,36 @@ def bn_rows(rounds):
                                                      "numpy", switched(_kernels, False, step), rounds))
 
 
+def tile_rows(rounds):
+    """The compiled kernels alone on one thread, on one pre-placed chunk of 4 padded 32×32 (16 ch), 16×16
+    (32 ch) or 8×8 (64 ch) images: taps in rows of three (the fwd3 / wgt3 tiles) against the same taps given
+    in another order (0, 2, 1, ...), which the kernels take one by one. GFLOP/s in the row labels."""
+    if not blas.direct_available():
+        return
+    rng = numpy.random.default_rng(5)
+    for c, hw in ((16, 32), (32, 16), (64, 8)):
+        g = convolution.conv_geometry((hw, hw), (3, 3), (1, 1), (1, 1), "same")
+        grid = convolution._Grid(g, g.pt, g.pl)
+        x = rng.standard_normal((4, hw, hw, c)).astype("float32")
+        xq = grid.place(x, 0, 4, "pad").copy()
+        m = 4 * grid.hq * grid.wq
+        gm = grid.place(x, 0, 4, "gy").copy()[grid.lead:grid.lead + m]
+        w = rng.standard_normal((9, c, c)).astype("float32")
+        y, dw = numpy.empty((4, hw, hw, c), "float32"), numpy.empty((9, c, c), "float32")
+        rows3, one_by_one = grid.offsets, [grid.offsets[t] for t in (0, 2, 1, 3, 5, 4, 6, 8, 7)]
+        gflop = 2 * 9 * c * c * 1e-6  # per pixel, ×1e3 for ms
+        cases = [("fwd", lambda offs, xq=xq, w=w, y=y, grid=grid: blas.shifted_matmul(
+            xq, offs, w, y, grid=(grid.hq, grid.wq)))]
+        if c <= 32:  # the grid's weight gradient takes rows of three up to 2 vectors of outputs only
+            cases.append(("dW", lambda offs, xq=xq, gm=gm, dw=dw: blas.shifted_matmul_t(xq, offs, gm, dw)))
+        for what, fn in cases:
+            pixels = 4 * hw * hw if what == "fwd" else m
+            res = ab("rows of 3", lambda fn=fn, o=rows3: fn(o), "per tap", lambda fn=fn, o=one_by_one: fn(o),
+                     rounds * 5)
+            rate = "/".join(f"{pixels * gflop / v[0]:.0f}" for v in res.values())
+            row(f"  tiles {c}ch @{hw} {what} ({rate} GFLOP/s)", res)
+
+
 def fusion_rows(rounds):
     from neuronka.applications import resnet
     from neuronka.models import fusion
@@ -191,7 +223,8 @@ def fusion_rows(rounds):
                                         "unfused", switched(fusion.set_enabled, False, step), max(3, rounds // 2)))
 
 
-GROUPS = {"conv": conv_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows, "fusion": fusion_rows}
+GROUPS = {"conv": conv_rows, "tiles": tile_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows,
+          "fusion": fusion_rows}
 
 
 def main(argv=None):

@@ -16,8 +16,8 @@
  *
  * With a 3-wide kernel (taps in rows of three neighbouring offsets) and up to 64 (forward) or 32 (weight
  * gradient) output channels, the fwd3 / wgt3 tiles take a whole kernel row at once, so that one broadcast of
- * x serves three taps (measured, one thread, 16 → 16 channels at 32×32: forward 118 → 163 GFLOP/s, weight
- * gradient 176 → 193).
+ * x serves three taps (one thread, `benchmarks/paths.py --only tiles`: forward 115 → 158 GFLOP/s at 16
+ * channels, 138 → 156 at 32; weight gradient 153 → 163 at 16 channels, none at 32).
  *
  * Plain C with GCC/Clang vector extensions (no intrinsics): the vector is 64 bytes where the compiler
  * targets AVX-512 and 32 bytes otherwise, and the tile sizes follow the register count (32 or 16).
@@ -365,7 +365,8 @@ int conv3x3_same_##S(const T* x, int64_t C, const T* w, int64_t O, T* y, int64_t
     int64_t per = 32768 / (C * 2 * LANES_##S * (int64_t)sizeof(T) * 3);  /* kernel rows per tap group */     \
     if (per < 1) per = 1;                                                                                   \
     if (per > 3) per = 3;                                                                                   \
-    per = (3 + (3 + per - 1) / per - 1) / ((3 + per - 1) / per) * 3;   /* taps, groups of equal size */       \
+    const int64_t groups = (3 + per - 1) / per;                                                             \
+    per = (3 + groups - 1) / groups * 3;  /* taps per group, the groups as equal as whole rows allow */     \
     const int64_t total = images * H;                                                                       \
     int64_t block = 256 / W;                                                                                \
     if (block < 1) block = 1;                                                                               \

@@ -193,9 +193,9 @@ def shifted_rows(a, offsets, b, y, images: int, rows: int, cols: int, a_at: tupl
     (``convolution._strided_input_grad``). Compiled kernels only (``direct_available`` and N a multiple of the
     lanes); every row read and written is checked to lie inside a and y first.
     """
-    kernel = _direct_kernel(0, y.dtype, y.shape[1]) if y.ndim == 2 else None
-    if kernel is None or a.dtype != y.dtype or b.dtype != y.dtype or not (a.flags.c_contiguous and b.flags.c_contiguous
-                                                                         and y.flags.c_contiguous):
+    arrays = (a, b, y)
+    if y.ndim != 2 or _direct_kernel(0, y.dtype, y.shape[1]) is None \
+            or any(m.dtype != y.dtype or not m.flags.c_contiguous for m in arrays):
         raise ValueError(f"blas.shifted_rows: expected C-contiguous arrays of one dtype with compiled kernels for "
                          f"{y.shape[-1]} output columns; received {a.dtype} {b.dtype} {y.dtype} of shapes {a.shape} "
                          f"{b.shape} {y.shape}")
@@ -209,7 +209,7 @@ def shifted_rows(a, offsets, b, y, images: int, rows: int, cols: int, a_at: tupl
     def last(at):
         return at[0] + (images - 1) * at[1] + (rows - 1) * at[2] + (cols - 1) * at[3]
 
-    if min(*a_at, *y_at) < 0 or (len(offs) and (offs.min() < 0 or last(a_at) + offs.max() >= a.shape[0])) \
+    if min(*a_at, *y_at) < 0 or offs.min() < 0 or last(a_at) + offs.max() >= a.shape[0] \
             or last(y_at) >= y.shape[0]:
         raise ValueError(f"blas.shifted_rows: the pixels read ({a_at}, offsets {offsets}) or written ({y_at}) "
                          f"leave the arrays of {a.shape[0]} and {y.shape[0]} rows")

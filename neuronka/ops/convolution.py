@@ -558,6 +558,7 @@ def _borderless_forward(x, w, g: Geometry, bias=None, relu=False):
     n, o = x.shape[0], w.shape[3]
     x, w = numpy.ascontiguousarray(x), numpy.ascontiguousarray(w)
     y = numpy.empty((n, g.ho, g.wo, o), x.dtype)
+
     def chunk(n0, n1):
         if not blas.conv3x3_same(x[n0:n1], w, y[n0:n1], bias, relu):  # _borderless asked first
             raise RuntimeError("conv3x3_same refused a shape that _borderless accepted")
@@ -641,9 +642,11 @@ def _strided_input_grad(w, gy, g: Geometry, x_shape):
     dx[p, q] = Σ_{a, b} gy[(p + pt − a)/s, (q + pl − b)/s] · W[a, b]ᵀ over the taps with p + pt ≡ a and
     q + pl ≡ b (mod s). The pixels p = rh + s·u, q = rw + s·v of one phase (rh, rw) share their taps, and
     gy's row is u + m_a with m_a = (rh + pt − a)/s: a stride-1 product of the zero-bordered gy with those
-    taps, written to dx at stride s (``blas.shifted_rows``). A phase no tap reaches gets zeros.
+    taps, written to dx at stride s (``blas.shifted_rows``). The kernel must be at least s wide and high, so
+    that every phase has a tap (a 1×1 of stride 2 leaves three of four phases to zeros: col2im does that).
     """
     s, (kh, kw), (pt, pl) = g.sh, (g.kh, g.kw), (g.pt, g.pl)
+    assert kh >= s and kw >= s, "every phase needs a tap"
     n, h, wd, c = x_shape
     o = gy.shape[3]
     phases = []  # (rh, rw, [(m_a, m_b)], stack (T, o, c))
@@ -651,7 +654,7 @@ def _strided_input_grad(w, gy, g: Geometry, x_shape):
         for rw in range(s):
             taps = [(a, b) for a in range(kh) for b in range(kw) if (rh + pt - a) % s == 0 and (rw + pl - b) % s == 0]
             shifts = [((rh + pt - a) // s, (rw + pl - b) // s) for a, b in taps]
-            stack = numpy.ascontiguousarray(numpy.stack([w[a, b].T for a, b in taps]), dtype=gy.dtype) if taps else None
+            stack = numpy.ascontiguousarray(numpy.stack([w[a, b].T for a, b in taps]), dtype=gy.dtype)
             phases.append((rh, rw, shifts, stack))
     shifts = [m for phase in phases for m in phase[2]]
     top = max([0] + [-m for m, _ in shifts])
@@ -667,15 +670,26 @@ def _strided_input_grad(w, gy, g: Geometry, x_shape):
         buf[:, top:top + gy.shape[1], left:left + gy.shape[2]] = gy[n0:n1]
         flat, out = buf.reshape(-1, o), dx[n0:n1].reshape(-1, c)
         for rh, rw, ms, stack in phases:
-            if stack is None:
-                dx[n0:n1, rh::s, rw::s] = 0
-                continue
             offsets = [(m_a + top) * gw + m_b + left for m_a, m_b in ms]
             blas.shifted_rows(flat, offsets, stack, out, nb, -(-(h - rh) // s), -(-(wd - rw) // s),
                               (0, gh * gw, gw, 1), (rh * wd + rw, h * wd, s * wd, s))
 
     map_batch(chunk, n, (gh * gw * o + h * wd * c) * gy.itemsize, chunk_bytes=_SHIFTED_CHUNK_BYTES)
     return dx
+
+
+def _fast_forward(x, w, g: Geometry, bias=None, relu=False):
+    """y = x ⋆ W (then max(y + bias, 0)) on the first of the compiled / shifted paths that applies: the 3×3
+    "same" kernels on the unpadded images, the shifted products on a padded grid, the strided compiled
+    kernels; None where none does (the caller gathers columns instead)."""
+    o = w.shape[3]
+    if _borderless(g, x, w, o):
+        return _borderless_forward(x, w, g, bias, relu)
+    if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
+        return _shifted_forward(x, w, g, grid, bias, relu)
+    if _strided_direct(g, x, w):
+        return _strided_forward(x, w, g, bias, relu)
+    return None
 
 
 def _shifted_backward(x, w, gy, g: Geometry, x_grid: _Grid, need_x, need_w):
@@ -726,12 +740,8 @@ def conv_forward(x, w, g: Geometry, bias=None, relu: bool = False):
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
     if bias is not None or relu:
         bias_c = xp.ascontiguousarray(bias, dtype=x.dtype) if bias is not None else None
-        if _borderless(g, x, w, o):
-            return _borderless_forward(x, w, g, bias_c, relu)
-        if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
-            return _shifted_forward(x, w, g, grid, bias_c, relu)
-        if _strided_direct(g, x, w):
-            return _strided_forward(x, w, g, bias_c, relu)
+        if (y := _fast_forward(x, w, g, bias_c, relu)) is not None:
+            return y
         y = conv_forward(x, w, g)
         if bias is not None:
             y += bias
@@ -739,12 +749,8 @@ def conv_forward(x, w, g: Geometry, bias=None, relu: bool = False):
     w2 = w.reshape(-1, o)
     if g.is_pointwise():  # one big BLAS-threaded GEMM, nothing to gather
         return (x.reshape(-1, c) @ w2).reshape(n, g.ho, g.wo, o)
-    if _borderless(g, x, w, o):
-        return _borderless_forward(x, w, g)
-    if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
-        return _shifted_forward(x, w, g, grid)
-    if _strided_direct(g, x, w):
-        return _strided_forward(x, w, g)
+    if (y := _fast_forward(x, w, g)) is not None:
+        return y
     y = xp.empty((n, g.ho, g.wo, o), x.dtype)
 
     def chunk(n0, n1):
