@@ -7,8 +7,10 @@ from . import (
     activations,
     applications,
     callbacks,
+    config,
     constraints,
     datasets,
+    dtype_policies,
     initializers,
     layers,
     losses,
@@ -16,9 +18,11 @@ from . import (
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     saving,
     schedules,
+    tree,
     utils,
 )
 from .autograd import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor

@@ -6,22 +6,51 @@ array once CuPy is installed.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy
 
-_FLOATX = "float32"
-
-
-def floatx() -> str:
-    """The default float dtype of new weights and tensors (Keras: ``keras.config.floatx``)."""
-    return _FLOATX
+from . import config
+from .config import epsilon, floatx, image_data_format, set_epsilon, set_image_data_format  # noqa: F401 (keras.backend)
+from .dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype  # noqa: F401 (keras.backend)
 
 
 def set_floatx(dtype: str) -> None:
-    """Set the default float dtype: ``"float32"`` or ``"float64"`` (gradient checks use float64)."""
-    global _FLOATX
-    if dtype not in ("float16", "float32", "float64"):
-        raise ValueError(f"set_floatx: expected 'float16', 'float32' or 'float64', received {dtype!r}")
-    _FLOATX = dtype
+    """Set the default float dtype: ``"float16"``, ``"float32"`` or ``"float64"`` (gradient checks use float64)."""
+    config.set_floatx(dtype)
+
+
+def backend() -> str:
+    """``"neuronka"``: the engine computing the ops (Keras returns ``"torch"``, ``"jax"``, ...)."""
+    return config.backend()
+
+
+_uids: dict[str, int] = {}
+_uid_lock = threading.Lock()
+
+
+def get_uid(prefix: str = "") -> int:
+    """1, 2, 3, ... for successive calls with the same prefix (layer names: dense, dense_1, ...)."""
+    with _uid_lock:
+        _uids[prefix] = _uids.get(prefix, 0) + 1
+        return _uids[prefix]
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Forget the names handed out so far (the next Dense is ``dense`` again), as Keras does; with
+    ``free_memory``, also collect garbage."""
+    _uids.clear()
+    if free_memory:
+        import gc  # noqa: PLC0415
+
+        gc.collect()
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether ``x`` is a symbolic tensor (the output of ``Input`` or of a layer called on one)."""
+    from .layers.symbolic import KerasTensor  # noqa: PLC0415 - layers import this module
+
+    return isinstance(x, KerasTensor)
 
 
 def get_array_module(*arrays):
@@ -59,10 +88,9 @@ def tune_allocator() -> bool:
     was applied.
     """
     global _ALLOCATOR_TUNED
-    import os
     import sys
 
-    if _ALLOCATOR_TUNED or os.environ.get("NEURONKA_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+    if _ALLOCATOR_TUNED or not config.get("malloc_tuning") or not sys.platform.startswith("linux"):
         return _ALLOCATOR_TUNED
     try:
         import ctypes

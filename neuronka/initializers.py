@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy
 
+from . import random as _random
 from .backend import floatx
-
-_global_rng = numpy.random.default_rng()
 
 
 def set_seed(seed: int | None) -> None:
-    """Reseed the generator that unseeded initializers draw from (``None``: fresh entropy)."""
-    global _global_rng
-    _global_rng = numpy.random.default_rng(seed)
+    """Reseed the global generator that unseeded initializers draw from (``neuronka.random``)."""
+    from .ops.random import set_seed as _set_seed  # noqa: PLC0415
+
+    _set_seed(seed)
 
 
 def compute_fans(shape) -> tuple[int, int]:
@@ -154,7 +154,7 @@ class RandomInitializer(Initializer):
 
     def _rng(self) -> numpy.random.Generator:
         """A fresh generator from the seed (same values every call), else the global one."""
-        return _global_rng if self.seed is None else numpy.random.default_rng(self.seed)
+        return _random.generator(None) if self.seed is None else numpy.random.default_rng(self.seed)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}

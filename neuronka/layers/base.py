@@ -19,7 +19,7 @@ from typing import Any
 import numpy
 
 from ..autograd import Tensor, no_grad
-from ..backend import floatx
+from ..backend import clear_session, floatx, get_uid
 
 _ctx = threading.local()
 
@@ -44,18 +44,14 @@ def training_scope(training: bool):
 # ----------------------------------------------------------------------------------
 # names: dense, dense_1, dense_2, ... as Keras numbers them
 # ----------------------------------------------------------------------------------
-_name_counts: dict[str, int] = {}
-
-
 def unique_name(prefix: str) -> str:
-    n = _name_counts.get(prefix, 0)
-    _name_counts[prefix] = n + 1
+    n = get_uid(prefix) - 1
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
 def reset_names() -> None:
     """Restart layer numbering (``keras.backend.clear_session``)."""
-    _name_counts.clear()
+    clear_session(free_memory=False)
 
 
 def to_snake_case(name: str) -> str:

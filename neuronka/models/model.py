@@ -27,6 +27,7 @@ from typing import Any
 import numpy
 
 from .. import metrics as metrics_module
+from .. import random as _random
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, floatx
 from ..layers.base import Layer
@@ -291,11 +292,13 @@ class _ArrayData:
     def batches(self):
         n, bs = self.n, self.batch_size
         order = None
-        if self.shuffle == "batch":
-            starts = numpy.random.permutation(self.num_batches) * bs
-            order = numpy.concatenate([numpy.random.permutation(numpy.arange(s, min(s + bs, n))) for s in starts])
-        elif self.shuffle:
-            order = numpy.random.permutation(n)
+        if self.shuffle:  # drawn from neuronka.random's global generator (set_random_seed makes it repeatable)
+            rng = _random.generator(None)
+            if self.shuffle == "batch":
+                starts = rng.permutation(self.num_batches) * bs
+                order = numpy.concatenate([rng.permutation(numpy.arange(s, min(s + bs, n))) for s in starts])
+            else:
+                order = rng.permutation(n)
         for i in range(self.num_batches):
             idx = slice(i * bs, (i + 1) * bs) if order is None else order[i * bs:(i + 1) * bs]
             yield self._take(0, idx), self._take(1, idx), self._take(2, idx)

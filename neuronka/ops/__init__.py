@@ -6,7 +6,12 @@ batch / layer normalization in :mod:`.normalization`; dropout and other
 random masks in :mod:`.random`; LSTM / GRU / SimpleRNN over whole sequences
 in :mod:`.recurrent`; convolutions in :mod:`.convolution`; pooling in
 :mod:`.pooling`; resizing in :mod:`.image` (``keras.ops.image``); the compiled
-fused kernels some of them use in :mod:`.kernels`.
+fused kernels some of them use in :mod:`.kernels`. The rest of ``keras.ops``: elementwise math in
+:mod:`.elementwise`, array creation in :mod:`.creation`, reductions in :mod:`.reduction`, rearranging in
+:mod:`.manipulation`, sorting and indexing in :mod:`.indexing`, other ``keras.ops.nn`` ops in :mod:`.nn`,
+linear algebra in :mod:`.linalg`, Fourier transforms in :mod:`.signal`, conversion and control flow in
+:mod:`.core`. Each of those modules lists its public names in ``__all__``; a name defined in one of them
+replaces an older definition imported above it here.
 """
 from . import image
 from .activations import (
@@ -28,6 +33,8 @@ from .activations import (
     tanh,
 )
 from .convolution import conv, conv_transpose, depthwise_conv
+
+# the modules of the rest of keras.ops (each exports exactly its __all__)
 from .losses import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy
 from .math import (
     abs,
@@ -70,5 +77,19 @@ from .normalization import batch_norm_train, batch_normalization, layer_normaliz
 from .pooling import average_pool, global_average_pool, global_max_pool, max_pool
 from .random import dropout
 from .recurrent import gru, lstm, simple_rnn
+
+# isort: off
+# The modules of the rest of keras.ops, last, so that their definitions replace older ones above
+# (each exports exactly its __all__).
+from .core import *  # noqa: E402, F403
+from .creation import *  # noqa: E402, F403
+from .elementwise import *  # noqa: E402, F403
+from .indexing import *  # noqa: E402, F403
+from .linalg import *  # noqa: E402, F403
+from .manipulation import *  # noqa: E402, F403
+from .nn import *  # noqa: E402, F403
+from .reduction import *  # noqa: E402, F403
+from .signal import *  # noqa: E402, F403
+# isort: on
 
 __all__ = [name for name in dir() if not name.startswith("_")]

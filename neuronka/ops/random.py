@@ -20,29 +20,33 @@ import numpy
 from ..autograd import Function, Tensor, _as_array, as_tensor
 from ..backend import get_array_module
 
-_generator = numpy.random.default_rng()
-
 
 def set_seed(seed: int | None) -> None:
-    """Reseed the module-level generator used when no ``seed``/``rng`` is given."""
-    global _generator
-    _generator = numpy.random.default_rng(seed)
+    """Reseed the global generator used when no ``seed``/``rng`` is given (``neuronka.random.set_random_seed``;
+    ``None``: fresh entropy)."""
+    from .. import random as _random  # noqa: PLC0415 - neuronka.random imports this module
+
+    if seed is None:
+        _random._global_generator = None
+    else:
+        _random.set_random_seed(int(seed))
 
 
 def get_rng(seed=None, rng: numpy.random.Generator | None = None) -> numpy.random.Generator:
-    """The generator to draw from: ``rng`` if given, else ``seed`` (a Generator, or an int for a fresh
-    one), else the module-level generator."""
+    """The generator to draw from: ``rng`` if given, else Keras's ``seed`` argument turned into one by
+    :func:`neuronka.random.generator` (None: the global SeedGenerator; an int: the same values on every
+    call; a SeedGenerator: its next state; a numpy Generator: itself)."""
+    from .. import random as _random  # noqa: PLC0415
+
     if rng is not None:
         if not isinstance(rng, numpy.random.Generator):
             raise TypeError(f"expected rng to be a numpy.random.Generator, received {type(rng).__name__}")
         return rng
-    if seed is None:
-        return _generator
-    if isinstance(seed, numpy.random.Generator):
-        return seed
-    if isinstance(seed, numbers.Integral):
-        return numpy.random.default_rng(int(seed))
-    raise TypeError(f"expected seed to be None, an int or a numpy.random.Generator, received {seed!r}")
+    try:
+        return _random.generator(seed)
+    except ValueError:
+        raise TypeError(f"expected seed to be None, an int, a SeedGenerator or a numpy.random.Generator, "
+                        f"received {seed!r}") from None
 
 
 def _check_rate(rate, op):

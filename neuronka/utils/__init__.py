@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy
 
+from ..random import set_random_seed
 from .progbar import Progbar
 
 
@@ -55,4 +56,4 @@ def to_categorical(x, num_classes: int | None = None) -> numpy.ndarray:
     return out
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "set_random_seed", "to_categorical"]
