@@ -49,7 +49,7 @@ def set_floatx(value) -> None:
     global _FLOATX
     name = getattr(value, "name", value)
     if name not in _FLOAT_DTYPES:
-        raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {set(_FLOAT_DTYPES)}")
+        raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {{{', '.join(map(repr, _FLOAT_DTYPES))}}}")
     if name == "bfloat16":
         raise ValueError("set_floatx: neuronka computes on NumPy, which has no bfloat16; expected 'float16', "
                          "'float32' or 'float64', received 'bfloat16'")
@@ -158,9 +158,10 @@ def is_unsafe_deserialization_enabled() -> bool:
 
 
 def enable_flash_attention() -> None:
-    """Recorded for Keras scripts; neuronka's attention is one fused kernel either way."""
+    """Let attention use its flash form where it can (Keras's ``None``: decided per call); neuronka's
+    attention is one fused kernel either way."""
     global _FLASH_ATTENTION
-    _FLASH_ATTENTION = True
+    _FLASH_ATTENTION = None
 
 
 def disable_flash_attention() -> None:
@@ -169,7 +170,7 @@ def disable_flash_attention() -> None:
 
 
 def is_flash_attention_enabled():
-    """``None`` until enabled or disabled (Keras: decided per call)."""
+    """``False`` once disabled, else ``None`` (enabled where possible), as in Keras."""
     return _FLASH_ATTENTION
 
 

@@ -12,9 +12,10 @@ typing), exactly as Keras (and JAX) promote. The promotion is the least upper bo
     float32 -> float64, complex64    float64 -> complex128              complex64 -> complex128
 
 A weak result (only Python scalars involved) resolves to the precision of ``config.floatx()``
-(``int32`` / ``float32``). One deliberate difference from Keras on PyTorch: Keras then maps every 64-bit
-result to 32 bits (a JAX-without-x64 convention), so there ``float64 + float64`` promotes to float32;
-neuronka keeps 64-bit dtypes (float64 is what its gradient checks compute in).
+(``int32`` / ``float32``). Keras then maps every 64-bit result to 32 bits (a JAX-without-x64 convention),
+so that ``uint32 + int8`` gives int32; neuronka does the same unless an input is itself 64-bit — one
+deliberate difference: Keras on PyTorch promotes ``float64 + float64`` to float32, neuronka keeps float64
+(what its gradient checks compute in).
 """
 from __future__ import annotations
 
@@ -94,6 +95,10 @@ def is_int_dtype(dtype) -> bool:
     return name.startswith("int") or name.startswith("uint")
 
 
+_WIDE = ("int64", "uint64", "float64", "complex128")
+_NARROW = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
+
+
 @functools.lru_cache(512)
 def _least_upper_bound(*nodes: str) -> str:
     common = frozenset.intersection(*(_UPPER[n] for n in nodes))
@@ -135,6 +140,8 @@ def result_type(*dtypes) -> str:
         precision = config.floatx()[-2:]
         kind = _weak(out) if out not in WEAK_TYPES else out
         out = {"int": f"int{precision}", "float": f"float{precision}"}.get(kind, out)
+    if not any(n in _WIDE for n, w in zip(names, weak) if not w):
+        out = _NARROW.get(out, out)  # a 64-bit result only from a 64-bit input (uint32 + int8 → int32, as Keras)
     return out
 
 

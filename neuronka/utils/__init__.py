@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy
 
+from ..backend import clear_session, is_keras_tensor, standardize_dtype
+from ..config import disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled
 from ..random import set_random_seed
 from .progbar import Progbar
 
@@ -56,4 +58,6 @@ def to_categorical(x, num_classes: int | None = None) -> numpy.ndarray:
     return out
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "clear_session", "disable_interactive_logging",
+           "enable_interactive_logging", "is_interactive_logging_enabled", "is_keras_tensor", "set_random_seed",
+           "standardize_dtype", "to_categorical"]
