@@ -256,6 +256,13 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
 )}
 
 _values: dict[str, Any] = {}
+_appliers: dict[str, Any] = {}
+
+
+def register_applier(name: str, apply) -> None:
+    """Let the module that holds switch ``name`` act on :func:`set` at once (``apply(value)``): the
+    module keeps the value where its hot path reads it; this table stays the one way to change it."""
+    _appliers[name] = apply
 
 
 def _parse(setting: Setting, raw: str):
@@ -295,15 +302,17 @@ def set(name: str, value) -> None:  # noqa: A001 - config.set(name, value), as i
     process: set their environment variable instead)."""
     if name not in SETTINGS:
         raise KeyError(f"neuronka.config.set: unknown setting {name!r}; expected one of {sorted(SETTINGS)}")
+    if name in _appliers:
+        _appliers[name](value)
     _values[name] = value
 
 
 def reset(name: str | None = None) -> None:
     """Forget values given to :func:`set` (all of them when ``name`` is None)."""
-    if name is None:
-        _values.clear()
-    else:
-        _values.pop(name, None)
+    for key in list(_values) if name is None else [name]:
+        _values.pop(key, None)
+        if key in _appliers:
+            _appliers[key](get(key))
 
 
 def settings_table() -> str:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy
 
+from .. import config
 from .images import find_tree_root, is_archive, is_image_file, read_image_tree, read_tar
 
 CIFAR10_CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -415,7 +416,7 @@ def _locate(spec: _Spec, path: str | os.PathLike | None) -> Path:
             return p.resolve()  # let the decoder say what the folder lacks
         raise ValueError(f"{spec.name}.load_data: path={str(path)!r} is not a .tar.gz/.tgz/.tar archive nor a folder")
     looked = []
-    env = os.environ.get("NEURONKA_DATA")
+    env = config.get("data")  # neuronka.config: NEURONKA_DATA
     if env:
         found = _search(spec, Path(env).expanduser())
         if found is not None:

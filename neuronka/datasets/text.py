@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy
 
+from .. import config
 from ..layers.text_vectorization import split_whitespace
 
 __all__ = [
@@ -57,7 +58,7 @@ def _default_roots() -> list[Path]:
     """Folders that may hold ``text/``: $NEURONKA_DATA, ../shared/datasets (from the working directory),
     and the shared/datasets folder beside this checkout."""
     roots = []
-    env = os.environ.get("NEURONKA_DATA")
+    env = config.get("data")  # neuronka.config: NEURONKA_DATA
     if env:
         roots.append(Path(env))
     roots.append(Path.cwd().parent / "shared" / "datasets")

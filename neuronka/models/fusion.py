@@ -19,9 +19,10 @@ A "ReLU layer" here is ``Activation("relu")`` or ``ReLU()`` with its defaults (n
 from __future__ import annotations
 
 import contextlib
-import os
 
-_ENABLED = os.environ.get("NEURONKA_FUSE", "1") != "0"
+from .. import config
+
+_ENABLED = config.get("fuse")
 
 
 def enabled() -> bool:
@@ -92,3 +93,6 @@ def graph_pairs(plan, output_ids, node_inputs) -> dict[int, int]:
         if j is not None and j not in pairs and fusable(plan[j][0], layer):
             pairs[j] = k
     return pairs
+
+
+config.register_applier("fuse", set_enabled)

@@ -22,17 +22,17 @@ When a plan is used (``Model.predict_on_batch`` / ``predict``, inference mode, o
 """
 from __future__ import annotations
 
-import os
 import weakref
 
 import numpy
 
 from .. import autograd
+from .. import config as _config
 from ..autograd import Tensor
 from ..layers.base import Variable
 from ..ops import activations, convolution, normalization
 
-_ENABLED = os.environ.get("NEURONKA_PLANS", "1") != "0"
+_ENABLED = _config.get("plans")
 
 _INPUT, _STEP, _WEIGHT, _CONST = range(4)
 
@@ -268,3 +268,13 @@ def predict(model, x):
     got = plan.run([x2])
     plans[key] = plan if len(got) == len(expected) and all(_same(a, b) for a, b in zip(got, expected)) else False
     return out
+
+
+def set_enabled(flag: bool) -> bool:
+    """Replay inference plans in ``predict`` (True) or run the layers (False); returns the previous setting."""
+    global _ENABLED
+    previous, _ENABLED = _ENABLED, bool(flag)
+    return previous
+
+
+_config.register_applier("plans", set_enabled)

@@ -28,6 +28,7 @@ import os
 
 import numpy
 
+from .. import config
 from . import native
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -64,7 +65,7 @@ def _find():
     return {}
 
 
-if os.environ.get("NEURONKA_BLAS", "1") != "0":
+if config.get("blas"):
     _funcs = _find()
 
 
@@ -277,7 +278,7 @@ def _compile_numba_kernels():
     return forward, transposed
 
 
-_numba_kernels = _compile_numba_kernels() if _funcs and os.environ.get("NEURONKA_KERNELS", "1") != "0" else None
+_numba_kernels = _compile_numba_kernels() if _funcs and config.get("kernels") else None
 
 
 # ----------------------------------------------------------------------------------
@@ -308,7 +309,7 @@ def _load_direct():
 
 
 _direct, _direct_rows, _vector_bytes = _load_direct()
-_use_direct = bool(_direct) and os.environ.get("NEURONKA_DIRECT", "1") != "0"
+_use_direct = bool(_direct) and config.get("direct")
 
 
 def _same3_arrays(op, x, k, out, k_shape, out_shape):
@@ -370,3 +371,6 @@ def _direct_kernel(which: int, dtype, n: int):
     if not _use_direct or dtype not in _direct or n % (_vector_bytes // dtype.itemsize):
         return None
     return _direct[dtype][which]
+
+
+config.register_applier("direct", set_direct)

@@ -38,13 +38,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 
+from .. import config
 from ..autograd import Function, Tensor, _as_array
 from ..backend import get_array_module
 from . import blas
@@ -266,9 +266,9 @@ def num_workers() -> int:
 
     ``NEURONKA_CONV_THREADS`` overrides it (1 runs the chunks serially, BLAS threaded).
     """
-    env = os.environ.get("NEURONKA_CONV_THREADS")
-    if env:
-        return max(1, int(env))
+    threads = config.get("conv_threads")
+    if threads:
+        return int(threads)
     ctrl = _blas_controller()
     if not ctrl:
         return 1
@@ -444,7 +444,7 @@ def _sum(parts):
 # ----------------------------------------------------------------------------------
 # stride 1: the shifted-GEMM convolution (no im2col at all)
 # ----------------------------------------------------------------------------------
-_STRATEGY = os.environ.get("NEURONKA_CONV", "auto")  # "auto", "grid" or "im2col" (see set_strategy)
+_STRATEGY = config.get("conv_strategy")  # "auto", "grid" or "im2col" (see set_strategy)
 _STRATEGIES = ("auto", "grid", "im2col")
 
 
@@ -1063,3 +1063,6 @@ def reference_conv2d(x, w, strides: Sequence[int], dilation: Sequence[int], pad:
              b * dilation[1]:b * dilation[1] + (wo - 1) * strides[1] + 1:strides[1]]
         for b in range(kw)], axis=3) for a in range(kh)], axis=3)
     return numpy.einsum("nijabc,abco->nijo", cols, w)
+
+
+config.register_applier("conv_strategy", set_strategy)

@@ -37,16 +37,16 @@ kernels take any size: they replace a dozen NumPy calls per time step). Compiled
 """
 from __future__ import annotations
 
-import os
-
 import numpy
+
+from .. import config
 
 try:  # optional dependency: without it the NumPy reference path runs
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is absent
     numba = None
 
-_ENABLED = numba is not None and os.environ.get("NEURONKA_KERNELS", "1") != "0"
+_ENABLED = numba is not None and config.get("kernels")
 _FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
@@ -396,3 +396,6 @@ def load() -> None:
         if blas.available(dtype):
             blas.shifted_matmul(a, [0], numpy.ones((1, 4, 3), dtype), numpy.empty((2, 3), dtype))
             blas.shifted_matmul_t(a, [0], numpy.ones((2, 3), dtype), numpy.empty((1, 4, 3), dtype))
+
+
+config.register_applier("kernels", set_enabled)

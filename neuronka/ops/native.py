@@ -12,6 +12,8 @@ import ctypes
 import importlib.machinery
 import os
 
+from .. import config
+
 _lib = None
 _loaded = False
 
@@ -21,7 +23,7 @@ def library():
     global _lib, _loaded
     if not _loaded:
         _loaded = True
-        if os.environ.get("NEURONKA_NATIVE", "1") != "0":
+        if config.get("native"):
             here = os.path.dirname(os.path.abspath(__file__))
             for suffix in importlib.machinery.EXTENSION_SUFFIXES:
                 path = os.path.join(here, "_native" + suffix)
