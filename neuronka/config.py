@@ -244,7 +244,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("conv_strategy", "auto", "NEURONKA_CONV",
             "which convolution algorithm runs: 'auto', 'grid' (shifted GEMMs) or 'im2col'"),
     Setting("conv_threads", None, "NEURONKA_CONV_THREADS",
-            "worker threads of the convolution kernels (None: the cores found, at most 2 per batch split)"),
+            "worker threads sharing a batch in the convolution kernels (None: the BLAS thread count)"),
     Setting("fuse", True, "NEURONKA_FUSE",
             "models fuse a ReLU layer into the BatchNormalization or Add before it", "at model build"),
     Setting("plans", True, "NEURONKA_PLANS",

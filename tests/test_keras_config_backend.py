@@ -234,3 +234,10 @@ def test_settings_table_reads_environment_overrides_and_set(monkeypatch):
         nk.config.get("fusion")
     table = nk.config.settings_table()
     assert all(f"`{s.env}`" in table for s in nk.config.SETTINGS.values())
+
+
+def test_docs_settings_table_is_the_table_of_the_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text()
+    assert nk.config.settings_table() in doc, "docs/settings.md is stale: rewrite it with python -m neuronka.config"
