@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy
 
 from ..backend import floatx
+from ..ops import _util
 from .base import Layer, _flatten, _flatten_shapes, _map_structure, unique_name
 
 
@@ -50,6 +51,9 @@ class KerasTensor:
         from .core import Lambda  # noqa: PLC0415
 
         return Lambda(lambda x: x[index])(self)
+
+
+_util.SYMBOLIC_TYPES.add(KerasTensor)  # ops called on one record a node (neuronka.layers.operation)
 
 
 class Node:

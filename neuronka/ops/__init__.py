@@ -93,3 +93,18 @@ from .signal import *  # noqa: E402, F403
 # isort: on
 
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+
+def _wrap_public_functions(namespace: dict, names) -> None:
+    """Make every public function of a namespace accept symbolic tensors (functional models)."""
+    import types as _types
+
+    from ._util import symbolic_dispatch
+
+    for name in names:
+        fn = namespace.get(name)
+        if isinstance(fn, _types.FunctionType) and not getattr(fn, "_symbolic_dispatch", False):
+            namespace[name] = symbolic_dispatch(fn)
+
+
+_wrap_public_functions(globals(), __all__)

@@ -19,6 +19,39 @@ from ..autograd import Function, Tensor, _as_array, is_grad_enabled
 from ..backend import floatx
 from ..dtypes import result_type, standardize_dtype
 
+# the symbolic tensor types (neuronka.layers.symbolic.KerasTensor registers itself): an op called on one
+# records a node of a functional model instead of computing (see symbolic_dispatch)
+SYMBOLIC_TYPES: set = set()
+
+
+def _any_symbolic(values) -> bool:
+    for v in values:
+        t = type(v)
+        if t in SYMBOLIC_TYPES:
+            return True
+        if (t is list or t is tuple) and v and _any_symbolic(v):
+            return True
+    return False
+
+
+def symbolic_dispatch(fn):
+    """``fn`` that, given a symbolic tensor among its arguments (or inside a list/tuple argument), returns
+    the symbolic outputs of a functional-model node running ``fn`` (neuronka.layers.operation) instead."""
+    import functools  # noqa: PLC0415
+
+    symbolic = SYMBOLIC_TYPES
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        if symbolic and (_any_symbolic(args) or (kwargs and _any_symbolic(kwargs.values()))):
+            from ..layers.operation import symbolic_op_call  # noqa: PLC0415 - layers import ops
+
+            return symbolic_op_call(fn, args, kwargs)
+        return fn(*args, **kwargs)
+
+    op._symbolic_dispatch = True
+    return op
+
 
 def data(x, dtype=None):
     """The array of a Tensor, or ``x`` as an array (Python floats and float lists become floatx)."""
