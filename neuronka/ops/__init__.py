@@ -108,3 +108,25 @@ def _wrap_public_functions(namespace: dict, names) -> None:
 
 
 _wrap_public_functions(globals(), __all__)
+
+
+def _build_namespaces() -> None:
+    """``neuronka.ops.numpy`` (a module made here), ``.nn`` and ``.linalg`` (the modules of those names,
+    completed) hold Keras's groups of the public names above, the same function objects."""
+    import sys as _sys
+    import types as _types
+
+    from . import _namespaces as _groups
+
+    here = globals()
+    made = _types.ModuleType(__name__ + ".numpy", "keras.ops.numpy: the NumPy-like ops of neuronka.ops")
+    _sys.modules[made.__name__] = made
+    here["numpy"] = made
+    for module, names in ((made, _groups.NUMPY), (here["nn"], _groups.NN), (here["linalg"], _groups.LINALG)):
+        for name in names:
+            if name in here and not isinstance(here[name], _types.ModuleType):
+                setattr(module, name, here[name])
+    _wrap_public_functions(vars(image), _groups.IMAGE)  # keras.ops.image.* on symbolic tensors too
+
+
+_build_namespaces()
