@@ -1,6 +1,7 @@
 """Which public names of ``neuronka.ops`` belong to each of Keras 3's sub-namespaces (``keras.ops.numpy``,
-``keras.ops.nn``, ``keras.ops.linalg``, ``keras.ops.image``), as Keras 3.15.1 groups them; ``neuronka/ops/__init__.py`` builds the
-namespaces from these lists (``neuronka.ops.numpy.argmax is neuronka.ops.argmax``)."""
+``keras.ops.nn``, ``keras.ops.linalg``, ``keras.ops.image``), as Keras 3.15.1 groups them;
+``neuronka/ops/__init__.py`` builds the namespaces from these lists (``neuronka.ops.numpy.argmax is
+neuronka.ops.argmax``)."""
 
 NUMPY = (
     "abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any", "append", "arange", "arccos",
