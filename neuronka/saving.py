@@ -46,7 +46,6 @@ import os
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import numpy
@@ -72,96 +71,21 @@ _MODEL_MEMBERS = ("metadata.json", "config.json", "model.weights.npz")
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 _NUMERIC_KINDS = "biufc"
 
-_MISSING = object()
 
-# objects registered with register_keras_serializable: object -> "package>Name"
-_REGISTERED_NAMES: dict[Any, str] = {}
-
-
-# ======================================================================================
-# the registry of custom objects
-# ======================================================================================
-def get_custom_objects() -> dict[str, Any]:
-    """The global dict of custom objects (``neuronka.models.model.CUSTOM_OBJECTS``), name → class/function."""
-    from .models import model as _model  # noqa: PLC0415
-
-    return _model.CUSTOM_OBJECTS
-
-
-def register_keras_serializable(package: str = "Custom", name: str | None = None) -> Callable:
-    """Decorator registering a class (or function) for deserialization under ``"package>Name"`` and ``"Name"``.
-
-    A registered class must have ``get_config`` (and ``from_config`` for a non-default constructor).
-    """
-    if not isinstance(package, str) or ">" in package:
-        raise ValueError(f"register_keras_serializable: expected a package name without '>', received {package!r}")
-
-    def decorator(obj):
-        class_name = name if name is not None else getattr(obj, "__name__", None)
-        if not class_name:
-            raise ValueError(f"register_keras_serializable: cannot find a name for {obj!r}; pass `name=`")
-        if isinstance(obj, type) and not hasattr(obj, "get_config"):
-            raise ValueError(
-                f"Cannot register a class that does not have a get_config() method: {obj.__name__}"
-            )
-        registered = f"{package}>{class_name}"
-        objects = get_custom_objects()
-        objects[registered] = obj
-        objects[class_name] = obj
-        _REGISTERED_NAMES[obj] = registered
-        return obj
-
-    return decorator
+# the registry of custom objects and the Keras-format (de)serialization live in neuronka/serialization.py
+from .serialization import (  # noqa: E402, F401 (re-exported: keras.saving)
+    _REGISTERED_NAMES,
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 
 
-def get_registered_name(obj) -> str:
-    """``"package>Name"`` of a registered object, else its ``__name__``."""
-    if obj in _REGISTERED_NAMES:
-        return _REGISTERED_NAMES[obj]
-    return getattr(obj, "__name__", type(obj).__name__)
-
-
-def get_registered_object(name: str, custom_objects: dict | None = None, module_objects: dict | None = None):
-    """The object registered (or given in ``custom_objects`` / ``module_objects``) under ``name``, else None."""
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    objects = get_custom_objects()
-    if name in objects:
-        return objects[name]
-    if module_objects and name in module_objects:
-        return module_objects[name]
-    return None
-
-
-class CustomObjectScope:
-    """``with CustomObjectScope({"MyLayer": MyLayer}):`` — the objects are resolvable by name inside the block."""
-
-    def __init__(self, custom_objects: dict | None = None) -> None:
-        self.custom_objects = dict(custom_objects or {})
-        self._previous: dict[str, Any] = {}
-
-    def __enter__(self):
-        objects = get_custom_objects()
-        self._previous = {k: objects.get(k, _MISSING) for k in self.custom_objects}
-        objects.update(self.custom_objects)
-        return self
-
-    def __exit__(self, *exc):
-        objects = get_custom_objects()
-        for key, value in self._previous.items():
-            if value is _MISSING:
-                objects.pop(key, None)
-            else:
-                objects[key] = value
-        return False
-
-
-custom_object_scope = CustomObjectScope
-
-
-# ======================================================================================
-# class lookup and (de)serialization of a layer / model
-# ======================================================================================
 def _resolve_class(class_name: str, registered_name: str | None = None):
     """The class called ``class_name``: registered custom objects, then neuronka's layers and models.
 
@@ -180,35 +104,6 @@ def _resolve_class(class_name: str, registered_name: str | None = None):
             f"classes are decorated with `@neuronka.saving.register_keras_serializable()` or passed in "
             f"`custom_objects`."
         ) from None
-
-
-def serialize_keras_object(obj) -> dict | None:
-    """``{"module", "class_name", "config", "registered_name"}`` of an object with ``get_config``."""
-    if obj is None:
-        return None
-    if not hasattr(obj, "get_config"):
-        raise ValueError(f"serialize_keras_object: {obj!r} has no get_config() method")
-    cls = type(obj)
-    return {
-        "module": cls.__module__,
-        "class_name": cls.__name__,
-        "config": _jsonable(obj.get_config()),
-        "registered_name": get_registered_name(cls),
-    }
-
-
-def deserialize_keras_object(config: dict, custom_objects: dict | None = None):
-    """Rebuild an object from :func:`serialize_keras_object`'s dict; the class comes from the registry only."""
-    if config is None:
-        return None
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"deserialize_keras_object: expected a dict with 'class_name', received {config!r}")
-    with CustomObjectScope(custom_objects):
-        cls = _resolve_class(config["class_name"], config.get("registered_name"))
-        inner = config.get("config") or {}
-        if hasattr(cls, "from_config"):
-            return cls.from_config(inner)
-        return cls(**inner)
 
 
 def _jsonable(value):
