@@ -253,6 +253,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "raise glibc's mmap/trim thresholds on import so freed activations are reused "
             "(backend.tune_allocator)", "at import"),
     Setting("data", None, "NEURONKA_DATA", "the folder of datasets looked in before the user cache"),
+    Setting("max_extract_bytes", 16 << 30, "NEURONKA_MAX_EXTRACT_BYTES",
+            "the most bytes one archive may extract to (utils.get_file, extract_archive); more is an error"),
 )}
 
 _values: dict[str, Any] = {}
@@ -272,7 +274,7 @@ def _parse(setting: Setting, raw: str):
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"environment variable {setting.env}: expected 0 or 1, received {raw!r}")
-    if setting.name == "conv_threads":
+    if setting.name in ("conv_threads", "max_extract_bytes"):
         try:
             value = int(raw)
         except ValueError:

@@ -1,63 +1,39 @@
-"""``neuronka.utils``: Keras's ``keras.utils`` helpers (progress bar, PyDataset, one-hot labels)."""
-from __future__ import annotations
+"""``neuronka.utils``: Keras 3's ``keras.utils``.
 
-import numpy
+Where each lives: the progress bar in :mod:`.progbar`; ``PyDataset`` in :mod:`.pydataset`; ``get_file``
+and archive extraction in :mod:`.file_utils`; images to and from arrays and files in :mod:`.image_utils`;
+``Config``, ``pad_sequences``, ``normalize``, ``to_categorical``, the batch-tuple helpers and
+``get_source_inputs`` in :mod:`.general`; (de)serialization and the custom-object registry in
+:mod:`neuronka.serialization`; the session and logging switches in :mod:`neuronka.backend` and
+:mod:`neuronka.config`; ``set_random_seed`` in :mod:`neuronka.random`.
+"""
+from __future__ import annotations
 
 from ..backend import clear_session, is_keras_tensor, standardize_dtype
 from ..config import disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled
 from ..random import set_random_seed
+from ..serialization import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
+from .file_utils import get_file
+from .general import (
+    Config,
+    get_source_inputs,
+    normalize,
+    pack_x_y_sample_weight,
+    pad_sequences,
+    to_categorical,
+    unpack_x_y_sample_weight,
+)
+from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .progbar import Progbar
+from .pydataset import PyDataset, Sequence
 
-
-class PyDataset:
-    """Base class for Python data sets fed to ``fit`` batch by batch (Keras's ``keras.utils.PyDataset``).
-
-    Subclasses define ``__len__`` (the number of batches) and ``__getitem__(index)`` returning
-    ``x``, ``(x, y)`` or ``(x, y, sample_weight)`` for one batch; ``on_epoch_end`` runs after
-    every epoch. ``workers``/``use_multiprocessing``/``max_queue_size`` are accepted and ignored
-    (batches are produced in the training thread).
-    """
-
-    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10):
-        self.workers = workers
-        self.use_multiprocessing = use_multiprocessing
-        self.max_queue_size = max_queue_size
-
-    def __len__(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__ (the number of batches)")
-
-    def __getitem__(self, index: int):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__ (one batch)")
-
-    def on_epoch_end(self) -> None:
-        pass
-
-    @property
-    def num_batches(self) -> int:
-        return len(self)
-
-
-Sequence = PyDataset
-
-
-def to_categorical(x, num_classes: int | None = None) -> numpy.ndarray:
-    """One-hot encode integer labels: out[..., c] = 1 where x == c (float32, one more axis).
-
-    A trailing axis of size 1 is dropped first, as in Keras.
-    """
-    x = numpy.asarray(x, dtype="int64")
-    if x.ndim > 1 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if num_classes is None:
-        num_classes = int(x.max()) + 1 if x.size else 0
-    if x.size and (x.min() < 0 or x.max() >= num_classes):
-        raise ValueError(f"to_categorical: expected labels in [0, {num_classes}), "
-                         f"received values in [{x.min()}, {x.max()}]")
-    out = numpy.zeros((*x.shape, num_classes), dtype="float32")
-    numpy.put_along_axis(out, x[..., None], 1.0, axis=-1)
-    return out
-
-
-__all__ = ["Progbar", "PyDataset", "Sequence", "clear_session", "disable_interactive_logging",
-           "enable_interactive_logging", "is_interactive_logging_enabled", "is_keras_tensor", "set_random_seed",
-           "standardize_dtype", "to_categorical"]
+__all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]
