@@ -3,9 +3,11 @@
 Where each lives: the progress bar in :mod:`.progbar`; ``PyDataset`` in :mod:`.pydataset`; ``get_file``
 and archive extraction in :mod:`.file_utils`; images to and from arrays and files in :mod:`.image_utils`;
 ``Config``, ``pad_sequences``, ``normalize``, ``to_categorical``, the batch-tuple helpers and
-``get_source_inputs`` in :mod:`.general`; (de)serialization and the custom-object registry in
-:mod:`neuronka.serialization`; the session and logging switches in :mod:`neuronka.backend` and
-:mod:`neuronka.config`; ``set_random_seed`` in :mod:`neuronka.random`.
+``get_source_inputs`` in :mod:`.general`; datasets from folders and arrays
+(``image_dataset_from_directory``, ``timeseries_dataset_from_array``, ``split_dataset``, ...) in
+:mod:`.dataset_utils`; (de)serialization and the custom-object registry in :mod:`neuronka.serialization`;
+the session and logging switches in :mod:`neuronka.backend` and :mod:`neuronka.config`;
+``set_random_seed`` in :mod:`neuronka.random`.
 """
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ from ..serialization import (
     get_registered_object,
     register_keras_serializable,
     serialize_keras_object,
+)
+from .dataset_utils import (
+    Dataset,
+    audio_dataset_from_directory,
+    image_dataset_from_directory,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
 )
 from .file_utils import get_file
 from .general import (
