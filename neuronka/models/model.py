@@ -348,9 +348,14 @@ class _IndexedData:
         self.num_batches = len(data)
 
     def batches(self):
-        order = numpy.random.permutation(self.num_batches) if self.shuffle else range(self.num_batches)
-        for i in order:
-            yield _standardize_batch(self.data[int(i)], self.class_weight)
+        from ..utils.pydataset import iterate_batches  # noqa: PLC0415 - utils import models lazily
+
+        hook = getattr(self.data, "on_epoch_begin", None)
+        if callable(hook):
+            hook()
+        order = _random.generator(None).permutation(self.num_batches) if self.shuffle else range(self.num_batches)
+        for batch in iterate_batches(self.data, [int(i) for i in order]):  # prepared ahead by its workers
+            yield _standardize_batch(batch, self.class_weight)
 
     def on_epoch_end(self):
         hook = getattr(self.data, "on_epoch_end", None)
