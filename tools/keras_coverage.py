@@ -25,6 +25,7 @@ import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's neuronka, not whichever one is installed
 NAMES_FILE = ROOT / "tools" / "keras_api_names.json"
 
 # The namespaces of the Keras parity issues (#12: API, #14: layers), in the order of the table.
