@@ -125,8 +125,10 @@ def _describe(x) -> str:
 
 
 def _mismatch(op: str, path: tuple, expected, received) -> ValueError:
+    same_name = type(expected) is not type(received) and type(expected).__qualname__ == type(received).__qualname__
+    note = " (different classes of the same name)" if same_name else ""
     return ValueError(f"{op}: the structures don't have the same nested structure: at path {path}, "
-                      f"expected {_describe(expected)}, received {_describe(received)}")
+                      f"expected {_describe(expected)}, received {_describe(received)}{note}")
 
 
 def _aligned_children(op: str, path: tuple, ref, other, keys) -> list:
