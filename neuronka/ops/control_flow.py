@@ -14,6 +14,7 @@ import builtins
 import functools
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy
 
@@ -54,12 +55,12 @@ def _stack_leaves(*leaves) -> Tensor:
     return stack([convert_to_tensor(v) for v in leaves])
 
 
-def cond(pred, true_fn: Callable, false_fn: Callable):
+def cond(pred, true_fn: Callable, false_fn: Callable) -> Any:
     """``true_fn()`` if ``pred`` (a scalar) holds, else ``false_fn()``; only the branch taken runs."""
     return true_fn() if _truth(pred, "cond") else false_fn()
 
 
-def switch(index, branches: Sequence[Callable], *operands):
+def switch(index, branches: Sequence[Callable], *operands) -> Any:
     """``branches[index](*operands)``, ``index`` clamped to [0, len(branches) − 1]."""
     if not branches:
         raise ValueError("switch: expected at least one branch, received none")
@@ -67,7 +68,7 @@ def switch(index, branches: Sequence[Callable], *operands):
     return branches[builtins.min(builtins.max(i, 0), len(branches) - 1)](*operands)
 
 
-def while_loop(cond: Callable, body: Callable, loop_vars, maximum_iterations=None):
+def while_loop(cond: Callable, body: Callable, loop_vars, maximum_iterations: int | None = None) -> Any:
     """``while cond(*vars): vars = body(*vars)``, at most ``maximum_iterations`` times.
 
     ``loop_vars`` is a tuple or list (its items passed positionally; a tuple is returned) or any other
@@ -86,7 +87,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars, maximum_iterations=Non
     return state if is_sequence else state[0]
 
 
-def fori_loop(lower, upper, body_fun: Callable, init_val):
+def fori_loop(lower, upper, body_fun: Callable, init_val) -> Any:
     """``val = body_fun(i, val)`` for i = lower, ..., upper − 1 (Python ints); returns the last val."""
     _check_callable("fori_loop", "body_fun", body_fun)
     val = init_val
@@ -95,7 +96,7 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
     return val
 
 
-def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1):
+def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = False, unroll: int | bool = 1) -> tuple:
     """``carry, y_i = f(carry, x_i)`` over the leading axis of ``xs``; returns the last carry and the
     stacked ys.
 
@@ -151,7 +152,7 @@ def _interleave(a: Tensor, b: Tensor, axis: int) -> Tensor:
     return merged if a.shape[axis] == m else concatenate([merged, _along(a, axis, m, None)], axis=axis)
 
 
-def associative_scan(f: Callable, elems, reverse=False, axis=0):
+def associative_scan(f: Callable, elems, reverse: bool = False, axis: int = 0) -> Any:
     """The inclusive scan ``[e0, f(e0, e1), f(f(e0, e1), e2), ...]`` along ``axis`` for an associative
     ``f``, computed by the parallel prefix algorithm (log₂ n rounds, each ``f`` applied to many elements
     at once: ``f`` must work elementwise along ``axis``). ``elems`` may be a structure of arrays with the
@@ -197,14 +198,14 @@ def associative_scan(f: Callable, elems, reverse=False, axis=0):
     return tree.pack_sequence_as(elems, scanned)
 
 
-def map(f: Callable, xs):  # noqa: A001 - keras.ops name
+def map(f: Callable, xs) -> Any:  # noqa: A001 - keras.ops name
     """``stack([f(x) for x in xs])`` over the leading axis (``xs`` and ``f``'s output may be nested)."""
     _check_callable("map", "f", f)
     _, ys = scan(lambda carry, x: ((), f(x)), (), xs)
     return ys
 
 
-def vectorized_map(function: Callable, elements):
+def vectorized_map(function: Callable, elements) -> Any:
     """``stack([function(e_i) for i])`` over the leading axis of every leaf of ``elements`` (a list of
     tensors gives ``function`` a list of slices). Run as a loop (neuronka has no vmap)."""
     _check_callable("vectorized_map", "function", function)
