@@ -43,6 +43,7 @@ from .general import (
     unpack_x_y_sample_weight,
 )
 from .image_utils import array_to_img, img_to_array, load_img, save_img
+from .model_visualization import model_to_dot, plot_model
 from .progbar import Progbar
 from .pydataset import PyDataset, Sequence
 
