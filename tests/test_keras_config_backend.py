@@ -241,3 +241,24 @@ def test_docs_settings_table_is_the_table_of_the_code():
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text()
     assert nk.config.settings_table() in doc, "docs/settings.md is stale: rewrite it with python -m neuronka.config"
+
+
+@keras_api("config.max_epochs", "config.set_max_epochs", "config.max_steps_per_epoch",
+           "config.set_max_steps_per_epoch")
+def test_max_epochs_and_steps_cap_fit_as_in_keras(restore_config):
+    keras = restore_config
+    x, y = numpy.ones((40, 3), "float32"), numpy.ones((40, 1), "float32")
+    seen = []
+    for m in (keras, nk):
+        m.config.set_max_epochs(2)
+        m.config.set_max_steps_per_epoch(3)
+        model = m.Sequential([m.Input((3,)), m.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        steps = []
+        cb = m.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+        with pytest.warns(UserWarning, match="Limiting"):
+            history = model.fit(x, y, epochs=5, batch_size=4, verbose=0, callbacks=[cb])
+        seen.append((len(history.history["loss"]), steps))
+        m.config.set_max_epochs(None)
+        m.config.set_max_steps_per_epoch(None)
+    assert seen[0] == seen[1] == (2, [0, 1, 2, 0, 1, 2])

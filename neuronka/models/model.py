@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy
 
+from .. import config as _config
 from .. import metrics as metrics_module
 from .. import random as _random
 from ..autograd import Tensor, no_grad
@@ -1126,6 +1127,9 @@ class Model(Layer):
         """
         self._assert_compiled("fit")
         verbose = _verbose(verbose)
+        if _config.max_epochs() is not None and epochs > _config.max_epochs():  # keras.config.set_max_epochs
+            epochs = _config.max_epochs()
+            warnings.warn(f"Limiting epochs to {epochs}", stacklevel=2)
         if validation_split and validation_data is None:
             if _is_iterable_data(x):
                 raise ValueError("Argument `validation_split` is only supported for NumPy arrays (or lists/dicts "
@@ -1134,6 +1138,10 @@ class Model(Layer):
             _check_cardinality(x, y, sample_weight)
             (x, y, sample_weight), validation_data = train_validation_split((x, y, sample_weight), validation_split)
         data = _make_data(x, y, sample_weight, batch_size, shuffle, class_weight)
+        cap = _config.max_steps_per_epoch()
+        if cap and (steps_per_epoch or data.num_batches or cap + 1) > cap:
+            steps_per_epoch = cap
+            warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=2)
         iterator = _EpochIterator(data, steps_per_epoch)
         val_iterator = None
         if validation_data is not None:
