@@ -255,7 +255,7 @@ def test_max_epochs_and_steps_cap_fit_as_in_keras(restore_config):
         model = m.Sequential([m.Input((3,)), m.layers.Dense(1)])
         model.compile(optimizer="sgd", loss="mse")
         steps = []
-        cb = m.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+        cb = m.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs, steps=steps: steps.append(batch))
         with pytest.warns(UserWarning, match="Limiting"):
             history = model.fit(x, y, epochs=5, batch_size=4, verbose=0, callbacks=[cb])
         seen.append((len(history.history["loss"]), steps))
