@@ -1074,9 +1074,7 @@ class Model(Layer):
         if pairs:
             self.optimizer.apply_gradients(pairs)
         for v in trainable:
-            v.grad = None
-        for v in cache.constrained:  # θ ← constraint(θ), in place
-            v.data[...] = v.constraint(v.data)
+            v.grad = None  # the optimizer has applied the constraints (θ ← constraint(θ)), as Keras's does
         return self.compute_metrics(x, y, y_pred, sw)
 
     def test_step(self, data) -> dict:
