@@ -379,3 +379,76 @@ def test_learning_rate_of_a_schedule_is_not_settable_as_keras():
         opt = m.optimizers.SGD(m.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5))
         with pytest.raises(TypeError, match="not settable"):
             opt.learning_rate = 0.5
+
+
+# ----------------------------------------------------------------------------------------------
+# keras.optimizers.schedules
+# ----------------------------------------------------------------------------------------------
+SCHEDULE_CASES = [
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5}),
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5, "staircase": True}),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5}),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5, "staircase": True}),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 20}),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 20, "end_learning_rate": 0.01, "power": 2.0,
+                         "cycle": True}),
+    ("PiecewiseConstantDecay", {"boundaries": [5, 12], "values": [1.0, 0.5, 0.1]}),
+    ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 20, "alpha": 0.1}),
+    ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 20, "warmup_target": 0.2, "warmup_steps": 8}),
+    ("CosineDecay", {"initial_learning_rate": 0.05, "decay_steps": 20, "alpha": 0.5, "warmup_target": 0.2,
+                     "warmup_steps": 8, "name": "warm"}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 6}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 5, "t_mul": 1.0, "m_mul": 0.5,
+                             "alpha": 0.2}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 4, "t_mul": 3.0, "m_mul": 0.8}),
+]
+
+
+@pytest.mark.parametrize("cls_name, kwargs", [
+    pytest.param(c, k, id=f"{c}-{i}", marks=keras_api(f"optimizers.schedules.{c}", "optimizers.schedules.serialize",
+                                                      "optimizers.schedules.deserialize"))
+    for i, (c, k) in enumerate(SCHEDULE_CASES)])
+def test_schedule_values_and_config_equal_keras(cls_name, kwargs):
+    keras = keras_or_skip()
+    k_sched = getattr(keras.optimizers.schedules, cls_name)(**kwargs)
+    n_sched = getattr(optimizers.schedules, cls_name)(**kwargs)
+    steps = list(range(0, 60)) + [100, 1000]
+    expected = [float(to_numpy(k_sched(t))) for t in steps]
+    actual = [n_sched(t) for t in steps]
+    assert all(isinstance(v, float) for v in actual)
+    numpy.testing.assert_allclose(actual, expected, rtol=2e-6, atol=1e-8)
+    assert n_sched.get_config() == k_sched.get_config()
+    assert optimizers.schedules.serialize(n_sched) == keras.optimizers.schedules.serialize(k_sched)
+    again = optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(k_sched))
+    assert type(again) is type(n_sched) and again.get_config() == n_sched.get_config()
+
+
+@keras_api("optimizers.schedules.LearningRateSchedule")
+def test_a_custom_schedule_subclass_drives_the_optimizer_as_in_keras():
+    def make(m):
+        class Halving(m.optimizers.schedules.LearningRateSchedule):
+            def __call__(self, step):
+                return 0.2 * 0.5 ** (step // 2)
+
+            def get_config(self):
+                return {}
+
+        return m.optimizers.SGD(learning_rate=Halving())
+
+    run_both(make, check_variables=False)
+    for m in (keras_or_skip(), nk):
+        with pytest.raises(NotImplementedError):
+            m.optimizers.schedules.LearningRateSchedule()(3)
+
+
+@keras_api("optimizers.schedules.ExponentialDecay", "optimizers.schedules.CosineDecay",
+           "optimizers.schedules.PiecewiseConstantDecay")
+def test_schedule_argument_errors_match_keras():
+    keras = keras_or_skip()
+    for m in (keras, nk):
+        with pytest.raises(ValueError, match="decay_steps"):
+            m.optimizers.schedules.ExponentialDecay(0.1, 0, 0.5)
+        with pytest.raises(ValueError, match="decay_steps"):
+            m.optimizers.schedules.CosineDecay(0.1, -1)
+        with pytest.raises(ValueError, match="1 less than the length of values"):
+            m.optimizers.schedules.PiecewiseConstantDecay([1, 2], [1.0, 0.5])
