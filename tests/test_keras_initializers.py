@@ -328,3 +328,32 @@ def test_get_takes_instances_classes_callables_arrays_and_rejects_the_rest_as_ke
             m.initializers.get("he_Normal")
         with pytest.raises(ValueError, match="Could not interpret initializer identifier"):
             m.initializers.get(3)
+
+
+@keras_api("initializers.Initializer")
+def test_a_custom_initializer_subclass_works_as_in_keras():
+    keras = keras_or_skip()
+    for m in (keras, nk):
+        class Halves(m.initializers.Initializer):
+            ones = m.initializers.Ones()
+
+            def __init__(self, scale=0.5):
+                self.scale = scale
+
+            def __call__(self, shape, dtype=None):
+                return self.scale * self.ones(shape, dtype=dtype)
+
+            def get_config(self):
+                return {"scale": self.scale}
+
+        init = Halves(0.25)
+        assert_same(init((2, 3)), numpy.full((2, 3), 0.25, "float32"))
+        clone = init.clone()
+        assert type(clone) is Halves and clone.get_config() == {"scale": 0.25}
+        assert m.initializers.get(init) is init
+        assert m.initializers.Initializer().get_config() == {}
+        with pytest.raises(NotImplementedError):
+            m.initializers.Initializer()((2,))
+    layer = nk.layers.Dense(3, kernel_initializer=nk.initializers.Constant(0.5))
+    layer.build((None, 2))
+    numpy.testing.assert_array_equal(layer.kernel.data, numpy.full((2, 3), 0.5, "float32"))

@@ -452,3 +452,79 @@ def test_schedule_argument_errors_match_keras():
             m.optimizers.schedules.CosineDecay(0.1, -1)
         with pytest.raises(ValueError, match="1 less than the length of values"):
             m.optimizers.schedules.PiecewiseConstantDecay([1, 2], [1.0, 0.5])
+
+
+# ----------------------------------------------------------------------------------------------
+# Keras's subclassing API
+# ----------------------------------------------------------------------------------------------
+def _custom_momentum_optimizer(m):
+    """The optimizer of Keras's `Optimizer` docstring, written against library ``m`` (momentum SGD with
+    an extra RMS slot, to use ``add_optimizer_variables`` with two names)."""
+    ops = m.ops
+
+    class MomentumRMS(m.optimizers.Optimizer):
+        def __init__(self, learning_rate=0.1, momentum=0.9, **kwargs):
+            super().__init__(learning_rate=learning_rate, **kwargs)
+            self.momentum = momentum
+
+        def build(self, variables):
+            if self.built:
+                return
+            super().build(variables)
+            self.momentums, self.squares = self.add_optimizer_variables(variables, ["momentum", "square"])
+            self.counter = self.add_variable((), initializer="ones", name="counter")
+
+        def update_step(self, gradient, variable, learning_rate):
+            lr = ops.cast(learning_rate, variable.dtype)
+            g = ops.cast(gradient, variable.dtype)
+            i = self._get_variable_index(variable)
+            m_, s = self.momentums[i], self.squares[i]
+            self.assign(s, ops.add(ops.multiply(s, 0.9), ops.multiply(ops.square(g), 0.1)))
+            self.assign(m_, ops.subtract(ops.multiply(m_, self.momentum),
+                                         ops.divide(ops.multiply(g, lr), ops.add(ops.sqrt(s), 1.0))))
+            self.assign_add(variable, m_)
+            self.assign_sub(variable, ops.multiply(variable, 0.01 * (self.iterations + 1)))
+            if i == 0:
+                self.assign_add(self.counter, 1.0)
+
+        def get_config(self):
+            return {**super().get_config(), "momentum": self.momentum}
+
+    return MomentumRMS(weight_decay=0.05, clipnorm=2.0)
+
+
+@keras_api("optimizers.Optimizer")
+def test_a_keras_style_optimizer_subclass_runs_as_in_keras():
+    k_opt, n_opt, _, _ = run_both(_custom_momentum_optimizer)
+    assert float(n_opt.counter.data) == float(to_numpy(k_opt.counter)) == STEPS + 1
+    assert _strip(n_opt.get_config()) == _strip(k_opt.get_config())
+    state = n_opt.get_state()  # its variables are part of the state, and restore
+    again = _custom_momentum_optimizer(nk)
+    again.set_state(state, list(n_opt._variables))
+    numpy.testing.assert_array_equal(again.momentums[1].data, n_opt.momentums[1].data)
+    assert again.iterations == n_opt.iterations
+
+
+# ----------------------------------------------------------------------------------------------
+# in fit: loss scaling and the moving average, as Keras's training loop uses them
+# ----------------------------------------------------------------------------------------------
+def _fit_model(m, optimizer, epochs=2):
+    init, _ = _problem(["kernel"], 0)
+    x = numpy.random.default_rng(3).standard_normal((16, 4)).astype("float32")
+    y = (x @ numpy.ones((4, 3), "float32")).astype("float32")
+    model = m.Sequential([m.Input((4,)), m.layers.Dense(3, use_bias=False)])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.layers[0].kernel.assign(init["kernel"])
+    model.fit(x, y, batch_size=4, epochs=epochs, shuffle=False, verbose=0)
+    return to_numpy(model.layers[0].kernel)
+
+
+@keras_api("optimizers.LossScaleOptimizer", "optimizers.SGD")
+@pytest.mark.parametrize("make", [
+    lambda m: m.optimizers.LossScaleOptimizer(m.optimizers.SGD(0.05), initial_scale=1024.0, dynamic_growth_steps=3),
+    lambda m: m.optimizers.SGD(0.05, loss_scale_factor=64.0),
+    lambda m: m.optimizers.SGD(0.05, momentum=0.5, use_ema=True, ema_momentum=0.5),
+], ids=["loss_scale_optimizer", "loss_scale_factor", "ema_finalized"])
+def test_fit_scales_the_loss_and_finalizes_the_moving_average_as_keras(make):
+    keras = keras_or_skip()
+    assert_same(_fit_model(nk, make(nk)), _fit_model(keras, make(keras)), rtol=1e-4, atol=1e-5)

@@ -1068,7 +1068,7 @@ class Model(Layer):
         tracker.total += float(loss.data) * bs
         tracker.count += bs
         if loss.requires_grad:
-            loss.backward()
+            self.optimizer.scale_loss(loss).backward()  # × the loss scale (LossScaleOptimizer, loss_scale_factor)
         trainable = cache.trainable
         pairs = [(v.grad, v) for v in trainable if v.grad is not None]
         if pairs:
@@ -1167,6 +1167,8 @@ class Model(Layer):
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > 0:
+            self.optimizer.finalize_variable_values(self.trainable_weights)  # use_ema: w ← the moving averages
         cbs.on_train_end(training_logs)
         return self._history_from(cbs)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy
 
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, floatx, get_array_module, get_uid
 from . import schedules
 from .schedules import LearningRateSchedule
@@ -149,6 +149,7 @@ class Optimizer:
         self._index: dict[int, int] = {}  # id(variable) -> index
         self._slots: list[dict[str, Any]] = []  # per variable: slot name -> array
         self._scratch: dict[tuple, Any] = {}  # (shape, dtype, k) -> reusable buffer
+        self._extra_variables: list[Tensor] = []  # made by add_variable (Keras-style subclasses)
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self._wd_cache: dict[int, bool] = {}
@@ -273,6 +274,7 @@ class Optimizer:
         for var, name, arr in self._ordered_slots():
             ref = getattr(var, "path", None) or var.name or "variable"
             out.append(Variable(arr, trainable=False, name=f"{str(ref).replace('/', '_')}_{name}"))
+        out.extend(self._extra_variables)
         for name, arr in self._global_state().items():
             out.append(Variable(arr, trainable=False, name=name))
         return out
@@ -311,6 +313,8 @@ class Optimizer:
         if not grads:
             return
         variables = self._resolve_variables(grads, trainable_variables)
+        if not self.built:
+            self.build(variables)
         indices = [self._track(v) for v in variables]
         todo = [(self._check_grad(g, v), v, i) for g, v, i in zip(grads, variables, indices) if g is not None]
         if not todo:
@@ -376,11 +380,79 @@ class Optimizer:
         return g
 
     def _update_all(self, grads: list, variables: list[Tensor], slots: list[dict], lr: float) -> None:
+        if type(self).update_step is not Optimizer.update_step:  # a Keras-style subclass
+            with no_grad():
+                for g, v in zip(grads, variables):
+                    self.update_step(Tensor(g), v, lr)
+            return
         for g, v, s in zip(grads, variables, slots):
             self._update(g, v.data, s, lr)
 
     def _update(self, g, w, slots: dict, lr: float) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement _update(grad, w, slots, lr)")
+        raise NotImplementedError(f"{type(self).__name__} must implement update_step(gradient, variable, "
+                                  "learning_rate) (or neuronka's in-place _update(grad, w, slots, lr))")
+
+    # ---- Keras's subclassing API: build() adds variables, update_step() assigns them ----------------
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        """Override (as in Keras) to write an optimizer with ops: read the slots made in :meth:`build`
+        through ``self._get_variable_index(variable)`` and write with :meth:`assign` and friends."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_step()")
+
+    def _var_key(self, variable) -> int:
+        return id(variable)
+
+    def _get_variable_index(self, variable) -> int:
+        """The index of a variable in the order the optimizer was built with."""
+        return self._index[id(variable)]
+
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation: str = "none", layout=None,
+                     name: str | None = None) -> Tensor:
+        """A new optimizer variable (not trainable) of ``shape``, filled by ``initializer``; it is part of
+        :attr:`variables` and of the saved state."""
+        from .. import initializers  # noqa: PLC0415
+        from ..layers.base import Variable  # noqa: PLC0415
+
+        shape = tuple(int(d) for d in shape)
+        dtype = numpy.dtype(dtype or floatx())
+        value = numpy.asarray(initializers.get(initializer)(shape, dtype=dtype), dtype=dtype)
+        var = Variable(numpy.array(value, order="C"), trainable=False, name=name or "variable")
+        self._extra_variables.append(var)
+        return var
+
+    def add_variable_from_reference(self, reference_variable, name: str | None = None,
+                                    initializer="zeros") -> Tensor:
+        """An optimizer variable of the shape and dtype of ``reference_variable``, named
+        ``<its path>_<name>``."""
+        ref = getattr(reference_variable, "path", None) or reference_variable.name or "variable"
+        return self.add_variable(reference_variable.shape, initializer=initializer,
+                                 dtype=reference_variable.dtype,
+                                 name=f"{str(ref).replace('/', '_')}_{name or 'var'}")
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """One variable per trainable variable (from reference), per name when ``name`` is a list (then a
+        tuple of lists, made variable by variable as Keras interleaves them)."""
+        names = [name] if isinstance(name, str) else list(name)
+        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
+        if len(inits) != len(names):
+            raise ValueError("The number of provided names must match the number of provided initializers. "
+                             f"Received name='{name}', initializer='{initializer}'")
+        out = tuple([] for _ in names)
+        for var in trainable_variables:
+            for i, (n, init) in enumerate(zip(names, inits)):
+                out[i].append(self.add_variable_from_reference(var, name=n, initializer=init))
+        return out[0] if isinstance(name, str) else out
+
+    def assign(self, variable, value) -> None:
+        """variable ← value, in place."""
+        variable.data[...] = _as_data(value)
+
+    def assign_add(self, variable, value) -> None:
+        """variable ← variable + value, in place."""
+        variable.data += _as_data(value)
+
+    def assign_sub(self, variable, value) -> None:
+        """variable ← variable − value, in place."""
+        variable.data -= _as_data(value)
 
     @staticmethod
     def _apply_constraint(var: Tensor) -> None:
@@ -460,21 +532,14 @@ class Optimizer:
                 var.data[...] = slots["average"]
 
     def finalize_variable_values(self, var_list: Sequence[Tensor]) -> None:
-        """With ``use_ema``, overwrite the variables with their moving averages (``fit`` does it at the end)."""
+        """With ``use_ema``, overwrite the variables with their moving averages (``fit`` does it at the end).
+        Variables the optimizer has not updated are left as they are."""
         if not self.use_ema:
             return
-        var_list = list(var_list)
-        if len(var_list) != len(self._variables):
-            raise ValueError(
-                f"The length of model variables ({len(var_list)}) to override does not match the length of model "
-                f"variables stored in the optimizer ({len(self._variables)}). Please check if the optimizer was "
-                "called on your model."
-            )
         for var in var_list:
             i = self._index.get(id(var))
-            if i is None:
-                raise ValueError(f"{type(self).__name__}.finalize_variable_values: unknown variable {var!r}")
-            var.data[...] = self._slots[i]["average"]
+            if i is not None:  # variables the optimizer never updated have no average (Keras requires them all)
+                var.data[...] = self._slots[i]["average"]
 
     # ---- state ---------------------------------------------------------------------------
     def _global_state(self) -> dict[str, Any]:
@@ -491,6 +556,8 @@ class Optimizer:
         for i, slots in enumerate(self._slots):
             for name, arr in slots.items():
                 state[f"{i}/{name}"] = asnumpy(arr).copy()
+        for k, var in enumerate(self._extra_variables):
+            state[f"variable/{k}"] = asnumpy(var.data).copy()
         return state
 
     def set_state(self, state, variables: Iterable[Tensor] | None = None) -> None:
@@ -503,9 +570,11 @@ class Optimizer:
         state = {k: state[k] for k in state.keys()}
         if variables is not None:
             self._variables, self._index, self._slots, self._wd_cache = [], {}, [], {}
+            self._extra_variables = []
             self.build(variables)
         expected = {"iterations", *self._global_state()}
         expected.update(f"{i}/{name}" for i, slots in enumerate(self._slots) for name in slots)
+        expected.update(f"variable/{k}" for k in range(len(self._extra_variables)))
         missing, unexpected = sorted(expected - state.keys()), sorted(state.keys() - expected)
         if missing or unexpected:
             raise ValueError(
@@ -521,6 +590,8 @@ class Optimizer:
                         f"expected {arr.shape} (variable {i})"
                     )
                 arr[...] = get_array_module(arr).asarray(saved)
+        for k, var in enumerate(self._extra_variables):
+            var.assign(numpy.asarray(state[f"variable/{k}"]))
         self._calls = int(state["iterations"])
         self._set_global_state(state)
 
