@@ -9,6 +9,8 @@ EMA, gradient accumulation, loss scale factor, schedules, constraints).
 """
 from __future__ import annotations
 
+import re
+
 import numpy
 import pytest
 
@@ -298,10 +300,15 @@ def test_config_equals_keras_and_round_trips(cls_name, kwargs):
 @keras_api("optimizers.Optimizer", "optimizers.SGD", "optimizers.RMSprop", "optimizers.AdamW")
 def test_default_names_are_keras_snake_case():
     keras = keras_or_skip()
-    for cls_name in ("SGD", "RMSprop", "AdamW", "ScheduleFreeAdamW", "Adam"):
-        k_name, n_name = getattr(keras.optimizers, cls_name)().name, getattr(optimizers, cls_name)().name
-        assert n_name.rsplit("_", 1)[0] if n_name[-1].isdigit() else n_name == (
-            k_name.rsplit("_", 1)[0] if k_name[-1].isdigit() else k_name)
+    def unnumbered(name):  # "adam_w_3" -> "adam_w"
+        return re.sub(r"_\d+$", "", name)
+
+    for cls_name in ("SGD", "RMSprop", "AdamW", "ScheduleFreeAdamW", "Adam", "LossScaleOptimizer"):
+        args = (keras.optimizers.SGD(),) if cls_name == "LossScaleOptimizer" else ()
+        k_name = getattr(keras.optimizers, cls_name)(*args).name
+        n_args = (optimizers.SGD(),) if cls_name == "LossScaleOptimizer" else ()
+        assert unnumbered(getattr(optimizers, cls_name)(*n_args).name) == unnumbered(k_name), cls_name
+    assert optimizers.Adam(name="mine").name == "mine"
 
 
 @keras_api("optimizers.LossScaleOptimizer", "optimizers.MultiOptimizer", "optimizers.OptimizerMap")
