@@ -1,88 +1,156 @@
-"""Weight constraints, applied to a weight after each optimizer step (Keras's ``kernel_constraint``).
+"""``keras.constraints``: projections applied to a weight after each optimizer update (``kernel_constraint``).
 
-    MaxNorm(m):   w ← w · clip(‖w‖, 0, m)/‖w‖   (norm over ``axis``, Keras default axis 0)
-    NonNeg:       w ← max(w, 0)
-    UnitNorm:     w ← w/‖w‖
-    MinMaxNorm:   w ← w · (rate·clip(‖w‖, lo, hi) + (1 − rate)·‖w‖)/‖w‖
+With ‖w‖ the L2 norm over ``axis`` (Keras's default axis 0: each output unit's incoming weights) and
+ε = ``keras.config.epsilon()``:
 
-They act on arrays in place and are not differentiated through.
+    MaxNorm(m):                w ← w · clip(‖w‖, 0, m) / (ε + ‖w‖)
+    MinMaxNorm(lo, hi, rate):  w ← w · (rate · clip(‖w‖, lo, hi) + (1 − rate) · ‖w‖) / (ε + ‖w‖)
+    UnitNorm:                  w ← w / (ε + ‖w‖)
+    NonNeg:                    w ← max(w, 0)
+
+A constraint takes an array (the optimizer passes ``var.data`` and writes the result back in place) or a
+Tensor (and then returns one). Constraints are projections, not differentiated through.
 """
 from __future__ import annotations
 
-from . import _identifiers
+from typing import Any
+
+from . import config
+from .autograd import Tensor
 from .backend import get_array_module
 
-EPSILON = 1e-7
+
+def _on_arrays(fn):
+    """Run ``fn`` on the array of a Tensor argument and wrap the result back; arrays pass through."""
+    def call(self, w):
+        if isinstance(w, Tensor):
+            return Tensor(fn(self, w.data))
+        return fn(self, w)
+
+    call.__doc__ = fn.__doc__
+    return call
+
+
+def _norms(w, axis):
+    xp = get_array_module(w)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return xp.sqrt(xp.sum(w * w, axis=axis, keepdims=True))
 
 
 class Constraint:
-    def __call__(self, w):
-        raise NotImplementedError
+    """Base class: ``constraint(w) -> w'`` (the identity) with ``get_config`` / ``from_config``."""
 
-    def get_config(self) -> dict:
+    def __call__(self, w):
+        return w
+
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict[str, Any]) -> Constraint:
         return cls(**config)
 
 
-def _norm(w, axis):
-    xp = get_array_module(w)
-    return xp.sqrt((w * w).sum(axis=axis, keepdims=True))
-
-
 class MaxNorm(Constraint):
-    def __init__(self, max_value: float = 2.0, axis=0):
-        self.max_value, self.axis = float(max_value), axis
+    """w ← w · clip(‖w‖, 0, max_value) / (ε + ‖w‖): norms above ``max_value`` are scaled down to it."""
 
+    def __init__(self, max_value: float = 2, axis=0):
+        self.max_value = max_value
+        self.axis = axis
+
+    @_on_arrays
     def __call__(self, w):
-        xp = get_array_module(w)
-        norms = _norm(w, self.axis)
-        return w * (xp.clip(norms, 0, self.max_value) / (EPSILON + norms))
+        norms = _norms(w, self.axis)
+        desired = get_array_module(w).clip(norms, 0, self.max_value)
+        return w * (desired / (config.epsilon() + norms))
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"max_value": self.max_value, "axis": self.axis}
 
 
 class NonNeg(Constraint):
+    """w ← max(w, 0)."""
+
+    @_on_arrays
     def __call__(self, w):
-        return w * (w >= 0)
+        return get_array_module(w).maximum(w, 0)
 
 
 class UnitNorm(Constraint):
+    """w ← w / (ε + ‖w‖)."""
+
     def __init__(self, axis=0):
         self.axis = axis
 
+    @_on_arrays
     def __call__(self, w):
-        return w / (EPSILON + _norm(w, self.axis))
+        return w / (config.epsilon() + _norms(w, self.axis))
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}
 
 
 class MinMaxNorm(Constraint):
+    """w ← w · (rate · clip(‖w‖, min_value, max_value) + (1 − rate) · ‖w‖) / (ε + ‖w‖)."""
+
     def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0, axis=0):
-        self.min_value, self.max_value, self.rate, self.axis = float(min_value), float(max_value), float(rate), axis
+        self.min_value = min_value
+        self.max_value = max_value
+        self.rate = rate
+        self.axis = axis
 
+    @_on_arrays
     def __call__(self, w):
-        xp = get_array_module(w)
-        norms = _norm(w, self.axis)
-        desired = self.rate * xp.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
-        return w * (desired / (EPSILON + norms))
+        norms = _norms(w, self.axis)
+        desired = self.rate * get_array_module(w).clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        return w * (desired / (config.epsilon() + norms))
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
-ALL = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
-       "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
+
+ALL_OBJECTS_DICT: dict[str, type] = {}
+for _cls, _snake in ((Constraint, "constraint"), (MaxNorm, "max_norm"), (MinMaxNorm, "min_max_norm"),
+                     (NonNeg, "non_neg"), (UnitNorm, "unit_norm")):
+    ALL_OBJECTS_DICT[_cls.__name__] = ALL_OBJECTS_DICT[_snake] = _cls
+ALL = ALL_OBJECTS_DICT
 
 
-def serialize(c) -> dict | None:
-    return _identifiers.serialize(c)
+def serialize(constraint) -> dict[str, Any] | None:
+    """``{"module": "keras.constraints", "class_name": ..., "config": ..., "registered_name": None}``
+    (None for None)."""
+    if constraint is None:
+        return None
+    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
+            "config": constraint.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects: dict[str, Any] | None = None) -> Constraint:
+    """The constraint described by ``{"class_name": ..., "config": {...}}`` (or a bare name)."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    known = {**ALL_OBJECTS_DICT, **(custom_objects or {})}
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in known:
+        raise ValueError(f"Could not interpret constraint identifier: {config!r}; expected one of "
+                         f"{sorted(ALL_OBJECTS_DICT)}, a config dict or a callable")
+    return known[name].from_config(dict(config.get("config") or {}))
 
 
 def get(identifier):
-    return _identifiers.get(identifier, Constraint, ALL, "constraint")
+    """None, a name ("max_norm", "NonNeg", ...), a config dict, a class (instantiated), an instance or any
+    callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = ALL_OBJECTS_DICT.get(identifier)
+    else:
+        obj = identifier
+    if callable(obj):
+        return obj() if isinstance(obj, type) else obj
+    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}; expected one of "
+                     f"{sorted(ALL_OBJECTS_DICT)}, a config dict or a callable")

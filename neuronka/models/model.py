@@ -1074,15 +1074,13 @@ class Model(Layer):
         tracker.total += float(loss.data) * bs
         tracker.count += bs
         if loss.requires_grad:
-            loss.backward()
+            self.optimizer.scale_loss(loss).backward()  # × the loss scale (LossScaleOptimizer, loss_scale_factor)
         trainable = cache.trainable
         pairs = [(v.grad, v) for v in trainable if v.grad is not None]
         if pairs:
             self.optimizer.apply_gradients(pairs)
         for v in trainable:
-            v.grad = None
-        for v in cache.constrained:  # θ ← constraint(θ), in place
-            v.data[...] = v.constraint(v.data)
+            v.grad = None  # the optimizer has applied the constraints (θ ← constraint(θ)), as Keras's does
         return self.compute_metrics(x, y, y_pred, sw)
 
     def test_step(self, data) -> dict:
@@ -1182,6 +1180,8 @@ class Model(Layer):
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > 0:
+            self.optimizer.finalize_variable_values(self.trainable_weights)  # use_ema: w ← the moving averages
         cbs.on_train_end(training_logs)
         return self._history_from(cbs)
 
