@@ -36,6 +36,4 @@ from .models import Model, Sequential
 from .optimizers import Optimizer
 from .plotting import plot_activations
 
-optimizers.schedules = schedules  # keras.optimizers.schedules.ExponentialDecay, as in Keras
-
 __version__ = "0.1.0"
