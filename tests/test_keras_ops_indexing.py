@@ -158,9 +158,16 @@ def test_indexing_matches_keras(case):
 def test_indices_and_counts_carry_no_gradient():
     x = nk.Tensor(numpy.array([[0.3, -1.0, 2.0], [1.5, 0.2, 0.2]]), requires_grad=True)
     for result in (ops.argsort(x), ops.argpartition(x, 1), ops.top_k(x, 2)[1], ops.searchsorted(x[0], x[1]),
-                   ops.digitize(x, numpy.array([0.0, 1.0])), ops.unique(x), *ops.nonzero(x), ops.isin(x, x)):
+                   ops.digitize(x, numpy.array([0.0, 1.0])), *ops.nonzero(x), ops.isin(x, x),
+                   ops.unique(x, return_inverse=True, return_counts=True)[1]):
         assert not result.requires_grad
     assert ops.argsort(x).dtype == numpy.int32
+
+
+def test_unique_values_raise_when_differentiated():
+    x = nk.Tensor(numpy.array([0.5, 0.5, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="unique"):
+        ops.sum(ops.unique(x)).backward()
 
 
 def test_sort_gradient_follows_the_permutation():

@@ -299,9 +299,9 @@ def test_histogram_rejects_what_keras_rejects():
 
 def test_undifferentiable_results_raise_when_differentiated():
     x = nk.Tensor(numpy.linspace(-1, 1, 8), requires_grad=True)
-    counts, _ = ops.histogram(x, bins=3)
-    with pytest.raises(RuntimeError, match="histogram"):
-        ops.sum(counts).backward()
+    for result in ops.histogram(x, bins=3):
+        with pytest.raises(RuntimeError, match="histogram"):
+            ops.sum(result).backward()
     assert not ops.argmax(x).requires_grad and not ops.count_nonzero(x).requires_grad
     assert ops.argmax(x).dtype == numpy.int32
 
@@ -349,3 +349,19 @@ def test_nan_reductions_give_zero_gradient_at_nan_entries():
         ops.sum(y).backward()
         assert numpy.all(x.grad[numpy.isnan(data)] == 0), fn.__name__
         assert numpy.all(numpy.isfinite(x.grad)), fn.__name__
+
+
+def test_keepdims_with_axis_none_keeps_every_axis_as_numpy():
+    # Keras's torch backend drops keepdims when axis is None for sum, prod, max, min, amax, amin and ptp
+    # (a scalar); its other reductions, NumPy and JAX keep a (1, 1, ...) shape, and so does neuronka.
+    x = numpy.random.default_rng(0).normal(size=(2, 3))
+    for name in ("sum", "prod", "max", "min", "amax", "amin", "ptp", "mean", "var", "std", "all", "any", "argmax",
+                 "logsumexp", "median"):
+        assert getattr(ops, name)(x, keepdims=True).shape == (1, 1), name
+    numpy.testing.assert_allclose(ops.sum(x, keepdims=True).numpy(), x.sum(keepdims=True))
+
+
+def test_max_of_empty_tensor_with_initial_is_numpy_shaped():
+    empty = numpy.zeros((0, 3), "float32")
+    numpy.testing.assert_array_equal(ops.max(empty, axis=0, initial=-1.0).numpy(), [-1.0, -1.0, -1.0])
+    assert ops.min(empty, initial=2.0, keepdims=True).shape == (1, 1)

@@ -8,6 +8,7 @@ with no graph.
 """
 from __future__ import annotations
 
+import math as _pymath
 import numbers
 
 import numpy
@@ -15,7 +16,7 @@ import numpy
 from ..autograd import Function, Tensor, unbroadcast
 from ..backend import get_array_module
 from . import math as _m
-from ._util import data, dtype_of, wrap
+from ._util import data, dtype_of, undifferentiable, wrap
 from .math import _norm_axis, _shape
 
 __all__ = [
@@ -222,7 +223,7 @@ def unravel_index(indices, shape) -> tuple[Tensor, ...]:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"unravel_index: expected integer indices, received dtype {arr.dtype}")
     shape = tuple(int(n) for n in shape)
-    total = int(numpy.prod(shape))
+    total = _pymath.prod(shape)
     if arr.size and (arr.min() < 0 or arr.max() >= total):
         raise ValueError(f"unravel_index: expected indices in [0, {total}) for shape {shape}, received "
                          f"[{arr.min()}, {arr.max()}]")
@@ -239,8 +240,9 @@ def unique(x, sorted: bool = True, return_index: bool = False, return_inverse: b
     ``axis``), in ascending order (also with sorted=False, which allows any order). With ``return_index``
     the index of each one's first occurrence, ``return_inverse`` the index into them of every entry of x
     (x's shape when axis is None), ``return_counts`` how often each occurs (these int64). ``size`` pads
-    with ``fill_value`` (default 0; the index and counts with 0) or truncates to that many. Returns the
-    values alone, or a tuple in that order. Not differentiable."""
+    with ``fill_value`` (default 0; the index and counts with 0; Keras's torch backend pads the index with 1)
+    or truncates to that many. Returns the values alone, or a tuple in that order. Not differentiable: a
+    gradient asked through the values raises."""
     arr = data(x)
     xp = get_array_module(arr)
     ax = None if axis is None else _norm_axis(axis, arr.ndim, "unique")[0]
@@ -260,7 +262,7 @@ def unique(x, sorted: bool = True, return_index: bool = False, return_inverse: b
             pad[dim] = (0, size - have)
             values = xp.pad(values, pad, constant_values=0 if fill_value is None else fill_value)
             index, counts = xp.pad(index, (0, size - have)), xp.pad(counts, (0, size - have))
-    out = [wrap(values)]
+    out = [undifferentiable("unique", values, x)]
     if return_index:
         out.append(wrap(index.astype(numpy.int64)))
     if return_inverse:

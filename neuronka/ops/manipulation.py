@@ -513,7 +513,7 @@ def get_item(x, key) -> Tensor:
 
 def size(x) -> int:
     """The number of values in x."""
-    return int(numpy.prod(_shape(x)))
+    return _pymath.prod(_shape(x))
 
 
 def ndim(x) -> int:

@@ -5,6 +5,7 @@ side by side, the derivative written as a comment. Names follow ``keras.ops``.
 """
 from __future__ import annotations
 
+import math as _pymath
 import numbers
 
 import numpy
@@ -318,7 +319,7 @@ class Mean(Function):
     def forward(self, x):
         self.shape = x.shape
         self.axes = _norm_axis(self.axis, x.ndim, "mean")
-        self.n = int(numpy.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        self.n = _pymath.prod([x.shape[a] for a in self.axes])
         if x.dtype.kind in "fc":
             return x.mean(axis=self.axes, keepdims=self.keepdims)
         return x.mean(axis=self.axes, keepdims=self.keepdims, dtype=numpy.float32)  # ints and bools: float32
@@ -331,7 +332,7 @@ class Mean(Function):
 class Var(Function):
     def forward(self, x):
         self.axes = _norm_axis(self.axis, x.ndim, "var")
-        self.n = int(numpy.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        self.n = _pymath.prod([x.shape[a] for a in self.axes])
         if x.dtype.kind not in "fc":  # ints and bools: computed in float32, returned as floatx
             from ._util import float_dtype_of  # noqa: PLC0415 - _util imports this package's modules lazily
 
@@ -623,7 +624,7 @@ def reshape(x, newshape) -> Tensor:
         newshape = (newshape,)
     newshape = tuple(int(n) for n in newshape)
     size = getattr(x, "size", None) or numpy.size(x)
-    known = int(numpy.prod([n for n in newshape if n != -1]))
+    known = _pymath.prod([n for n in newshape if n != -1])
     if (-1 not in newshape and known != size) or (-1 in newshape and (known == 0 or size % known)) \
             or newshape.count(-1) > 1:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {_shape(x)} ({size} values) into "

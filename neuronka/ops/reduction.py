@@ -9,6 +9,7 @@ short composition of such ops (nanmean = nansum / count). Integer and boolean re
 """
 from __future__ import annotations
 
+import math as _pymath
 import numbers
 
 import numpy
@@ -50,7 +51,7 @@ _NARROW_INTS = ("bool", "uint8", "int8", "int16")
 
 
 def _size(shape, axes) -> int:
-    return int(numpy.prod([shape[a] for a in axes])) if axes else 1
+    return _pymath.prod([shape[a] for a in axes])
 
 
 # ----------------------------------------------------------------------------------
@@ -183,11 +184,12 @@ def _reverse_cumsum(g, axis):  # r_i = Σ_{k≥i} g_k
 
 class CumSum(Function):
     def forward(self, x):
-        self.shape = x.shape
+        self.shape, self.x_dtype = x.shape, x.dtype
         return x.reshape(-1).cumsum(dtype=self.dtype) if self.axis is None else x.cumsum(self.axis, dtype=self.dtype)
 
     def backward(self, gy):  # y_k = Σ_{i≤k} x_i: dL/dx_i = Σ_{k≥i} dL/dy_k
-        return _reverse_cumsum(gy, 0 if self.axis is None else self.axis).reshape(self.shape)
+        g = _reverse_cumsum(gy, 0 if self.axis is None else self.axis)
+        return g.astype(self.x_dtype, copy=False).reshape(self.shape)
 
 
 class CumProd(Function):

@@ -8,6 +8,7 @@ their gradient flows back through the interpolation weights and the sorting perm
 from __future__ import annotations
 
 import builtins
+import math as _pymath
 import numbers
 
 import numpy
@@ -103,7 +104,7 @@ def _quantile(op: str, x, q, axis, method, keepdims, skip_nan):
     kept = [i for i in range(arr.ndim) if i not in axes]
     if list(kept) + list(axes) != list(range(arr.ndim)):
         x = _m.transpose(x, kept + list(axes))
-    reduced = int(numpy.prod([arr.shape[a] for a in axes]))
+    reduced = _pymath.prod([arr.shape[a] for a in axes])
     x = _m.reshape(x, [arr.shape[i] for i in kept] + [reduced])
     if reduced == 0:
         raise ValueError(f"{op}: expected a non-empty reduction, received shape {arr.shape} and axis={axis!r}")
@@ -172,7 +173,8 @@ def histogram(x, bins: int = 10, range=None) -> tuple[Tensor, Tensor]:  # noqa: 
         arr = arr.astype(float_dtype_of(arr))
     xp = get_array_module(arr)
     counts, edges = xp.histogram(arr, bins=int(bins), range=range)
-    return undifferentiable("histogram", counts.astype(arr.dtype), x), wrap(edges.astype(arr.dtype))
+    return undifferentiable("histogram", counts.astype(arr.dtype), x), undifferentiable("histogram", edges.astype(
+        arr.dtype), x)
 
 
 class WeightedBincount(Function):
