@@ -340,7 +340,7 @@ def _extreme_fill(dtype, lowest: bool):
 
 def _segment(kind: str, data_, segment_ids, num_segments):
     op = f"segment_{kind}"
-    arr, ids = data(data_), numpy.asarray(data(segment_ids))
+    arr, ids = data(data_), data(segment_ids)
     if ids.ndim != 1:
         raise ValueError(f"{op}: expected segment_ids to be a 1-D vector, received shape {ids.shape}")
     if arr.ndim == 0 or ids.shape[0] != arr.shape[0]:
@@ -352,9 +352,7 @@ def _segment(kind: str, data_, segment_ids, num_segments):
         num_segments = int(ids.max()) + 1 if ids.size else 0
     num_segments = int(data(num_segments)) if not isinstance(num_segments, int) else num_segments
     keep = (ids >= 0) & (ids < num_segments)
-    xp = get_array_module(arr)
-    return SegmentReduce.apply(data_, kind=kind, ids=xp.asarray(ids[keep]), keep=xp.asarray(keep),
-                               num_segments=num_segments)
+    return SegmentReduce.apply(data_, kind=kind, ids=ids[keep], keep=keep, num_segments=num_segments)
 
 
 def segment_sum(data, segment_ids, num_segments=None, sorted: bool = False) -> Tensor:  # noqa: A002
