@@ -5,6 +5,7 @@ side by side, the derivative written as a comment. Names follow ``keras.ops``.
 """
 from __future__ import annotations
 
+import math as _pymath
 import numbers
 
 import numpy
@@ -271,16 +272,21 @@ def cast(x, dtype) -> Tensor:
 # ----------------------------------------------------------------------------------
 # reductions
 # ----------------------------------------------------------------------------------
-def _norm_axis(axis, ndim):
+def _norm_axis(axis, ndim, op: str = "reduction"):
+    """``axis`` (None, an int or a sequence of ints) as a sorted tuple of axes in [0, ndim)."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, int):
+    if isinstance(axis, numbers.Integral):
         axis = (axis,)
     out = []
     for a in axis:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor of rank {ndim}")
-        out.append(a % ndim)
+        if not (-ndim <= a < ndim or (ndim == 0 and a in (0, -1))):  # a scalar takes axis 0 / -1 as torch does
+            raise ValueError(f"{op}: expected axis in [-{ndim}, {ndim}) for an input of rank {ndim}, "
+                             f"received axis={a}")
+        if ndim:
+            out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in axis={axis!r}")
     return tuple(sorted(out))
 
 
@@ -291,11 +297,18 @@ def _expand(g, shape, axes, keepdims):
     return g.reshape([1 if i in axes else n for i, n in enumerate(shape)])
 
 
+# Keras (like JAX) sums bool and narrow integers as int32; wider integers keep their dtype.
+_SUMMED_AS_INT32 = frozenset(("bool", "uint8", "int8", "int16"))
+
+
 class Sum(Function):
     def forward(self, x):
         self.shape = x.shape
-        self.axes = _norm_axis(self.axis, x.ndim)
-        return x.sum(axis=self.axes, keepdims=self.keepdims)
+        self.axes = _norm_axis(self.axis, x.ndim, "sum")
+        if x.dtype.kind in "fc":
+            return x.sum(axis=self.axes, keepdims=self.keepdims)
+        dtype = numpy.int32 if x.dtype.name in _SUMMED_AS_INT32 else x.dtype  # NumPy would give int64
+        return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, gy):  # d Σx/dx_i = 1: broadcast gy back
         xp = get_array_module(gy)
@@ -305,9 +318,11 @@ class Sum(Function):
 class Mean(Function):
     def forward(self, x):
         self.shape = x.shape
-        self.axes = _norm_axis(self.axis, x.ndim)
-        self.n = int(numpy.prod([x.shape[a] for a in self.axes])) if self.axes else 1
-        return x.mean(axis=self.axes, keepdims=self.keepdims)
+        self.axes = _norm_axis(self.axis, x.ndim, "mean")
+        self.n = _pymath.prod([x.shape[a] for a in self.axes])
+        if x.dtype.kind in "fc":
+            return x.mean(axis=self.axes, keepdims=self.keepdims)
+        return x.mean(axis=self.axes, keepdims=self.keepdims, dtype=numpy.float32)  # ints and bools: float32
 
     def backward(self, gy):  # d mean/dx_i = 1/n
         xp = get_array_module(gy)
@@ -316,8 +331,12 @@ class Mean(Function):
 
 class Var(Function):
     def forward(self, x):
-        self.axes = _norm_axis(self.axis, x.ndim)
-        self.n = int(numpy.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        self.axes = _norm_axis(self.axis, x.ndim, "var")
+        self.n = _pymath.prod([x.shape[a] for a in self.axes])
+        if x.dtype.kind not in "fc":  # ints and bools: computed in float32, returned as floatx
+            from ._util import float_dtype_of  # noqa: PLC0415 - _util imports this package's modules lazily
+
+            return self.forward(x.astype(numpy.float32)).astype(float_dtype_of(x))
         self.centered = x - x.mean(axis=self.axes, keepdims=True)
         return (self.centered * self.centered).mean(axis=self.axes, keepdims=self.keepdims)
 
@@ -327,40 +346,63 @@ class Var(Function):
 
 class MaxMin(Function):
     def forward(self, x):
-        self.axes = _norm_axis(self.axis, x.ndim)
+        self.axes = _norm_axis(self.axis, x.ndim, self.kind)
         y = x.max(axis=self.axes, keepdims=True) if self.kind == "max" else x.min(axis=self.axes, keepdims=True)
         # the gradient is shared equally between tied extremes (as torch.amax does)
         self.mask = x == y
+        if self.initial is not None:  # y = max(max x, initial): x gets the gradient where it reaches initial
+            xp = get_array_module(x)
+            initial = xp.asarray(self.initial, dtype=y.dtype)  # Keras casts initial to the result's dtype
+            bounded = xp.maximum(y, initial) if self.kind == "max" else xp.minimum(y, initial)
+            self.x_wins = bounded == y
+            y = bounded
         return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, gy):  # d max/dx_i = [x_i is the max] / (number of maxima)
         count = self.mask.sum(axis=self.axes, keepdims=True).astype(gy.dtype)  # not int64: gy keeps its dtype
-        return self.mask * (_expand(gy, self.mask.shape, self.axes, self.keepdims) / count)
+        g = _expand(gy, self.mask.shape, self.axes, self.keepdims)
+        if self.initial is not None:  # no gradient where initial is the result
+            g = g * self.x_wins
+        return self.mask * (g / count)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Σ x over ``axis`` (all axes if None)."""
+    """Σ x over ``axis`` (all axes if None; ``()``: none). Bool, uint8, int8 and int16 sum as int32, as in
+    Keras; other dtypes keep theirs."""
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """(1/n) Σ x over ``axis``."""
+    """(1/n) Σ x over ``axis``; integer and bool inputs give float32 (Keras's ``ops.mean``)."""
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
 def var(x, axis=None, keepdims: bool = False) -> Tensor:
-    """(1/n) Σ (x − mean)², the biased variance (Keras's ``ops.var``)."""
+    """(1/n) Σ (x − mean)², the biased variance (Keras's ``ops.var``); integer and bool inputs give floatx."""
     return Var.apply(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """max over ``axis``; tied maxima share the gradient."""
-    return MaxMin.apply(x, axis=axis, keepdims=keepdims, kind="max")
+def _extreme(kind, x, axis, keepdims, initial):
+    data = _as_array(x)
+    if data.size == 0:  # nothing to compare: only ``initial`` can answer
+        if initial is None:
+            raise ValueError(f"{kind}: cannot compute the {kind} of an empty tensor (shape {data.shape}) "
+                             f"without initial=; received initial=None")
+        axes = _norm_axis(axis, data.ndim, kind)
+        reduce = data.max if kind == "max" else data.min
+        return Tensor(reduce(axis=axes, keepdims=keepdims, initial=initial))
+    return MaxMin.apply(x, axis=axis, keepdims=keepdims, kind=kind, initial=initial)
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """min over ``axis``; tied minima share the gradient."""
-    return MaxMin.apply(x, axis=axis, keepdims=keepdims, kind="min")
+def max(x, axis=None, keepdims: bool = False, initial=None) -> Tensor:  # noqa: A001
+    """max over ``axis`` (and ``initial``, when given: max(max x, initial)); tied maxima share the gradient
+    equally, as torch's amax does. An empty x needs ``initial``."""
+    return _extreme("max", x, axis, keepdims, initial)
+
+
+def min(x, axis=None, keepdims: bool = False, initial=None) -> Tensor:  # noqa: A001
+    """min over ``axis`` (and ``initial``, when given); tied minima share the gradient equally."""
+    return _extreme("min", x, axis, keepdims, initial)
 
 
 # ----------------------------------------------------------------------------------
@@ -495,15 +537,14 @@ class Pad(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, x.shape))
-        if self.mode == "constant" and numpy.ndim(self.constant_values) == 0 \
-                and all(lo >= 0 and hi >= 0 for lo, hi in self.pad_width):  # a filled array, x placed inside
+        if numpy.ndim(self.constant_values) == 0:  # a filled array, x placed inside
             shape = tuple(lo + n + hi for (lo, hi), n in zip(self.pad_width, x.shape))
             if xp is numpy and x.ndim >= 2 and self.pad_width[0] == (0, 0) and x.size >= 1 << 16:
                 return self._pad_batch(x, shape)
             y = xp.full(shape, self.constant_values, dtype=x.dtype)
             y[self.slices] = x
             return y
-        return xp.pad(x, self.pad_width, mode=self.mode, constant_values=self.constant_values)
+        return xp.pad(x, self.pad_width, mode="constant", constant_values=self.constant_values)
 
     def _pad_batch(self, x, shape):
         """The constant padding of a batch (no padding along axis 0), its images split between the worker
@@ -531,6 +572,26 @@ class Pad(Function):
         return gy[self.slices]
 
 
+class PadFromInside(Function):
+    """reflect / symmetric / edge / wrap padding: every output value is a copy of an input value, chosen
+    axis by axis (``sources[axis]``: the input index of each output index along that axis)."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.src_shape = x.shape
+        for axis, idx in enumerate(self.sources):
+            x = xp.take(x, xp.asarray(idx), axis=axis)
+        return x
+
+    def backward(self, gy):  # y = x[i(j)] per axis: dL/dx_i = Σ_{j: i(j) = i} dL/dy_j, one axis at a time
+        xp = get_array_module(gy)
+        for axis in reversed(range(len(self.sources))):
+            g = xp.zeros(gy.shape[:axis] + (self.src_shape[axis],) + gy.shape[axis + 1:], dtype=gy.dtype)
+            xp.add.at(g, (slice(None),) * axis + (xp.asarray(self.sources[axis]),), gy)
+            gy = g
+        return gy
+
+
 class Where(Function):
     def forward(self, a, b):
         self.sa, self.sb = a.shape, b.shape
@@ -540,69 +601,110 @@ class Where(Function):
         return unbroadcast(gy * self.condition, self.sa), unbroadcast(gy * ~self.condition, self.sb)
 
 
-def reshape(x, new_shape) -> Tensor:
+def _shape(x) -> tuple[int, ...]:
+    return numpy.shape(getattr(x, "data", x))
+
+
+def _common_dtype(xs, originals=None) -> list:
+    """The values ``xs`` in Keras's common dtype of them all (of ``originals``, where given: Python scalars
+    there are weakly typed); a no-op when they agree. NumPy alone would widen int32 with float32 to float64."""
+    dtypes = {getattr(x, "dtype", None) for x in xs}
+    if len(dtypes) == 1 and None not in dtypes:
+        return list(xs)
+    from ._util import dtype_of  # noqa: PLC0415 - _util imports autograd only, but keep math's imports light
+
+    target = numpy.dtype(dtype_of(*(xs if originals is None else originals)))
+    return [(x if x.dtype == target else cast(x, target)) if isinstance(x, Tensor) else _as_array(x, target)
+            for x in xs]
+
+
+def reshape(x, newshape) -> Tensor:
     """The same values in another shape (one axis may be −1)."""
-    if isinstance(new_shape, int):
-        new_shape = (new_shape,)
+    if isinstance(newshape, numbers.Integral):
+        newshape = (newshape,)
+    newshape = tuple(int(n) for n in newshape)
     size = getattr(x, "size", None) or numpy.size(x)
-    known = int(numpy.prod([n for n in new_shape if n != -1]))
-    if (-1 not in new_shape and known != size) or (-1 in new_shape and (known == 0 or size % known)):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {numpy.shape(getattr(x, 'data', x))} "
-                         f"({size} values) into shape {tuple(new_shape)}")
-    return Reshape.apply(x, shape=tuple(new_shape))
+    known = _pymath.prod([n for n in newshape if n != -1])
+    if (-1 not in newshape and known != size) or (-1 in newshape and (known == 0 or size % known)) \
+            or newshape.count(-1) > 1:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {_shape(x)} ({size} values) into "
+                         f"shape {newshape}")
+    return Reshape.apply(x, shape=newshape)
 
 
 def transpose(x, axes=None) -> Tensor:
-    """Permute the axes (reverse them if ``axes`` is None)."""
+    """Permute the axes (reverse them if ``axes`` is None): y[i_p0, i_p1, ...] = x[i_0, i_1, ...]."""
+    if axes is not None:
+        ndim = len(_shape(x))
+        axes = tuple(int(a) for a in axes)
+        if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
+            raise ValueError(f"transpose: expected axes to be a permutation of range({ndim}), received axes={axes}")
     return Transpose.apply(x, axes=axes)
 
 
 def expand_dims(x, axis) -> Tensor:
-    shape = list(numpy.shape(getattr(x, "data", x)))
-    axis = axis % (len(shape) + 1)
-    shape.insert(axis, 1)
+    """x with new axes of length 1 inserted at ``axis`` (an int or a tuple, positions in the result)."""
+    shape = list(_shape(x))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out_ndim = len(shape) + len(axes)
+    for a in sorted(_norm_axis(axes, out_ndim, "expand_dims")):
+        shape.insert(a, 1)
     return Reshape.apply(x, shape=tuple(shape))
 
 
 def squeeze(x, axis=None) -> Tensor:
-    shape = numpy.shape(getattr(x, "data", x))
-    axes = [i for i, n in enumerate(shape) if n == 1] if axis is None else _norm_axis(axis, len(shape))
+    """x without its axes of length 1 (all of them, or those in ``axis``, each of which must be 1)."""
+    shape = _shape(x)
+    if axis is None:
+        axes = [i for i, n in enumerate(shape) if n == 1]
+    else:
+        axes = _norm_axis(axis, len(shape), "squeeze")
+        wrong = [a for a in axes if shape[a] != 1]
+        if wrong:
+            raise ValueError(f"squeeze: cannot squeeze axis {wrong[0]} of a tensor of shape {shape}: its length is "
+                             f"{shape[wrong[0]]}, not 1")
     return Reshape.apply(x, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
 def concatenate(xs, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; every other axis must agree."""
-    shapes = [numpy.shape(getattr(x, "data", x)) for x in xs]
+    """Join tensors along an existing axis; every other axis must agree. Mixed dtypes are promoted as
+    Keras does (int32 with float32 → float32)."""
+    shapes = [_shape(x) for x in xs]
     if not shapes:
         raise ValueError("concatenate: expected at least one tensor, received none")
     ref = shapes[0]
-    ax = axis % len(ref)
+    if not ref:
+        raise ValueError(f"concatenate: expected tensors of rank >= 1, received shapes {shapes}")
+    ax = _norm_axis(axis, len(ref), "concatenate")[0]
     for s in shapes[1:]:
         if len(s) != len(ref) or any(a != b for i, (a, b) in enumerate(zip(s, ref)) if i != ax):
             raise ValueError(f"concatenate: shapes must agree except on axis {axis}; received {shapes}")
-    return Concatenate.apply(*xs, axis=ax)
+    return Concatenate.apply(*_common_dtype(xs), axis=ax)
 
 
-def stack(xs, axis: int = 0) -> Tensor:
-    """Join tensors of equal shape along a new axis."""
-    shapes = [numpy.shape(getattr(x, "data", x)) for x in xs]
+def stack(x, axis: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new axis (at position ``axis`` of the result)."""
+    shapes = [_shape(t) for t in x]
     if len(set(shapes)) != 1:
         raise ValueError(f"stack: expected tensors of one shape, received {shapes}")
-    return Stack.apply(*xs, axis=axis)
+    ax = _norm_axis(axis, len(shapes[0]) + 1, "stack")[0]
+    return Stack.apply(*_common_dtype(x), axis=ax)
 
 
 def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
-    """Split along ``axis`` into equal sections or at the given indices (each part is a slice)."""
-    n = numpy.shape(getattr(x, "data", x))[axis]
-    if isinstance(indices_or_sections, int):
-        if n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of length {n} does not divide into {indices_or_sections} sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+    """Split along ``axis`` into ``indices_or_sections`` equal parts (an int, which must divide the axis),
+    or at the given indices (each part is a slice, x[..., i_k:i_{k+1}, ...])."""
+    shape = _shape(x)
+    ax = _norm_axis(axis, len(shape), "split")[0]
+    n = shape[ax]
+    if isinstance(indices_or_sections, numbers.Integral):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: axis {axis} of length {n} (shape {shape}) does not divide into "
+                             f"indices_or_sections={k} equal sections")
+        bounds = [n // k * i for i in range(k + 1)]
     else:
-        bounds = [0, *indices_or_sections, n]
-    ndim = len(numpy.shape(getattr(x, "data", x)))
-    ax = axis % ndim
+        bounds = [0, *(int(i) for i in numpy.asarray(_as_array(indices_or_sections)).reshape(-1)), n]
     return [getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
@@ -616,24 +718,60 @@ def getitem(x, index) -> Tensor:
 
 
 def take(x, indices, axis=None) -> Tensor:
-    """Values of x at ``indices`` along ``axis`` (flattened if None); backward scatter-adds."""
+    """Values of x at ``indices`` along ``axis`` (of the flattened x if None); y has shape
+    x.shape[:axis] + indices.shape + x.shape[axis+1:]. Negative indices count from the end. The backward
+    scatter-adds."""
     indices = _as_array(indices)
+    if indices.dtype.kind not in "iu":
+        indices = indices.astype(numpy.int64)  # Keras takes float indices as integers too
+    if axis is not None:
+        axis = _norm_axis(axis, len(_shape(x)), "take")[0]
     return Take.apply(x, indices=indices, axis=axis)
 
 
-def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
-    """Pad with ``pad_width`` = ((before, after), ...) per axis."""
-    ndim = len(numpy.shape(getattr(x, "data", x)))
-    pw = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (ndim, 2))
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is differentiable here; received mode={mode!r}")
-    return Pad.apply(x, pad_width=tuple(map(tuple, pw.tolist())), mode=mode, constant_values=constant_values)
+_PAD_MODES = ("constant", "reflect", "symmetric", "edge", "wrap", "circular")
 
 
-def where(condition, x1, x2) -> Tensor:
-    """x1 where ``condition`` holds, else x2."""
-    cond = _as_array(condition).astype(bool)
-    x1, x2 = _pair(x1, x2)
+def pad(x, pad_width, mode: str = "constant", constant_values=None) -> Tensor:
+    """x with ``pad_width`` = ((before, after), ...) values added along each axis (one pair, one int or
+    ``(int,)`` stands for every axis). ``mode``: "constant" (``constant_values``, default 0), "reflect"
+    (mirrored without the edge), "symmetric" (mirrored with it), "edge" (the edge repeated), "wrap" or
+    "circular" (periodic), NumPy's meanings. Keras on torch pads "symmetric" as "edge"; neuronka keeps
+    NumPy's (and Keras's documented) meaning."""
+    ndim = len(_shape(x))
+    try:
+        pw = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (ndim, 2)).tolist()
+    except ValueError:
+        raise ValueError(f"pad: expected pad_width as ((before, after),) * {ndim} (or one pair, or one int) for "
+                         f"an input of shape {_shape(x)}, received pad_width={pad_width!r}") from None
+    if any(w < 0 for pair in pw for w in pair):
+        raise ValueError(f"pad: expected non-negative pad widths, received pad_width={pad_width!r}")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: expected mode in {_PAD_MODES}, received mode={mode!r}")
+    if constant_values is not None and mode != "constant":
+        raise ValueError(f"pad: constant_values can only be given with mode='constant'; received mode={mode!r}")
+    if mode == "constant":
+        value = 0 if constant_values is None else _as_array(constant_values).tolist()
+        return Pad.apply(x, pad_width=tuple(map(tuple, pw)), constant_values=value)
+    shape = _shape(x)
+    np_mode = {"circular": "wrap"}.get(mode, mode)
+    if any(n == 0 and lo + hi > 0 for n, (lo, hi) in zip(shape, pw)):
+        raise ValueError(f"pad: cannot pad an empty axis with mode={mode!r} (input shape {shape})")
+    sources = tuple(numpy.pad(numpy.arange(n), (lo, hi), mode=np_mode) for n, (lo, hi) in zip(shape, pw))
+    return PadFromInside.apply(x, sources=sources)
+
+
+def where(condition, x1=None, x2=None) -> Tensor | tuple[Tensor, ...]:
+    """x1 where ``condition`` holds, else x2 (all three broadcast; mixed dtypes promoted as Keras does). With
+    neither x1 nor x2: the indices of the true entries, as ``nonzero(condition)``."""
+    if x1 is None and x2 is None:
+        from .indexing import nonzero  # noqa: PLC0415 - indexing imports this module
+
+        return nonzero(condition)
+    if x1 is None or x2 is None:
+        raise ValueError("where: expected both x1 and x2, or neither; received only one of them")
+    cond = _as_array(condition).astype(bool, copy=False)
+    x1, x2 = _common_dtype(_pair(x1, x2), (x1, x2))
     return Where.apply(x1, x2, condition=cond)
 
 
