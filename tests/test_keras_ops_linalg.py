@@ -408,3 +408,12 @@ def test_cross_of_plane_vectors_and_axisa_axisb_axisc_follow_numpy():
                                   rtol=1e-6)
     assert nk.gradcheck(lambda s, t: nk.ops.cross(s, t), [a.astype("float64"), c.astype("float64")])
     assert nk.gradcheck(lambda s, t: nk.ops.cross(s, t, axisa=0, axisc=0), [p.astype("float64"), q.astype("float64")])
+
+
+def test_singular_matrix_raises_linalg_error_naming_the_op():
+    """numpy.linalg.LinAlgError (a ValueError); Keras on PyTorch raises torch's LinAlgError (a RuntimeError)."""
+    singular = numpy.ones((3, 3), dtype="float32")
+    with pytest.raises(numpy.linalg.LinAlgError, match="inv: the matrix is singular"):
+        nk.ops.inv(singular)
+    with pytest.raises(numpy.linalg.LinAlgError, match="solve: the matrix is singular"):
+        nk.ops.solve(singular, numpy.ones(3, dtype="float32"))

@@ -47,15 +47,16 @@ def floating(x, op: str) -> tuple[Tensor, numpy.dtype | None]:
     """``x`` as a Tensor the linear algebra computes on, and the dtype to cast results back to (None: keep).
 
     Integers and booleans become ``floatx()`` (no graph: they cannot require gradients); float16 is computed
-    in float32 (through a differentiable cast) and cast back."""
+    in float32 (through a differentiable cast) and cast back. Complex matrices are refused: the formulas here
+    are written for real ones (transposes, not conjugate transposes)."""
     t = x if isinstance(x, Tensor) else Tensor(data(x))
     kind = t.dtype.kind
     if kind in "biu":
         return Tensor(t.data.astype(floatx())), None
     if kind == "f" and t.dtype.itemsize < 4:
         return cast(t, "float32"), t.dtype
-    if kind not in "fc":
-        raise TypeError(f"{op}: expected a numeric tensor, received dtype {t.dtype}")
+    if kind != "f":
+        raise TypeError(f"{op}: expected a real (float, int or bool) tensor, received dtype {t.dtype}")
     return t, None
 
 
@@ -156,7 +157,7 @@ class Eigh(MultiOutput):
         w, v = self.w, self.v
         f = _off_diagonal_inverse(w[..., None, :] - w[..., :, None])
         inner = f * (_T(v) @ gv)
-        idx = numpy.arange(w.shape[-1])
+        idx = get_array_module(w).arange(w.shape[-1])
         inner[..., idx, idx] += gw
         return fold_lower(v @ inner @ _T(v))
 
@@ -216,7 +217,7 @@ class SVD(MultiOutput):
         j = _T(u) @ gu
         kk = vh @ gv
         inner = (f * (j - _T(j))) * s[..., None, :] + s[..., :, None] * (f * (kk - _T(kk)))
-        idx = numpy.arange(k)
+        idx = get_array_module(s).arange(k)
         inner[..., idx, idx] += gs_
         ga = u @ inner @ vh
         if m > k:

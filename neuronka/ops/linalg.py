@@ -382,6 +382,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A00
 
 
 def _norm_in_float(t: Tensor, fn: Callable) -> Tensor:
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"norm: expected a real (float, int or bool) tensor, received dtype {t.dtype}")
     name = standardize_dtype(t.dtype)
     if t.dtype.kind in "biu":
         return fn(Tensor(t.data.astype(floatx())))

@@ -308,6 +308,8 @@ def cdist(x, y) -> Tensor:
         raise ValueError(f"cdist: the leading axes of shapes {tuple(tx.shape)} and {tuple(ty.shape)} do not "
                          f"broadcast") from None
     common = result_type(tx.dtype, ty.dtype, float)
+    if common.startswith("complex"):
+        raise TypeError(f"cdist: expected real tensors, received dtypes {tx.dtype} and {ty.dtype}")
     if not common.startswith("float"):
         common = floatx()
     tx = tx if tx.dtype == common else cast(tx, common)

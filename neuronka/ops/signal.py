@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy
 
 from ..autograd import Function, Tensor
-from ..backend import floatx, get_array_module
+from ..backend import asnumpy, floatx, get_array_module
 from ..dtypes import result_type
 from ._util import data
 from .math import cast, getitem, stack
@@ -176,6 +176,7 @@ def _frame_index(n_frames: int, length: int, stride: int):
 def _overlap_add(frames, idx, n: int):
     """Σ over frames of each frame added where it was read (the adjoint of x[..., idx])."""
     xp = get_array_module(frames)
+    idx = xp.asarray(idx)
     out = xp.zeros(frames.shape[:-2] + (n,), dtype=frames.dtype)
     # values broadcast explicitly: NumPy 2.4's add.at reads past a values array it has to broadcast itself
     xp.add.at(out, (Ellipsis, idx), xp.ascontiguousarray(xp.broadcast_to(frames, out.shape[:-1] + idx.shape)))
@@ -187,7 +188,7 @@ class Gather(Function):
 
     def forward(self, x):
         self.n, self.dtype = x.shape[-1], x.dtype
-        return x[..., self.idx]
+        return x[..., get_array_module(x).asarray(self.idx)]
 
     def backward(self, g):
         return _overlap_add(g, self.idx, self.n)
@@ -226,7 +227,7 @@ def _window(window, sequence_length: int, fft_length: int, dtype, op: str):
     elif window is None:
         w = numpy.ones(sequence_length)
     else:
-        w = numpy.asarray(data(window), dtype=numpy.float64)
+        w = asnumpy(data(window)).astype(numpy.float64)  # a setting: kept on the host, moved when used
         if w.ndim != 1 or w.shape[0] != sequence_length:
             raise ValueError(f"{op}: the shape of `window` must be equal to [sequence_length]. Received: window "
                              f"shape={w.shape}")
@@ -244,7 +245,7 @@ class STFT(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.n, self.dtype = x.shape[-1], x.dtype
-        frames = x[..., self.idx] * xp.asarray(self.window)  # idx: reflection and framing in one gather
+        frames = x[..., xp.asarray(self.idx)] * xp.asarray(self.window)  # idx: reflection and framing in one gather
         z = xp.fft.rfft(frames, n=self.fft_length)
         return _packed(z.real, z.imag, x.dtype)
 
@@ -303,7 +304,7 @@ class ISTFT(Function):
         full = xp.zeros(g.shape[:-1] + (self.total,), dtype=g.dtype)
         kept = min(self.out_length, self.stop - self.start)
         full[..., self.start:self.start + kept] = g[..., :kept]
-        gframes = (full / xp.asarray(self.envelope))[..., self.idx] * xp.asarray(self.weights)
+        gframes = (full / xp.asarray(self.envelope))[..., xp.asarray(self.idx)] * xp.asarray(self.weights)
         gz = _irfft_adjoint(gframes, self.fft_length, self.bins)
         return gz.real.astype(self.dtype), gz.imag.astype(self.dtype)
 
