@@ -368,17 +368,21 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A00
         raise ValueError(f"norm: axis must name 1 or 2 axes (a vector or matrix norm), received axis={axis!r}")
     if ord not in _MATRIX_ORDS:
         raise ValueError(f"norm: invalid `ord` argument for a matrix norm. Received: ord={ord}")
+    return _finish(_norm_in_float(t, lambda u: _matrix_norm(u, ord, axes)), axes, keepdims)
+
+
+def _matrix_norm(u: Tensor, ord, axes: tuple[int, int]) -> Tensor:  # noqa: A002
+    """The matrix norm of ``u`` over ``axes`` = (rows, cols), kept as size-1 axes."""
     rows, cols = axes
     if ord in (None, "fro"):
-        fn = lambda u: VectorNorm.apply(u, ord=2, axes=axes)  # noqa: E731
-    elif ord in ("nuc", 2, -2):
-        fn = lambda u: MoveAxes.apply(SpectralNorm.apply(MoveAxes.apply(u, src=axes, dst=(-2, -1)), ord=ord),  # noqa: E731
-                                      src=(-2, -1), dst=axes)
-    else:  # ±inf: extremes of the row sums Σ_cols |x|; ±1: of the column sums Σ_rows |x|
-        inner, outer = (cols, rows) if ord in (numpy.inf, -numpy.inf) else (rows, cols)
-        extreme = numpy.inf if ord in (numpy.inf, 1) else -numpy.inf
-        fn = lambda u: VectorNorm.apply(VectorNorm.apply(u, ord=1, axes=(inner,)), ord=extreme, axes=(outer,))  # noqa: E731
-    return _finish(_norm_in_float(t, fn), axes, keepdims)
+        return VectorNorm.apply(u, ord=2, axes=axes)
+    if ord in ("nuc", 2, -2):
+        spectral = SpectralNorm.apply(MoveAxes.apply(u, src=axes, dst=(-2, -1)), ord=ord)
+        return MoveAxes.apply(spectral, src=(-2, -1), dst=axes)
+    # ±inf: the extreme of the row sums Σ_cols |x|; ±1: of the column sums Σ_rows |x|
+    summed, across = (cols, rows) if ord in (numpy.inf, -numpy.inf) else (rows, cols)
+    extreme = numpy.inf if ord in (numpy.inf, 1) else -numpy.inf
+    return VectorNorm.apply(VectorNorm.apply(u, ord=1, axes=(summed,)), ord=extreme, axes=(across,))
 
 
 def _norm_in_float(t: Tensor, fn: Callable) -> Tensor:
