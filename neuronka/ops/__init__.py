@@ -88,6 +88,7 @@ from .indexing import *  # noqa: E402, F403
 from .linalg import *  # noqa: E402, F403
 from .manipulation import *  # noqa: E402, F403
 from .nn import *  # noqa: E402, F403
+from .products import *  # noqa: E402, F403
 from .reduction import *  # noqa: E402, F403
 from .signal import *  # noqa: E402, F403
 # isort: on
