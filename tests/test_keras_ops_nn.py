@@ -105,7 +105,7 @@ def _conv_rows():
             rows.append(OpCase("ops.separable_conv", normal((2, 9, 8, 3), (3, 3, 3, 2), (1, 1, 6, 4)), kw,
                                id=f"2d_{tag}"))
     rows += [
-        OpCase("ops.conv", normal((2, 5, 4, 3), (3, 2, 3, 2)), {"padding": "same"}, id="grad", grad=(0, 1)),
+        OpCase("ops.conv", normal((1, 4, 4, 2), (3, 2, 2, 2)), {"padding": "same"}, id="grad", grad=(0, 1)),
         OpCase("ops.conv", normal((2, 7, 2), (3, 2, 3)), {"strides": 2}, id="1d_grad", grad=(0, 1)),
         OpCase("ops.conv", normal((2, 3, 7, 6), (3, 3, 3, 4)), {"data_format": "channels_first", "strides": 2},
                id="channels_first"),
@@ -376,6 +376,21 @@ def test_dot_product_attention_keeps_one_score_tensor_for_its_backward():
     kept = [a for a in vars(fn).values() if isinstance(a, numpy.ndarray) and a.size >= score_size and a is not mask]
     assert len(kept) == 1, [a.shape for a in kept]  # P; the mask is the caller's array, not a copy
     assert kept[0].base is None or kept[0].base.size == score_size
+
+
+def test_psnr_is_differentiable_in_max_val_and_keeps_the_graph_through_a_cast():
+    rng = numpy.random.default_rng(2)
+    x1, x2 = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    nk.gradcheck(nk.ops.psnr, [x1, x2, numpy.array(2.0)])
+    a = nk.Tensor(x1.astype(F32), requires_grad=True)
+    nk.ops.psnr(a, x2, 1.0).backward()  # float32 and float64 promote to float64: a is cast, not cut off
+    assert a.grad is not None and a.grad.dtype == numpy.float32
+
+
+def test_flash_attention_flag_changes_nothing():
+    rng = numpy.random.default_rng(4)
+    q, k, v = (rng.standard_normal((1, 3, 2, 4)).astype(F32) for _ in range(3))
+    assert_same(nk.ops.dot_product_attention(q, k, v, flash_attention=True), nk.ops.dot_product_attention(q, k, v))
 
 
 def test_dot_product_attention_argument_errors():

@@ -623,3 +623,21 @@ def glu(x, axis: int = -1) -> Tensor:
         raise ValueError(f"glu: the size of axis {axis} must be divisible by 2, received x.shape={shape}")
     return Glu.apply(x, axis=int(axis))
 
+
+
+def get(identifier):
+    """Resolve an activation as ``keras.activations.get`` does (delegates to :func:`neuronka.activations.get`).
+
+    Names resolve to the ``keras.activations`` functions, whose defaults can differ
+    from the ``keras.ops`` ones here (``"gelu"`` is the exact GELU, as in Keras).
+    """
+    from .. import activations  # noqa: PLC0415  (the public namespace owns the name table)
+
+    return activations.get(identifier)
+
+
+def serialize(fn) -> str | dict:
+    """A built-in activation's name (see :func:`neuronka.activations.serialize`)."""
+    from .. import activations  # noqa: PLC0415
+
+    return activations.serialize(fn)

@@ -137,16 +137,14 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     ``mask``: boolean, broadcastable to (B, N, T, S), True where a query may attend to a key (exclusive with
     ``bias``, as Keras). ``scale`` defaults to 1/√H. ``is_causal``: query i attends to keys j ≤ i.
     Returns (B, T, N, Hv) in the promoted float dtype of the inputs. Differentiable in query, key, value
-    and bias. ``flash_attention=True`` raises (neuronka has no fused attention kernel) and
+    and bias. ``flash_attention`` is accepted and changes nothing (a kernel choice in Keras, with the same
+    result; Keras's torch backend raises for True where its flash kernel cannot run, e.g. on a CPU), and
     ``attn_logits_soft_cap`` is refused as on every Keras backend but JAX on TPU.
     """
     fn = "dot_product_attention"
     if attn_logits_soft_cap is not None:
         raise ValueError(f"{fn}: attn_logits_soft_cap is only supported for JAX on TPU in Keras; set "
                          f"attn_logits_soft_cap=None (received {attn_logits_soft_cap!r})")
-    if flash_attention:
-        raise RuntimeError(f"{fn}: flash attention is not supported by neuronka (no fused attention kernel); "
-                           f"use flash_attention=None or False")
     shapes = [_shape(a) for a in (query, key, value)]
     if any(len(sh) != 4 for sh in shapes):
         raise ValueError(f"{fn}: only 4-D inputs are supported; received query.shape={shapes[0]}, "

@@ -52,7 +52,7 @@ from .activations import (
     tanh_shrink,
     threshold,
 )
-from .attention import dot_product_attention
+from .attention import _as_dtype, dot_product_attention
 from .convolution import conv, conv_transpose, depthwise_conv
 from .losses import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy  # noqa: F401
 from .normalization import batch_normalization, layer_normalization, moments, normalize, rms_normalization
@@ -162,9 +162,7 @@ def psnr(x1, x2, max_val) -> Tensor:
     if s1 != s2:
         raise ValueError(f"psnr: input shapes {s1} and {s2} must match")
     dtype = float_dtype_of(x1, x2)
-    x1, x2 = (a if isinstance(a, Tensor) and a.dtype == dtype else Tensor(_data(a).astype(dtype)) for a in (x1, x2))
-    m = max_val if isinstance(max_val, Tensor) and max_val.dtype == dtype else _as_array(max_val).astype(dtype)
-    return Psnr.apply(x1, x2, m)
+    return Psnr.apply(_as_dtype(x1, dtype), _as_dtype(x2, dtype), _as_dtype(max_val, dtype))
 
 
 class Polar(Function):
@@ -187,9 +185,8 @@ def polar(abs_, angle) -> Tensor:
     """The complex number with modulus ``abs_`` and argument ``angle``: abs_·(cos angle + i·sin angle)
     (broadcasting; complex64 from float32, complex128 from float64). Differentiable in both."""
     dtype = float_dtype_of(abs_, angle)
-    r = abs_ if isinstance(abs_, Tensor) and abs_.dtype == dtype else Tensor(_data(abs_).astype(dtype))
-    theta = angle if isinstance(angle, Tensor) and angle.dtype == dtype else Tensor(_data(angle).astype(dtype))
-    return Polar.apply(r, theta, dtype="complex128" if dtype == "float64" else "complex64")
+    return Polar.apply(_as_dtype(abs_, dtype), _as_dtype(angle, dtype),
+                       dtype="complex128" if dtype == "float64" else "complex64")
 
 
 # ---------------------------------------------------------------------------------------------
