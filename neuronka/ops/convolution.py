@@ -80,8 +80,11 @@ def normalize_padding(padding, fn: str, allowed=("valid", "same")) -> str:
 
 
 def normalize_data_format(data_format, fn: str) -> str:
+    """``data_format`` checked and lower-cased; None gives ``keras.config.image_data_format()`` (as Keras)."""
     if data_format is None:
-        return "channels_last"
+        from ..config import image_data_format  # noqa: PLC0415
+
+        return image_data_format()
     df = data_format.lower() if isinstance(data_format, str) else data_format
     if df not in ("channels_last", "channels_first"):
         raise ValueError(f"{fn}: expected data_format 'channels_last' or 'channels_first', "
@@ -929,8 +932,9 @@ def _prepare(fn, inputs, kernel, strides, padding, data_format, dilation_rate, c
     x_shape, k_shape = _shape(inputs), _shape(kernel)
     nd = len(k_shape) - 2
     if nd not in (1, 2):
-        raise ValueError(f"{fn}: expected a kernel of rank 3 (width, {channels}) or 4 (height, width, {channels}), "
-                         f"received kernel shape {tuple(k_shape)}")
+        unsupported = " (3-D convolutions are not supported by neuronka)" if nd == 3 else ""
+        raise ValueError(f"{fn}: expected a kernel of rank 3 (width, {channels}) or 4 (height, width, {channels})"
+                         f"{unsupported}, received kernel shape {tuple(k_shape)}")
     data_format = normalize_data_format(data_format, fn)
     kernel_word = "1-D" if nd == 1 else "2-D"
     check_rank(x_shape, nd, fn, "inputs", f" for a {kernel_word} kernel")
@@ -978,11 +982,18 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | N
 
     ``inputs``: (batch, width, channels) or (batch, height, width, channels) (channels_last);
     ``kernel``: (kw, in, out) or (kh, kw, in, out). ``padding``: "valid", "same" (TensorFlow's
-    split, the extra zero after) or, for 1-D, "causal" (all (k − 1)·d zeros before).
+    split, the extra zero after) or, for 1-D, "causal" (all (k − 1)·d zeros before; an extension:
+    Keras's ``ops.conv`` has no causal padding, its Conv1D pads before calling it).
     Output length: ceil(L/s) for "same"/"causal", ceil((L − k_eff + 1)/s) for "valid".
+    A kernel with in = channels/G input channels (G > 1 dividing both channels and out) is a grouped
+    convolution, as Keras's: group g maps input channels [g·in, (g + 1)·in) to outputs [g·out/G, (g + 1)·out/G).
+    3-D convolutions are not supported.
     """
     fn = "conv"
     k_shape = _shape(kernel)
+    groups = _groups(inputs, kernel, data_format)
+    if groups > 1:
+        return _grouped_conv(inputs, kernel, groups, strides, padding, data_format, dilation_rate)
     x, k, nd, x_shape, strides, dilation, padding, data_format = _prepare(
         fn, inputs, kernel, strides, padding, data_format, dilation_rate, "in_channels, out_channels",
         allow_causal=True)
@@ -993,6 +1004,27 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | N
     _check_spatial(fn, x_shape, k_shape, dilation, padding, nd)
     g = conv_geometry(x.shape[1:3], k.shape[:2], strides, dilation, padding)
     return _finish(Conv.apply(x, k, geometry=g), x_shape[0], nd, data_format)
+
+
+def _groups(inputs, kernel, data_format) -> int:
+    """G of a grouped convolution (input channels = G × the kernel's), or 1."""
+    x_shape, k_shape = _shape(inputs), _shape(kernel)
+    if len(k_shape) < 3 or len(x_shape) != len(k_shape):
+        return 1
+    channels = x_shape[1] if normalize_data_format(data_format, "conv") == "channels_first" else x_shape[-1]
+    k_in, k_out = k_shape[-2], k_shape[-1]
+    if k_in and channels != k_in and channels % k_in == 0 and k_out % (channels // k_in) == 0:
+        return channels // k_in
+    return 1
+
+
+def _grouped_conv(inputs, kernel, groups, strides, padding, data_format, dilation_rate) -> Tensor:
+    """conv of each of ``groups`` channel slices with its slice of the kernel's outputs, concatenated."""
+    from .math import concatenate, split  # noqa: PLC0415
+
+    axis = 1 if normalize_data_format(data_format, "conv") == "channels_first" else -1
+    xs, ks = split(inputs, groups, axis=axis), split(kernel, groups, axis=-1)
+    return concatenate([conv(x, k, strides, padding, data_format, dilation_rate) for x, k in zip(xs, ks)], axis=axis)
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | None = None,
@@ -1017,7 +1049,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding: str = "valid", data_forma
     return _finish(DepthwiseConv.apply(x, k, geometry=g), x_shape[0], nd, data_format)
 
 
-def conv_transpose(inputs, kernel, strides, padding: str = "valid", output_padding=None,
+def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
                    data_format: str | None = None, dilation_rate=1) -> Tensor:
     """Transposed convolution, as ``keras.ops.conv_transpose``: the adjoint of :func:`conv`.
 

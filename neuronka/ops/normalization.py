@@ -43,6 +43,32 @@ def _axes(axis, ndim, op, arg="axis") -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
+def _epsilon(epsilon) -> float:
+    """ε as given, or ``keras.config.epsilon()``."""
+    if epsilon is None:
+        from ..config import epsilon as default  # noqa: PLC0415
+
+        return default()
+    return float(epsilon)
+
+
+def _variance_scaling(x, gamma, axes, eps):
+    """Keras's deprecated ``layer_normalization(..., rms_scaling=True)``: γ · x / √(var(x) + ε)."""
+    import warnings  # noqa: PLC0415
+
+    from .math import add, divide, multiply, reshape, sqrt  # noqa: PLC0415
+
+    warnings.warn("layer_normalization: rms_scaling=True is deprecated (it scales by the variance, not the root "
+                  "mean square); use ops.rms_normalization instead", stacklevel=3)
+    y = divide(x, sqrt(add(_var(x, axis=axes, keepdims=True), eps)))
+    if gamma is None:
+        return y
+    ndim = _arr(x).ndim
+    if _arr(gamma).ndim != ndim and axes != (ndim - 1,):
+        gamma = reshape(gamma, tuple(n if a in axes else 1 for a, n in enumerate(_arr(x).shape)))
+    return multiply(y, gamma)
+
+
 class _Layout:
     """How to reduce x over ``red`` axes, keeping ``keep`` axes; a matrix view when possible.
 
@@ -304,7 +330,7 @@ class BatchNormalization(Function):
         return tuple(grads)
 
 
-def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, epsilon: float = 1e-3) -> Tensor:
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon: float = 1e-3) -> Tensor:
     """``keras.ops.batch_normalization``: y = (x − mean)/√(variance + ε) · scale + offset.
 
     ``mean``, ``variance``, ``offset``, ``scale`` are 1-D of length ``x.shape[axis]`` (or broadcastable
@@ -387,11 +413,22 @@ class LayerNorm(Function):
         return tuple(grads)
 
 
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3) -> Tensor:
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None = None, **kwargs) -> Tensor:
     """Layer normalization: y = γ · (x − μ)/√(σ² + ε) + β, μ and σ² (biased) over ``axis``
-    (an int or a tuple) for each sample; ``gamma``/``beta`` have the shape of those axes, or are None."""
+    (an int or a tuple) for each sample; ``gamma``/``beta`` have the shape of those axes, or are None.
+    ε defaults to ``keras.config.epsilon()`` (1e-7), as Keras.
+
+    Keras's deprecated ``rms_scaling=True`` gives y = γ · x/√(σ² + ε) (x is not centred and β is not
+    added), with its warning."""
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"layer_normalization: unexpected keyword arguments {sorted(kwargs)}")
+    eps = _epsilon(epsilon)
     xd = _arr(x)
     nax = _axes(axis, xd.ndim, "layer_normalization")
+    if rms_scaling:
+        return _variance_scaling(x, gamma, nax, eps)
+    epsilon = eps
     inputs = [x] + [p for p in (gamma, beta) if p is not None]
     return LayerNorm.apply(*inputs, layout=_Layout(xd.shape, nax), has_gamma=gamma is not None,
                            has_beta=beta is not None, epsilon=float(epsilon))
@@ -428,14 +465,14 @@ class RMSNorm(Function):
         return tuple(grads)
 
 
-def rms_normalization(x, scale=1, axis=-1, epsilon: float | None = None) -> Tensor:
+def rms_normalization(x, scale=None, axis=-1, epsilon: float | None = None) -> Tensor:
     """``keras.ops.rms_normalization``: y = x / √(mean(x²) + ε) · scale, the mean over ``axis``;
-    ε defaults to 1e-7 (``keras.config.epsilon``)."""
+    ``scale`` None (or 1) for none; ε defaults to ``keras.config.epsilon()`` (1e-7)."""
     xd = _arr(x)
     nax = _axes(axis, xd.ndim, "rms_normalization")
-    eps = 1e-7 if epsilon is None else float(epsilon)
+    eps = _epsilon(epsilon)
     lay = _Layout(xd.shape, nax)
-    if isinstance(scale, (int, float)) and scale == 1:
+    if scale is None or (isinstance(scale, (int, float)) and scale == 1):
         return RMSNorm.apply(x, layout=lay, epsilon=eps)
     if isinstance(scale, (int, float)):
         scale = xd.dtype.type(scale)
@@ -477,7 +514,8 @@ class Normalize(Function):
 
 
 def normalize(x, axis=-1, order: int = 2, epsilon: float | None = None) -> Tensor:
-    """``keras.ops.normalize``: y = x / max(‖x‖_order, ε) along ``axis``; ε defaults to 1e-7."""
+    """``keras.ops.normalize``: y = x / max(‖x‖_order, ε) along ``axis``; ε defaults to
+    ``keras.config.epsilon()`` (1e-7)."""
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"normalize: expected order to be an int >= 1, received order={order!r}")
     xd = _arr(x)
@@ -486,10 +524,12 @@ def normalize(x, axis=-1, order: int = 2, epsilon: float | None = None) -> Tenso
 
         x, xd = reshape(x, (1,)), xd.reshape(1)
     nax = _axes(axis, xd.ndim, "normalize")
-    return Normalize.apply(x, layout=_Layout(xd.shape, nax), order=order,
-                           epsilon=1e-7 if epsilon is None else float(epsilon))
+    return Normalize.apply(x, layout=_Layout(xd.shape, nax), order=order, epsilon=_epsilon(epsilon))
 
 
 def moments(x, axes, keepdims: bool = False, synchronized: bool = False) -> tuple[Tensor, Tensor]:
-    """``keras.ops.moments``: (mean, biased variance) of x over ``axes``, both differentiable."""
+    """``keras.ops.moments``: (mean, biased variance) of x over ``axes``, both differentiable.
+
+    The variance is computed as mean((x − mean)²) (Keras's torch backend: mean(x²) − mean², which loses
+    digits when |mean| ≫ std). ``synchronized`` (sync across devices) changes nothing on one device."""
     return _mean(x, axis=axes, keepdims=keepdims), _var(x, axis=axes, keepdims=keepdims)

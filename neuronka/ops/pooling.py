@@ -150,8 +150,9 @@ def _window_counts(g: Geometry):
 def _pool(fn, cls, inputs, pool_size, strides, padding, data_format):
     shape = tuple(inputs.shape) if hasattr(inputs, "shape") else numpy.shape(inputs)
     if len(shape) not in (3, 4):
+        unsupported = " (3-D pooling is not supported by neuronka)" if len(shape) == 5 else ""
         raise ValueError(f"{fn}: expected inputs of rank 3 (batch, width, channels) or 4 (batch, height, width, "
-                         f"channels), received shape {shape}")
+                         f"channels){unsupported}, received shape {shape}")
     nd = len(shape) - 2
     data_format = normalize_data_format(data_format, fn)
     pool = normalize_tuple(pool_size, nd, "pool_size", fn)
