@@ -20,7 +20,8 @@ from ..backend import get_array_module
 
 
 def as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(numpy.asarray(x) if isinstance(x, (list, tuple)) else x)
+    """x as a Tensor (Python floats and lists of them become floatx, as Keras converts them)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def as_images(images, fn: str, what: str = "images", ranks=(3, 4)) -> Tensor:

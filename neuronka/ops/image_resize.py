@@ -232,12 +232,13 @@ class AxisResample(Function):
         shape[axis] = taps.idx.shape[0]
         self.weights = None if taps.w is None else \
             [xp.asarray(taps.w[:, t].reshape(shape), dtype=x.dtype) for t in range(taps.idx.shape[1])]
-        y = xp.take(x, taps.idx[:, 0], axis=axis)
+        idx = xp.asarray(taps.idx)
+        y = xp.take(x, idx[:, 0], axis=axis)
         if self.weights is None:
             return y
         y *= self.weights[0]
-        for t in range(1, taps.idx.shape[1]):
-            y += self.weights[t] * xp.take(x, taps.idx[:, t], axis=axis)
+        for t in range(1, idx.shape[1]):
+            y += self.weights[t] * xp.take(x, idx[:, t], axis=axis)
         return y
 
     def backward(self, gy):  # dL/dx[i] = Σ_{k, t: idx[k, t] = i} w[k, t]·gy[k]

@@ -222,17 +222,16 @@ def map_coordinates(inputs, coordinates, order, fill_mode: str = "constant", fil
     if order == 1:
         coords = [c if c.dtype.kind == "f" else Tensor(c.data.astype(numpy.float32)) for c in coords]
     y = sample(reshape(x, (1, *x.shape, 1)), coords, order, fill_mode, _fill_value(fill_value, x))
-    return reshape(y, out_shape) if isinstance(y, Tensor) and y.requires_grad else Tensor(y.data.reshape(out_shape))
+    return reshape(y, out_shape)
 
 
 def _broadcast(c: Tensor, shape) -> Tensor:
+    """c broadcast to ``shape`` (an addition of zeros, whose backward sums the copies back)."""
+    from .math import add  # noqa: PLC0415
+
     if tuple(c.shape) == tuple(shape):
         return c
-    if c.requires_grad:
-        from .math import add  # noqa: PLC0415
-
-        return add(c, Tensor(numpy.zeros(shape, c.dtype)))
-    return Tensor(numpy.broadcast_to(c.data, shape).copy())
+    return add(c, Tensor(get_array_module(c.data).zeros(shape, c.dtype)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -260,10 +259,11 @@ def _restore_layout(y: Tensor, data_format: str, single: bool) -> Tensor:
     return y
 
 
-def _grid(height: int, width: int, dtype):
-    """Row and column indices, (1, height, 1) and (1, 1, width)."""
-    rows = numpy.arange(height, dtype=dtype).reshape(1, height, 1)
-    cols = numpy.arange(width, dtype=dtype).reshape(1, 1, width)
+def _grid(height: int, width: int, dtype, like):
+    """Row and column indices, (1, height, 1) and (1, 1, width), in the array module of ``like``."""
+    xp = get_array_module(like)
+    rows = xp.arange(height, dtype=dtype).reshape(1, height, 1)
+    cols = xp.arange(width, dtype=dtype).reshape(1, 1, width)
     return Tensor(rows), Tensor(cols)
 
 
@@ -283,15 +283,8 @@ def _column(params: Tensor, k: int) -> Tensor:
 
 def _sample_images(x: Tensor, rows: Tensor, cols: Tensor, order: int, fill_mode: str, fill_value) -> Tensor:
     """Sample (batch, H, W, C) images at (batch, H, W) row and column coordinates."""
-    from .math import add  # noqa: PLC0415
-
-    n, h, w = x.shape[0], x.shape[1], x.shape[2]
-    coords = []
-    for c in (rows, cols):
-        if tuple(c.shape) != (n, h, w):
-            c = add(c, Tensor(numpy.zeros((n, h, w), c.dtype)))
-        coords.append(c)
-    return sample(x, coords, order, fill_mode, _fill_value(fill_value, x))
+    shape = x.shape[:3]
+    return sample(x, [_broadcast(rows, shape), _broadcast(cols, shape)], order, fill_mode, _fill_value(fill_value, x))
 
 
 def affine_transform(images, transform, interpolation: str = "bilinear", fill_mode: str = "constant", fill_value=0,
@@ -322,7 +315,7 @@ def affine_transform(images, transform, interpolation: str = "bilinear", fill_mo
     t = _per_image(t, x.shape[0], "transform", fn)
     if t.dtype.kind != "f":
         t = Tensor(t.data.astype(numpy.float32))
-    rows, cols = _grid(x.shape[1], x.shape[2], t.dtype)
+    rows, cols = _grid(x.shape[1], x.shape[2], t.dtype, x.data)
     a0, a1, a2, b0, b1, b2, c0, c1 = (_column(t, k) for k in range(8))
     src_cols = a0 * cols + a1 * rows + a2
     src_rows = b0 * cols + b1 * rows + b2
@@ -411,7 +404,7 @@ def perspective_transform(images, start_points, end_points, interpolation: str =
         from .math import cast  # noqa: PLC0415
 
         h = cast(h, point_dtype.name)
-    rows, cols = _grid(x.shape[1], x.shape[2], point_dtype)
+    rows, cols = _grid(x.shape[1], x.shape[2], point_dtype, x.data)
     h0, h1, h2, h3, h4, h5, h6, h7 = (_column(h, k) for k in range(8))
     denom = h6 * cols + h7 * rows + 1.0
     src_cols = (h0 * cols + h1 * rows + h2) / denom
@@ -459,7 +452,8 @@ def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0, interpola
         field = rng.standard_normal((n, h, w), dtype=noise_dtype) * noise_dtype(sigma)
         field = correlate_array(correlate_array(field, kernel, 1, (size // 2,) * 2), kernel, 2, (size // 2,) * 2)
         shifts.append(noise_dtype(alpha) * field)
-    rows = numpy.arange(h, dtype=noise_dtype).reshape(1, h, 1) + shifts[1]
-    cols = numpy.arange(w, dtype=noise_dtype).reshape(1, 1, w) + shifts[0]
+    xp = get_array_module(x.data)  # the noise is drawn on the CPU (neuronka.random), then moved to x's device
+    rows = xp.asarray(numpy.arange(h, dtype=noise_dtype).reshape(1, h, 1) + shifts[1])
+    cols = xp.asarray(numpy.arange(w, dtype=noise_dtype).reshape(1, 1, w) + shifts[0])
     y = _sample_images(x, Tensor(rows), Tensor(cols), order, fill_mode, fill_value)
     return _restore_layout(y, data_format, single)
