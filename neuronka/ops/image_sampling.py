@@ -54,6 +54,15 @@ def fix_index(index, size: int, fill_mode: str):
     return (_mirror(2 * index + 1, 2 * size + 1) - 1) // 2  # reflect
 
 
+def _product(weights):
+    """Π of the per-axis weights (None: an axis of weight 1), or None when all are 1."""
+    w = None
+    for wd in weights:
+        if wd is not None:
+            w = wd if w is None else w * wd
+    return w
+
+
 class Sample(Function):
     """y[n, o…, c] = Σ_corners (Π_d w_d)·x[n, idx_0, …, idx_{r−1}, c] at coordinates c_d[n, o…].
 
@@ -97,10 +106,7 @@ class Sample(Function):
                 if t[1] is not None:
                     valid = t[1] if valid is None else valid & t[1]
             weights = [t[2] for t in corner]
-            w = None
-            for wd in weights:
-                if wd is not None:
-                    w = wd if w is None else w * wd
+            w = _product(weights)
             values = flat[index].astype(dtype, copy=False)
             if valid is not None:
                 values = xp.where(valid[..., None], values, fill)
@@ -112,18 +118,15 @@ class Sample(Function):
         return y
 
     def backward(self, gy):
+        # dL/dx[corner] += Π_d w_d · gy (0 where the corner read the fill value): a scatter-add (bincount)
         xp = get_array_module(gy)
-        need_x = self.inputs[0].requires_grad
         channels = self.x_shape[-1]
         gx = None
-        if need_x:
+        if self.inputs[0].requires_grad:
             size = math.prod(self.x_shape)
             gx = xp.zeros(size, dtype=numpy.float64)
             for index, valid, weights, _ in self.corners:
-                w = None
-                for wd in weights:
-                    if wd is not None:
-                        w = wd if w is None else w * wd
+                w = _product(weights)
                 g = gy if w is None else gy * w[..., None]
                 if valid is not None:
                     g = g * valid[..., None]
