@@ -2,6 +2,12 @@
 
 Each op is a :class:`~neuronka.autograd.Function` whose forward and backward sit
 side by side, the derivative written as a comment. Names follow ``keras.ops``.
+
+The elementwise ops convert their operands the way Keras does: a Python ``int`` becomes int32, a Python
+``float`` ``floatx()``, and operands of different dtypes are promoted by Keras's rules
+(:func:`neuronka.dtypes.result_type`), a Python scalar beside an array being weakly typed
+(``add(int32_array, 1.5)`` is float32, ``add(float16_array, 2)`` float16). A tensor that requires
+gradients is cast through the graph, so its gradient comes back in its own dtype.
 """
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ import numbers
 import numpy
 
 from ..autograd import Function, Tensor, _as_array, unbroadcast
-from ..backend import get_array_module
+from ..backend import floatx, get_array_module
+from ..dtypes import result_type, standardize_dtype
 
 
 def _pair(a, b):
@@ -34,6 +41,86 @@ def _check_broadcast(name, a, b):
             f"{name}: expected shapes that broadcast together, received "
             f"{numpy.shape(getattr(a, 'data', a))} and {numpy.shape(getattr(b, 'data', b))}"
         ) from None
+
+
+# ----------------------------------------------------------------------------------
+# operands as Keras converts and promotes them
+# ----------------------------------------------------------------------------------
+_INT32_RANGE = (-(2**31), 2**31)
+
+
+def _array_of(x):
+    """``x`` as an array the way Keras's ``convert_to_tensor`` makes it: Tensors and arrays keep their dtype,
+    a Python int is int32 (int64 when it does not fit), a float ``floatx()``, a bool bool, and a list of
+    Python numbers takes the promoted dtype of its items (ints int32, floats ``floatx()``)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, bool):
+        return numpy.asarray(x)
+    if isinstance(x, int):
+        return numpy.asarray(x, numpy.int32 if _INT32_RANGE[0] <= x < _INT32_RANGE[1] else numpy.int64)
+    if isinstance(x, complex):
+        return numpy.asarray(x, numpy.complex64)
+    if isinstance(x, (list, tuple)) and x and not _has_arrays(x):
+        arr = numpy.asarray(x)
+        if arr.dtype == numpy.int64 and arr.size and _INT32_RANGE[0] <= arr.min() and arr.max() < _INT32_RANGE[1]:
+            return arr.astype(numpy.int32)
+        return arr.astype(floatx()) if arr.dtype == numpy.float64 else arr
+    return _as_array(x)
+
+
+def _has_arrays(items) -> bool:
+    """Whether a nested list holds arrays or NumPy scalars (whose dtypes count) rather than Python numbers."""
+    return any(_has_arrays(i) if isinstance(i, (list, tuple)) else not isinstance(i, (bool, int, float, complex))
+               for i in items)
+
+
+def _operand_dtype(x):
+    """What :func:`~neuronka.dtypes.result_type` takes for ``x``: a dtype name, or the Python type ``int`` or
+    ``float`` for a weakly typed scalar (Python numbers and NumPy scalars, as PyTorch treats them)."""
+    if isinstance(x, bool) or isinstance(x, numpy.bool_):
+        return "bool"
+    if isinstance(x, numbers.Integral):
+        return int
+    if isinstance(x, (float, numpy.floating)):
+        return float
+    dtype = getattr(x, "dtype", None)
+    return standardize_dtype(dtype if dtype is not None else _array_of(x).dtype)
+
+
+def _result_dtype(*xs, floating: bool = False) -> str:
+    """Keras's dtype of an op on ``xs``; with ``floating``, ints and bools give ``floatx()`` (as divide, arctan2)."""
+    dtypes = [_operand_dtype(x) for x in xs]
+    if floating:
+        dtypes.append(float)
+    return result_type(*dtypes)
+
+
+def _as_dtype(x, dtype):
+    """``x`` in ``dtype``: a Tensor that requires gradients is cast through the graph, anything else converted."""
+    if isinstance(x, Tensor):
+        return x if x.dtype == dtype else cast(x, dtype)
+    if isinstance(x, (bool, int, float, complex)):  # straight to dtype (0.1 not rounded to float32 on the way)
+        return numpy.asarray(x).astype(dtype)
+    arr = _array_of(x)
+    return arr if arr.dtype == dtype else arr.astype(dtype)
+
+
+def _operands(op: str, x1, x2, floating: bool = False, broadcast: bool = True):
+    """``x1`` and ``x2`` converted to Keras's result dtype (and checked to broadcast), and that dtype."""
+    if broadcast:
+        _check_broadcast(op, x1, x2)
+    d1, d2 = getattr(x1, "dtype", None), getattr(x2, "dtype", None)
+    if d1 is not None and d2 is not None and d1 == d2 and d1.kind == "f":  # the common case: one float dtype
+        return x1, x2, d1.name
+    dtype = _result_dtype(x1, x2, floating=floating)
+    return _as_dtype(x1, dtype), _as_dtype(x2, dtype), dtype
+
+
+def _refuse_bool(op: str, dtype: str, what: str = "boolean inputs") -> None:
+    if dtype == "bool":
+        raise TypeError(f"{op}: {what} are not supported (as in Keras); cast them to an integer or float dtype "
+                        f"first, received dtype bool")
 
 
 # ----------------------------------------------------------------------------------
@@ -85,7 +172,7 @@ class Power(Function):
         self.y = a**b
         return self.y
 
-    def backward(self, gy):  # d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a
+    def backward(self, gy):  # d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a (0 where a <= 0)
         xp = get_array_module(gy)
         ga = gb = None
         if self.inputs[0].requires_grad:
@@ -99,64 +186,80 @@ class Power(Function):
 
 class Maximum(Function):
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.sa, self.sb = a.shape, b.shape
-        self.a_wins = a >= b  # ties send the gradient to a
-        return get_array_module(a).maximum(a, b)
+        y = xp.maximum(a, b)
+        self.a_share = xp.where(a == b, 0.5, a > b).astype(y.dtype)  # ties share the gradient, as in torch
+        return y
 
-    def backward(self, gy):  # d max(a,b)/da = [a >= b], /db = [a < b]
-        return unbroadcast(gy * self.a_wins, self.sa), unbroadcast(gy * ~self.a_wins, self.sb)
+    def backward(self, gy):  # d max(a,b)/da = [a > b] + ½[a = b], /db = [a < b] + ½[a = b]
+        return unbroadcast(gy * self.a_share, self.sa), unbroadcast(gy * (1 - self.a_share), self.sb)
 
 
 class Minimum(Function):
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.sa, self.sb = a.shape, b.shape
-        self.a_wins = a <= b
-        return get_array_module(a).minimum(a, b)
+        y = xp.minimum(a, b)
+        self.a_share = xp.where(a == b, 0.5, a < b).astype(y.dtype)
+        return y
 
-    def backward(self, gy):  # d min(a,b)/da = [a <= b], /db = [a > b]
-        return unbroadcast(gy * self.a_wins, self.sa), unbroadcast(gy * ~self.a_wins, self.sb)
-
-
-def add(a, b) -> Tensor:
-    """a + b, broadcasting."""
-    _check_broadcast("add", a, b)
-    return Add.apply(*_pair(a, b))
+    def backward(self, gy):  # d min(a,b)/da = [a < b] + ½[a = b], /db = [a > b] + ½[a = b]
+        return unbroadcast(gy * self.a_share, self.sa), unbroadcast(gy * (1 - self.a_share), self.sb)
 
 
-def subtract(a, b) -> Tensor:
-    """a − b, broadcasting."""
-    _check_broadcast("subtract", a, b)
-    return Subtract.apply(*_pair(a, b))
+def _no_graph(result) -> Tensor:
+    """An integer, boolean or complex result: a Tensor outside any graph."""
+    return Tensor(result)
 
 
-def multiply(a, b) -> Tensor:
-    """a · b elementwise, broadcasting."""
-    _check_broadcast("multiply", a, b)
-    return Multiply.apply(*_pair(a, b))
+def _apply_binary(fn_class, a, b, dtype: str, **config) -> Tensor:
+    """A two-input Function on operands already in ``dtype``; integer and boolean results carry no graph."""
+    if dtype.startswith("float"):
+        return fn_class.apply(a, b, **config)
+    return _no_graph(fn_class(**config).forward(_array_of(a), _array_of(b)))
 
 
-def divide(a, b) -> Tensor:
-    """a / b elementwise, broadcasting."""
-    _check_broadcast("divide", a, b)
-    return Divide.apply(*_pair(a, b))
+def add(x1, x2) -> Tensor:
+    """x1 + x2, broadcasting; the dtype is Keras's promotion of the two (bool + bool is logical or)."""
+    return _apply_binary(Add, *_operands("add", x1, x2))
 
 
-def power(a, b) -> Tensor:
-    """a ** b elementwise."""
-    _check_broadcast("power", a, b)
-    return Power.apply(*_pair(a, b))
+def subtract(x1, x2) -> Tensor:
+    """x1 − x2, broadcasting (booleans are refused, as in Keras)."""
+    a, b, dtype = _operands("subtract", x1, x2)
+    _refuse_bool("subtract", dtype)
+    return _apply_binary(Subtract, a, b, dtype)
 
 
-def maximum(a, b) -> Tensor:
-    """max(a, b) elementwise; at ties the gradient goes to a."""
-    _check_broadcast("maximum", a, b)
-    return Maximum.apply(*_pair(a, b))
+def multiply(x1, x2) -> Tensor:
+    """x1 · x2 elementwise, broadcasting (bool · bool is logical and)."""
+    return _apply_binary(Multiply, *_operands("multiply", x1, x2))
 
 
-def minimum(a, b) -> Tensor:
-    """min(a, b) elementwise; at ties the gradient goes to a."""
-    _check_broadcast("minimum", a, b)
-    return Minimum.apply(*_pair(a, b))
+def divide(x1, x2) -> Tensor:
+    """x1 / x2 elementwise, broadcasting; true division, so ints and bools give ``floatx()``."""
+    return _apply_binary(Divide, *_operands("divide", x1, x2, floating=True))
+
+
+def power(x1, x2) -> Tensor:
+    """x1 ** x2 elementwise, in the promoted dtype of the two (an int to a negative int power is an error)."""
+    a, b, dtype = _operands("power", x1, x2)
+    _refuse_bool("power", dtype)
+    if dtype[0] in "iu" and bool((_array_of(b) < 0).any()):
+        raise ValueError(f"power: integers to negative integer powers are not allowed; received dtype {dtype} "
+                         f"with a negative exponent (cast x1 to a float dtype)")
+    return _apply_binary(Power, a, b, dtype)
+
+
+def maximum(x1, x2) -> Tensor:
+    """max(x1, x2) elementwise; at ties each side receives half the gradient (as PyTorch's)."""
+    return _apply_binary(Maximum, *_operands("maximum", x1, x2))
+
+
+def minimum(x1, x2) -> Tensor:
+    """min(x1, x2) elementwise; at ties each side receives half the gradient (as PyTorch's)."""
+    return _apply_binary(Minimum, *_operands("minimum", x1, x2))
 
 
 # ----------------------------------------------------------------------------------
@@ -197,23 +300,38 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
+class Square(Function):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):  # d x²/dx = 2x
+        return gy * (2 * self.x)
+
+
 class Abs(Function):
     def forward(self, x):
-        self.sign = get_array_module(x).sign(x)
-        return get_array_module(x).abs(x)
+        xp = get_array_module(x)
+        self.sign = xp.sign(x)
+        return xp.abs(x)
 
     def backward(self, gy):  # d|x|/dx = sign(x)
         return gy * self.sign
 
 
 class Clip(Function):
-    def forward(self, x):
+    def forward(self, x, lo, hi):
         xp = get_array_module(x)
-        self.inside = (x >= self.lo) & (x <= self.hi)
-        return xp.clip(x, self.lo, self.hi)
+        self.shapes = x.shape, lo.shape, hi.shape
+        self.inside = (x >= lo) & (x <= hi)
+        self.below = (x < lo) & (lo <= hi)
+        self.above = (x > hi) | (lo > hi)  # with lo > hi every value is hi, as in NumPy and PyTorch
+        return xp.minimum(xp.maximum(x, lo), hi)
 
-    def backward(self, gy):  # d clip(x)/dx = [lo <= x <= hi]
-        return gy * self.inside
+    def backward(self, gy):  # dy/dx = [lo <= x <= hi], dy/dlo = [x < lo <= hi], dy/dhi = [x > hi or lo > hi]
+        sx, slo, shi = self.shapes
+        return (unbroadcast(gy * self.inside, sx), unbroadcast(gy * self.below, slo),
+                unbroadcast(gy * self.above, shi))
 
 
 class Cast(Function):
@@ -221,51 +339,120 @@ class Cast(Function):
         self.src = x.dtype
         return x.astype(self.dtype)
 
-    def backward(self, gy):
+    def backward(self, gy):  # the identity, back in the input's dtype
         return gy.astype(self.src)
 
 
+def _unary_input(x):
+    """A Tensor stays itself; anything else becomes an array as Keras converts it."""
+    return x if isinstance(x, Tensor) else _array_of(x)
+
+
+def _float_input(x):
+    """``x`` in the dtype of a float-valued op on it: floats keep theirs, ints and bools become ``floatx()``."""
+    x = _unary_input(x)
+    return x if x.dtype.kind in "fc" else _as_dtype(x, floatx())
+
+
+def _is_floating(x) -> bool:
+    return x.dtype.kind == "f"
+
+
 def negative(x) -> Tensor:
-    """−x."""
-    return Negative.apply(x)
+    """−x (booleans are refused, as in Keras)."""
+    x = _unary_input(x)
+    _refuse_bool("negative", x.dtype.name)
+    return Negative.apply(x) if _is_floating(x) else _no_graph(-_array_of(x))
 
 
 def exp(x) -> Tensor:
-    """e^x."""
-    return Exp.apply(x)
+    """e^x; ints and bools give ``floatx()``."""
+    return Exp.apply(_float_input(x))
 
 
 def log(x) -> Tensor:
-    """ln x."""
-    return Log.apply(x)
+    """ln x; ints and bools give ``floatx()``."""
+    return Log.apply(_float_input(x))
 
 
 def sqrt(x) -> Tensor:
-    """√x."""
-    return Sqrt.apply(x)
+    """√x; ints and bools give ``floatx()``."""
+    return Sqrt.apply(_float_input(x))
 
 
 def square(x) -> Tensor:
-    """x²."""
-    return Multiply.apply(x, x)
+    """x², in x's dtype (booleans give int32, as in Keras)."""
+    x = _unary_input(x)
+    if _is_floating(x):
+        return Square.apply(x)
+    arr = _array_of(x)
+    arr = arr.astype(numpy.int32) if arr.dtype == bool else arr
+    return _no_graph(arr * arr)
 
 
 def abs(x) -> Tensor:  # noqa: A001 - keras.ops name
-    """|x|; its derivative sign(x) is 0 at 0."""
-    return Abs.apply(x)
+    """|x|, in x's dtype; its derivative sign(x) is 0 at 0."""
+    x = _unary_input(x)
+    if _is_floating(x):
+        return Abs.apply(x)
+    arr = _array_of(x)
+    return _no_graph(arr if arr.dtype == bool else get_array_module(arr).abs(arr))
 
 
-absolute = abs
+def absolute(x) -> Tensor:
+    """|x| (the same as :func:`abs`)."""
+    return abs(x)
 
 
 def clip(x, x_min, x_max) -> Tensor:
-    """min(max(x, x_min), x_max); gradient 1 inside [x_min, x_max], 0 outside."""
-    return Clip.apply(x, lo=x_min, hi=x_max)
+    """min(max(x, x_min), x_max), broadcasting; where x_min > x_max every value is x_max.
+
+    The dtype is Keras's promotion of the three (booleans give int32). The gradient reaches x inside
+    [x_min, x_max] (0 outside), x_min where it clipped from below and x_max where it clipped from above.
+    ``None`` for a bound leaves that side open (NumPy's convention; Keras requires both).
+    """
+    x_in = _unary_input(x)
+    if x_min is None and x_max is None:
+        raise ValueError("clip: expected at least one of x_min and x_max, received None for both")
+    dtype = _result_dtype(*(v for v in (x_in, x_min, x_max) if v is not None))
+    dtype = "int32" if dtype == "bool" else dtype
+    lo = _open_bound(dtype, low=True) if x_min is None else x_min
+    hi = _open_bound(dtype, low=False) if x_max is None else x_max
+    for name, bound in (("x_min", lo), ("x_max", hi)):
+        _check_broadcast(f"clip ({name})", x_in, bound)
+    x_in, lo, hi = (_as_dtype(v, dtype) for v in (x_in, lo, hi))
+    if dtype[0] == "f":
+        return Clip.apply(x_in, lo, hi)
+    xp = get_array_module(_array_of(x_in))
+    return _no_graph(xp.minimum(xp.maximum(_array_of(x_in), _array_of(lo)), _array_of(hi)))
+
+
+def _open_bound(dtype: str, low: bool):
+    info = numpy.finfo(dtype) if dtype[0] == "f" else numpy.iinfo(dtype)
+    return numpy.asarray(-numpy.inf if low else numpy.inf, dtype) if dtype[0] == "f" else \
+        numpy.asarray(info.min if low else info.max, dtype)
 
 
 def cast(x, dtype) -> Tensor:
-    """x converted to ``dtype``; the gradient is converted back."""
-    return Cast.apply(x, dtype=numpy.dtype(dtype))
+    """x converted to ``dtype`` (a name, a NumPy dtype or a Python type; None: ``floatx()``).
+
+    Float to float keeps the graph (the gradient is converted back); a cast to an integer or boolean dtype
+    carries none. A Tensor already of ``dtype`` is returned as it is (as Keras does)."""
+    name = standardize_dtype(dtype)
+    try:
+        target = numpy.dtype(name)
+    except TypeError:
+        raise ValueError(f"cast: dtype {name!r} has no NumPy equivalent, so neuronka cannot hold it; "
+                         f"received dtype={dtype!r}") from None
+    if isinstance(x, Tensor):
+        if x.dtype == target:
+            return x
+        if target.kind == "f" and x.dtype.kind == "f":
+            return Cast.apply(x, dtype=target)
+        return _no_graph(x.data.astype(target))
+    if isinstance(x, (bool, int, float, complex)):  # exactly, not through int32 or floatx first
+        return _no_graph(numpy.asarray(x).astype(target))
+    return _no_graph(_array_of(x).astype(target, copy=False))
 
 
 # ----------------------------------------------------------------------------------
@@ -368,35 +555,33 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 # ----------------------------------------------------------------------------------
 class MatMul(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.a_vector, self.b_vector = a.ndim == 1, b.ndim == 1
+        self.a = a[None, :] if self.a_vector else a  # a vector as a 1×k matrix, b as a k×1 one
+        self.b = b[:, None] if self.b_vector else b
         return a @ b
 
-    def backward(self, gy):  # y = a@b: dL/da = gy@bᵀ, dL/db = aᵀ@gy (batch dims summed if broadcast)
+    def backward(self, gy):  # y = a@b: dL/da = gy@bᵀ, dL/db = aᵀ@gy (batch axes summed where broadcast)
         a, b = self.a, self.b
+        if self.b_vector:
+            gy = gy[..., None]
+        if self.a_vector:
+            gy = gy[..., None, :]
         ga = gb = None
         if self.inputs[0].requires_grad:
-            if b.ndim == 1:
-                ga = gy[..., None] * b
-            else:
-                ga = (gy[..., None, :] if a.ndim == 1 else gy) @ b.swapaxes(-1, -2)
-                if a.ndim == 1:
-                    ga = ga[..., 0, :]
-            ga = unbroadcast(ga, a.shape)
+            ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape)
+            ga = ga[0] if self.a_vector else ga
         if self.inputs[1].requires_grad:
-            if a.ndim == 1:
-                gb = a[:, None] * (gy[..., None, :] if b.ndim > 1 else gy)
-            else:
-                g2 = gy[..., None] if b.ndim == 1 else gy
-                gb = a.swapaxes(-1, -2) @ g2
-                if b.ndim == 1:
-                    gb = gb[..., 0]
-            gb = unbroadcast(gb, b.shape)
+            gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape)
+            gb = gb[:, 0] if self.b_vector else gb
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
-    """a @ b, batched over leading axes (NumPy's matmul rules)."""
-    sa, sb = numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b))
+def matmul(x1, x2) -> Tensor:
+    """x1 @ x2, batched over leading axes (NumPy's matmul rules: a 1-D operand is a vector).
+
+    The dtype is Keras's promotion of the two, except int8 @ int8, which accumulates in int32 (as Keras);
+    integer and boolean products carry no graph."""
+    sa, sb = numpy.shape(getattr(x1, "data", x1)), numpy.shape(getattr(x2, "data", x2))
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: expected tensors of rank >= 1, received shapes {sa} and {sb}")
     ka = sa[-1]
@@ -406,11 +591,24 @@ def matmul(a, b) -> Tensor:
             f"matmul: the last axis of the first operand must equal the "
             f"{'only' if len(sb) == 1 else 'second-to-last'} axis of the second; received shapes {sa} and {sb}"
         )
-    return MatMul.apply(a, b)
+    try:
+        numpy.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: the batch axes of shapes {sa} and {sb} do not broadcast together") from None
+    a, b, dtype = _operands("matmul", x1, x2, broadcast=False)
+    if dtype == "int8":
+        a, b, dtype = _as_dtype(a, "int32"), _as_dtype(b, "int32"), "int32"
+    return _apply_binary(MatMul, a, b, dtype)
 
 
-def dot(a, b) -> Tensor:
-    return matmul(a, b)
+def dot(x1, x2) -> Tensor:
+    """The product of Keras's ``ops.dot``: ``matmul`` for tensors of rank >= 1, and x1 · x2 when either is a
+    scalar (a Python number counts as a tensor here: ``dot(uint8_array, 2)`` is int32, as in Keras)."""
+    if numpy.ndim(getattr(x1, "data", x1)) and numpy.ndim(getattr(x2, "data", x2)):
+        return matmul(x1, x2)
+    a, b = _unary_input(x1), _unary_input(x2)
+    dtype = result_type(a.dtype, b.dtype)
+    return _apply_binary(Multiply, _as_dtype(a, dtype), _as_dtype(b, dtype), dtype)
 
 
 # ----------------------------------------------------------------------------------
