@@ -138,9 +138,10 @@ def arange(start, stop=None, step=None, dtype=None) -> Tensor:
     """start, start + step, ... up to but excluding stop (``arange(n)``: 0, 1, ..., n − 1).
 
     The count is ⌈(stop − start)/step⌉ (none when the step points away from stop); value i is start + i·step
-    cast to the dtype. dtype None: the promotion of the three as Python scalars are weakly typed, so
-    ``arange(5)`` is int32 and ``arange(0, 1, 0.25)`` ``floatx()``. (Keras on PyTorch raises where NumPy
-    returns an empty range; neuronka returns it empty.)"""
+    cast to the dtype (for an integer dtype, start + i·step with start and step first truncated to integers,
+    as Keras on PyTorch: ``arange(0.5, 5, 1.5, dtype="int32")`` is 0, 1, 2). dtype None: the promotion of
+    the three, Python scalars weakly typed, so ``arange(5)`` is int32 and ``arange(0, 1, 0.25)`` ``floatx()``.
+    (Keras on PyTorch raises where NumPy returns an empty range; neuronka returns it empty.)"""
     values = [v for v in (start, stop, step) if v is not None]
     for name, v in zip(("start", "stop", "step"), (start, stop, step)):
         if v is not None and numpy.ndim(_array_of(v)) != 0:
@@ -153,6 +154,9 @@ def arange(start, stop=None, step=None, dtype=None) -> Tensor:
     if all(isinstance(v, int) for v in (first, last, delta)):
         return _no_graph(numpy.arange(first, last, delta).astype(dt))
     count = builtins.max(int(numpy.ceil((last - first) / delta)), 0)
+    if dt.kind in "iub":  # as Keras (PyTorch): start and step truncated to integers, the count from the floats
+        first, delta = int(first), int(delta)
+        return _no_graph((first + numpy.arange(count, dtype=numpy.int64) * delta).astype(dt))
     return _no_graph((first + numpy.arange(count) * float(delta)).astype(dt))
 
 
@@ -217,12 +221,12 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
     if not retstep:
         return samples
     divisions = num - 1 if endpoint else num
-    if isinstance(start, Tensor) or isinstance(stop, Tensor):
-        step = _divide(subtract(stop, start), divisions) if divisions > 0 else _no_graph(numpy.float64("nan"))
-    else:
-        step = _no_graph(numpy.divide(numpy.subtract(_array_of(stop), _array_of(start), dtype=numpy.float64),
-                                      divisions) if divisions > 0 else numpy.float64("nan"))
-    return samples, step
+    if divisions <= 0:
+        return samples, _no_graph(numpy.float64("nan"))
+    if isinstance(start, (int, float)) and isinstance(stop, (int, float)):  # Python numbers: a float64 step
+        return samples, _no_graph(numpy.float64((stop - start) / divisions))
+    start, stop = _as_dtype(_unary_input(start), compute), _as_dtype(_unary_input(stop), compute)
+    return samples, _divide(subtract(stop, start), divisions)
 
 
 def logspace(start, stop, num: int = 50, endpoint: bool = True, base=10, dtype=None, axis: int = 0) -> Tensor:
@@ -338,16 +342,19 @@ class Vander(Function):
 
 def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803 - keras.ops name
     """The Vandermonde matrix of the 1-D x: column j is x^(N−1−j) (or x^j with ``increasing``), N columns
-    (len x by default), in x's dtype. Differentiable in a float x (d x^p/dx = p·x^(p−1))."""
+    (len x by default), in x's dtype (booleans: x^0 is True). Differentiable in a float x
+    (d x^p/dx = p·x^(p−1))."""
     x = _unary_input(x)
     if x.ndim != 1:
         raise ValueError(f"vander: expected a 1-D x, received shape {tuple(x.shape)}")
     n = x.shape[0] if N is None else _count("vander", "N", N)
     powers = numpy.arange(n) if increasing else numpy.arange(n - 1, -1, -1)
-    if isinstance(x, Tensor) and x.dtype.kind == "f":
+    if x.dtype.kind == "f":
         return Vander.apply(x, powers=powers)
     arr = _array_of(x)
-    return _no_graph(get_array_module(arr).vander(arr, n, increasing=increasing))
+    if arr.dtype == bool:
+        return _no_graph(Vander(powers=powers).forward(arr.astype(numpy.int32)).astype(bool))
+    return _no_graph(Vander(powers=powers).forward(arr))
 
 
 # ----------------------------------------------------------------------------------
