@@ -34,8 +34,11 @@ def _is_float(x) -> bool:
 
 
 def _check_broadcast(name, a, b):
+    sa, sb = numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b))
+    if sa == sb or not sb:  # the common cases, without NumPy's slower general check
+        return sa
     try:
-        return numpy.broadcast_shapes(numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b)))
+        return numpy.broadcast_shapes(sa, sb)
     except ValueError:
         raise ValueError(
             f"{name}: expected shapes that broadcast together, received "
@@ -112,9 +115,24 @@ def _operands(op: str, x1, x2, floating: bool = False, broadcast: bool = True):
         _check_broadcast(op, x1, x2)
     d1, d2 = getattr(x1, "dtype", None), getattr(x2, "dtype", None)
     if d1 is not None and d2 is not None and d1 == d2 and d1.kind == "f":  # the common case: one float dtype
-        return x1, x2, d1.name
+        return x1, x2, _name(d1)
+    if d1 is not None and d1.kind == "f" and type(x2) in (int, float):  # a float tensor and a Python number
+        return x1, numpy.asarray(x2, d1), _name(d1)
+    if d2 is not None and d2.kind == "f" and type(x1) in (int, float):
+        return numpy.asarray(x1, d2), x2, _name(d2)
     dtype = _result_dtype(x1, x2, floating=floating)
     return _as_dtype(x1, dtype), _as_dtype(x2, dtype), dtype
+
+
+_NAMES: dict = {}
+
+
+def _name(dtype: numpy.dtype) -> str:
+    """``dtype.name``, remembered (NumPy computes it in Python each time)."""
+    name = _NAMES.get(dtype)
+    if name is None:
+        name = _NAMES[dtype] = dtype.name
+    return name
 
 
 def _refuse_bool(op: str, dtype: str, what: str = "boolean inputs") -> None:
