@@ -14,6 +14,9 @@ from .keras_oracle import Inputs, OpCase, assert_same, keras_api, keras_or_skip,
 
 F32, F16 = "float32", "float16"
 
+# log(0), x/0 and 0**-1 are inf or NaN, as in Keras; NumPy also warns, which is noise here
+pytestmark = pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+
 
 def _ints(low, high, dtype="int32", shape=(2, 3)):
     return lambda r: (r.ints(shape, low, high, dtype),)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor
 from ..backend import get_array_module
-from .math import _array_of, _no_graph, _operands, _unary_input
+from .promotion import _array_of, _no_graph, _operands, _unary_input
 
 __all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "bitwise_left_shift",
            "bitwise_right_shift", "left_shift", "right_shift", "gcd", "lcm"]

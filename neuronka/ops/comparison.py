@@ -3,7 +3,7 @@ greater_equal, less, less_equal, logical_and / or / xor / not, isnan, isinf, isf
 isreal, isclose, allclose.
 
 All return booleans and carry no graph (a comparison has no derivative). Two operands are compared in their
-promoted dtype (Keras's rules, see :mod:`.math`).
+promoted dtype (Keras's rules, see :mod:`.promotion`).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numbers
 
 from ..autograd import Tensor
 from ..backend import get_array_module
-from .math import _array_of, _no_graph, _operands, _unary_input
+from .promotion import _array_of, _no_graph, _operands, _unary_input
 
 __all__ = ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
            "logical_xor", "logical_not", "isnan", "isinf", "isfinite", "isneginf", "isposinf", "isreal", "isclose",

@@ -17,9 +17,10 @@ from ..autograd import Function, Tensor, unbroadcast
 from ..backend import floatx, get_array_module
 from ..dtypes import standardize_dtype
 from .exponential import log10
-from .math import _array_of, _as_dtype, _no_graph, _result_dtype, _unary_input, cast, multiply, power, subtract
 from .math import abs as _abs
 from .math import divide as _divide
+from .math import multiply, power, subtract
+from .promotion import _array_of, _as_dtype, _no_graph, _result_dtype, _unary_input, cast
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "array",
            "arange", "linspace", "logspace", "geomspace", "eye", "identity", "tri", "meshgrid", "vander",

@@ -5,7 +5,7 @@ fabs), nan_to_num, the parts of complex numbers, and ``view`` (a bitcast).
 Exponentials and logarithms are in :mod:`.exponential`, trigonometric and hyperbolic functions in
 :mod:`.trigonometric`, erf / erfinv / i0 / sinc in :mod:`.special`, comparisons and logical ops in
 :mod:`.comparison`, bitwise ops in :mod:`.bitwise`. Each differentiable op is a Function with its derivative
-beside it; operands are converted and promoted as Keras does (see :mod:`.math`).
+beside it; operands are converted and promoted as Keras does (see :mod:`.promotion`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ..autograd import Function, Tensor, unbroadcast
 from ..backend import floatx, get_array_module
 from ..dtypes import standardize_dtype
 from ._util import undifferentiable
-from .math import (
+from .math import divide
+from .promotion import (
     _apply_binary,
     _array_of,
     _as_dtype,
@@ -27,7 +28,6 @@ from .math import (
     _refuse_bool,
     _result_dtype,
     _unary_input,
-    divide,
 )
 
 __all__ = [

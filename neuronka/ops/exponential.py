@@ -12,7 +12,7 @@ import numpy
 
 from ..autograd import Function, Tensor, unbroadcast
 from ..backend import get_array_module
-from .math import _apply_binary, _float_input, _operands, _unary_input
+from .promotion import _apply_binary, _float_input, _operands, _unary_input
 
 __all__ = ["exp2", "expm1", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "rsqrt", "cbrt", "reciprocal"]
 

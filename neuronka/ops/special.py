@@ -13,7 +13,7 @@ import numpy
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .math import _as_dtype, _float_input, _unary_input
+from .promotion import _as_dtype, _float_input, _unary_input
 
 __all__ = ["erf", "erfc", "erfinv", "i0", "sinc"]
 

@@ -12,7 +12,7 @@ import numpy
 
 from ..autograd import Function, Tensor, unbroadcast
 from ..backend import floatx, get_array_module
-from .math import (
+from .promotion import (
     _apply_binary,
     _as_dtype,
     _check_broadcast,
