@@ -247,8 +247,8 @@ def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, axi
     """``num`` samples from start to stop spaced evenly on a log scale (each a constant multiple of the one
     before): sign(start) · 10^linspace(log₁₀|start|, log₁₀|stop|).
 
-    start and stop must be nonzero and of one sign. dtype None: the promotion of start and stop with a float.
-    Differentiable in start and stop."""
+    start and stop must be nonzero and of one sign. dtype None: the promotion of start and stop with a float
+    (an integer dtype is honoured; Keras on PyTorch returns floats for it). Differentiable in start and stop."""
     num = _check_num("geomspace", num)
     dt = _dtype("geomspace", dtype if dtype is not None else _result_dtype(start, stop, floating=True))
     start, stop = _as_dtype(_unary_input(start), "float64"), _as_dtype(_unary_input(stop), "float64")
@@ -332,12 +332,11 @@ def meshgrid(*x, indexing: str = "xy") -> tuple[Tensor, ...]:
 
 class Vander(Function):
     def forward(self, x):
-        self.x = x
-        return x[:, None] ** self.powers.astype(x.dtype)
+        self.x, self.p = x, get_array_module(x).asarray(self.powers, dtype=x.dtype)
+        return x[:, None] ** self.p
 
     def backward(self, gy):  # y_ij = x_i^p_j: dy_ij/dx_i = p_j · x_i^(p_j − 1) (0 for p_j = 0)
-        p = self.powers.astype(gy.dtype)
-        slope = p * self.x[:, None] ** numpy.maximum(p - 1, 0)
+        slope = self.p * self.x[:, None] ** get_array_module(gy).maximum(self.p - 1, 0)
         return (gy * slope).sum(axis=1)
 
 
@@ -390,4 +389,4 @@ def hanning(x) -> Tensor:
 
 def kaiser(x, beta) -> Tensor:
     """The Kaiser window of x points: I₀(β √(1 − (2n/(x − 1) − 1)²)) / I₀(β); ``floatx()``."""
-    return _no_graph(numpy.kaiser(_window_length("kaiser", x), float(beta)).astype(floatx()))
+    return _no_graph(numpy.kaiser(_window_length("kaiser", x), float(_array_of(beta))).astype(floatx()))
