@@ -84,6 +84,11 @@ from .recurrent import gru, lstm, simple_rnn
 from .core import *  # noqa: E402, F403
 from .creation import *  # noqa: E402, F403
 from .elementwise import *  # noqa: E402, F403
+from .exponential import *  # noqa: E402, F403
+from .trigonometric import *  # noqa: E402, F403
+from .special import *  # noqa: E402, F403
+from .comparison import *  # noqa: E402, F403
+from .bitwise import *  # noqa: E402, F403
 from .indexing import *  # noqa: E402, F403
 from .linalg import *  # noqa: E402, F403
 from .manipulation import *  # noqa: E402, F403

@@ -2,6 +2,9 @@
 
 Each op is a :class:`~neuronka.autograd.Function` whose forward and backward sit
 side by side, the derivative written as a comment. Names follow ``keras.ops``.
+
+The elementwise ops convert and promote their operands as Keras does (:mod:`.promotion`:
+``add(int32_array, 1.5)`` is float32, ``divide`` of ints ``floatx()``).
 """
 from __future__ import annotations
 
@@ -12,6 +15,22 @@ import numpy
 
 from ..autograd import Function, Tensor, _as_array, unbroadcast
 from ..backend import get_array_module
+from ..dtypes import result_type
+from .promotion import (  # noqa: F401 - Keras's operand rules; cast is a public op of this module
+    Cast,
+    _apply_binary,
+    _array_of,
+    _as_dtype,
+    _check_broadcast,
+    _float_input,
+    _is_floating,
+    _no_graph,
+    _operands,
+    _refuse_bool,
+    _result_dtype,
+    _unary_input,
+    cast,
+)
 
 
 def _pair(a, b):
@@ -25,16 +44,6 @@ def _pair(a, b):
 
 def _is_float(x) -> bool:
     return numpy.issubdtype(_as_array(x).dtype, numpy.floating)
-
-
-def _check_broadcast(name, a, b):
-    try:
-        return numpy.broadcast_shapes(numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b)))
-    except ValueError:
-        raise ValueError(
-            f"{name}: expected shapes that broadcast together, received "
-            f"{numpy.shape(getattr(a, 'data', a))} and {numpy.shape(getattr(b, 'data', b))}"
-        ) from None
 
 
 # ----------------------------------------------------------------------------------
@@ -86,7 +95,7 @@ class Power(Function):
         self.y = a**b
         return self.y
 
-    def backward(self, gy):  # d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a
+    def backward(self, gy):  # d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a (0 where a <= 0)
         xp = get_array_module(gy)
         ga = gb = None
         if self.inputs[0].requires_grad:
@@ -100,64 +109,68 @@ class Power(Function):
 
 class Maximum(Function):
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.sa, self.sb = a.shape, b.shape
-        self.a_wins = a >= b  # ties send the gradient to a
-        return get_array_module(a).maximum(a, b)
+        y = xp.maximum(a, b)
+        self.a_share = xp.where(a == b, 0.5, a > b).astype(y.dtype)  # ties share the gradient, as in torch
+        return y
 
-    def backward(self, gy):  # d max(a,b)/da = [a >= b], /db = [a < b]
-        return unbroadcast(gy * self.a_wins, self.sa), unbroadcast(gy * ~self.a_wins, self.sb)
+    def backward(self, gy):  # d max(a,b)/da = [a > b] + ½[a = b], /db = [a < b] + ½[a = b]
+        return unbroadcast(gy * self.a_share, self.sa), unbroadcast(gy * (1 - self.a_share), self.sb)
 
 
 class Minimum(Function):
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.sa, self.sb = a.shape, b.shape
-        self.a_wins = a <= b
-        return get_array_module(a).minimum(a, b)
+        y = xp.minimum(a, b)
+        self.a_share = xp.where(a == b, 0.5, a < b).astype(y.dtype)
+        return y
 
-    def backward(self, gy):  # d min(a,b)/da = [a <= b], /db = [a > b]
-        return unbroadcast(gy * self.a_wins, self.sa), unbroadcast(gy * ~self.a_wins, self.sb)
-
-
-def add(a, b) -> Tensor:
-    """a + b, broadcasting."""
-    _check_broadcast("add", a, b)
-    return Add.apply(*_pair(a, b))
+    def backward(self, gy):  # d min(a,b)/da = [a < b] + ½[a = b], /db = [a > b] + ½[a = b]
+        return unbroadcast(gy * self.a_share, self.sa), unbroadcast(gy * (1 - self.a_share), self.sb)
 
 
-def subtract(a, b) -> Tensor:
-    """a − b, broadcasting."""
-    _check_broadcast("subtract", a, b)
-    return Subtract.apply(*_pair(a, b))
+def add(x1, x2) -> Tensor:
+    """x1 + x2, broadcasting; the dtype is Keras's promotion of the two (bool + bool is logical or)."""
+    return _apply_binary(Add, *_operands("add", x1, x2))
 
 
-def multiply(a, b) -> Tensor:
-    """a · b elementwise, broadcasting."""
-    _check_broadcast("multiply", a, b)
-    return Multiply.apply(*_pair(a, b))
+def subtract(x1, x2) -> Tensor:
+    """x1 − x2, broadcasting (booleans are refused, as in Keras)."""
+    a, b, dtype = _operands("subtract", x1, x2)
+    _refuse_bool("subtract", dtype)
+    return _apply_binary(Subtract, a, b, dtype)
 
 
-def divide(a, b) -> Tensor:
-    """a / b elementwise, broadcasting."""
-    _check_broadcast("divide", a, b)
-    return Divide.apply(*_pair(a, b))
+def multiply(x1, x2) -> Tensor:
+    """x1 · x2 elementwise, broadcasting (bool · bool is logical and)."""
+    return _apply_binary(Multiply, *_operands("multiply", x1, x2))
 
 
-def power(a, b) -> Tensor:
-    """a ** b elementwise."""
-    _check_broadcast("power", a, b)
-    return Power.apply(*_pair(a, b))
+def divide(x1, x2) -> Tensor:
+    """x1 / x2 elementwise, broadcasting; true division, so ints and bools give ``floatx()``."""
+    return _apply_binary(Divide, *_operands("divide", x1, x2, floating=True))
 
 
-def maximum(a, b) -> Tensor:
-    """max(a, b) elementwise; at ties the gradient goes to a."""
-    _check_broadcast("maximum", a, b)
-    return Maximum.apply(*_pair(a, b))
+def power(x1, x2) -> Tensor:
+    """x1 ** x2 elementwise, in the promoted dtype of the two (an int to a negative int power is an error)."""
+    a, b, dtype = _operands("power", x1, x2)
+    _refuse_bool("power", dtype)
+    if dtype[0] in "iu" and bool((_array_of(b) < 0).any()):
+        raise ValueError(f"power: integers to negative integer powers are not allowed; received dtype {dtype} "
+                         f"with a negative exponent (cast x1 to a float dtype)")
+    return _apply_binary(Power, a, b, dtype)
 
 
-def minimum(a, b) -> Tensor:
-    """min(a, b) elementwise; at ties the gradient goes to a."""
-    _check_broadcast("minimum", a, b)
-    return Minimum.apply(*_pair(a, b))
+def maximum(x1, x2) -> Tensor:
+    """max(x1, x2) elementwise; at ties each side receives half the gradient (as PyTorch's)."""
+    return _apply_binary(Maximum, *_operands("maximum", x1, x2))
+
+
+def minimum(x1, x2) -> Tensor:
+    """min(x1, x2) elementwise; at ties each side receives half the gradient (as PyTorch's)."""
+    return _apply_binary(Minimum, *_operands("minimum", x1, x2))
 
 
 # ----------------------------------------------------------------------------------
@@ -198,75 +211,113 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
+class Square(Function):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):  # d x²/dx = 2x
+        return gy * (2 * self.x)
+
+
 class Abs(Function):
     def forward(self, x):
-        self.sign = get_array_module(x).sign(x)
-        return get_array_module(x).abs(x)
+        xp = get_array_module(x)
+        self.sign = xp.sign(x)
+        return xp.abs(x)
 
     def backward(self, gy):  # d|x|/dx = sign(x)
         return gy * self.sign
 
 
 class Clip(Function):
-    def forward(self, x):
+    def forward(self, x, lo, hi):
         xp = get_array_module(x)
-        self.inside = (x >= self.lo) & (x <= self.hi)
-        return xp.clip(x, self.lo, self.hi)
+        self.shapes = x.shape, lo.shape, hi.shape
+        self.inside = (x >= lo) & (x <= hi)
+        self.below = (x < lo) & (lo <= hi)
+        self.above = (x > hi) | (lo > hi)  # with lo > hi every value is hi, as in NumPy and PyTorch
+        return xp.minimum(xp.maximum(x, lo), hi)
 
-    def backward(self, gy):  # d clip(x)/dx = [lo <= x <= hi]
-        return gy * self.inside
-
-
-class Cast(Function):
-    def forward(self, x):
-        self.src = x.dtype
-        return x.astype(self.dtype)
-
-    def backward(self, gy):
-        return gy.astype(self.src)
+    def backward(self, gy):  # dy/dx = [lo <= x <= hi], dy/dlo = [x < lo <= hi], dy/dhi = [x > hi or lo > hi]
+        sx, slo, shi = self.shapes
+        return (unbroadcast(gy * self.inside, sx), unbroadcast(gy * self.below, slo),
+                unbroadcast(gy * self.above, shi))
 
 
 def negative(x) -> Tensor:
-    """−x."""
-    return Negative.apply(x)
+    """−x (booleans are refused, as in Keras)."""
+    x = _unary_input(x)
+    _refuse_bool("negative", x.dtype.name)
+    return Negative.apply(x) if _is_floating(x) else _no_graph(-_array_of(x))
 
 
 def exp(x) -> Tensor:
-    """e^x."""
-    return Exp.apply(x)
+    """e^x; ints and bools give ``floatx()``."""
+    return Exp.apply(_float_input(x))
 
 
 def log(x) -> Tensor:
-    """ln x."""
-    return Log.apply(x)
+    """ln x; ints and bools give ``floatx()``."""
+    return Log.apply(_float_input(x))
 
 
 def sqrt(x) -> Tensor:
-    """√x."""
-    return Sqrt.apply(x)
+    """√x; ints and bools give ``floatx()``."""
+    return Sqrt.apply(_float_input(x))
 
 
 def square(x) -> Tensor:
-    """x²."""
-    return Multiply.apply(x, x)
+    """x², in x's dtype (booleans give int32, as in Keras)."""
+    x = _unary_input(x)
+    if _is_floating(x):
+        return Square.apply(x)
+    arr = _array_of(x)
+    arr = arr.astype(numpy.int32) if arr.dtype == bool else arr
+    return _no_graph(arr * arr)
 
 
 def abs(x) -> Tensor:  # noqa: A001 - keras.ops name
-    """|x|; its derivative sign(x) is 0 at 0."""
-    return Abs.apply(x)
+    """|x|, in x's dtype; its derivative sign(x) is 0 at 0."""
+    x = _unary_input(x)
+    if _is_floating(x):
+        return Abs.apply(x)
+    arr = _array_of(x)
+    return _no_graph(arr if arr.dtype == bool else get_array_module(arr).abs(arr))
 
 
-absolute = abs
+def absolute(x) -> Tensor:
+    """|x| (the same as :func:`abs`)."""
+    return abs(x)
 
 
 def clip(x, x_min, x_max) -> Tensor:
-    """min(max(x, x_min), x_max); gradient 1 inside [x_min, x_max], 0 outside."""
-    return Clip.apply(x, lo=x_min, hi=x_max)
+    """min(max(x, x_min), x_max), broadcasting; where x_min > x_max every value is x_max.
+
+    The dtype is Keras's promotion of the three (booleans give int32). The gradient reaches x inside
+    [x_min, x_max] (0 outside), x_min where it clipped from below and x_max where it clipped from above.
+    ``None`` for a bound leaves that side open (NumPy's convention; Keras requires both).
+    """
+    x_in = _unary_input(x)
+    if x_min is None and x_max is None:
+        raise ValueError("clip: expected at least one of x_min and x_max, received None for both")
+    dtype = _result_dtype(*(v for v in (x_in, x_min, x_max) if v is not None))
+    dtype = "int32" if dtype == "bool" else dtype
+    lo = _open_bound(dtype, low=True) if x_min is None else x_min
+    hi = _open_bound(dtype, low=False) if x_max is None else x_max
+    for name, bound in (("x_min", lo), ("x_max", hi)):
+        _check_broadcast(f"clip ({name})", x_in, bound)
+    x_in, lo, hi = (_as_dtype(v, dtype) for v in (x_in, lo, hi))
+    if dtype[0] == "f":
+        return Clip.apply(x_in, lo, hi)
+    xp = get_array_module(_array_of(x_in))
+    return _no_graph(xp.minimum(xp.maximum(_array_of(x_in), _array_of(lo)), _array_of(hi)))
 
 
-def cast(x, dtype) -> Tensor:
-    """x converted to ``dtype``; the gradient is converted back."""
-    return Cast.apply(x, dtype=numpy.dtype(dtype))
+def _open_bound(dtype: str, low: bool):
+    info = numpy.finfo(dtype) if dtype[0] == "f" else numpy.iinfo(dtype)
+    return numpy.asarray(-numpy.inf if low else numpy.inf, dtype) if dtype[0] == "f" else \
+        numpy.asarray(info.min if low else info.max, dtype)
 
 
 # ----------------------------------------------------------------------------------
@@ -410,35 +461,33 @@ def min(x, axis=None, keepdims: bool = False, initial=None) -> Tensor:  # noqa: 
 # ----------------------------------------------------------------------------------
 class MatMul(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.a_vector, self.b_vector = a.ndim == 1, b.ndim == 1
+        self.a = a[None, :] if self.a_vector else a  # a vector as a 1×k matrix, b as a k×1 one
+        self.b = b[:, None] if self.b_vector else b
         return a @ b
 
-    def backward(self, gy):  # y = a@b: dL/da = gy@bᵀ, dL/db = aᵀ@gy (batch dims summed if broadcast)
+    def backward(self, gy):  # y = a@b: dL/da = gy@bᵀ, dL/db = aᵀ@gy (batch axes summed where broadcast)
         a, b = self.a, self.b
+        if self.b_vector:
+            gy = gy[..., None]
+        if self.a_vector:
+            gy = gy[..., None, :]
         ga = gb = None
         if self.inputs[0].requires_grad:
-            if b.ndim == 1:
-                ga = gy[..., None] * b
-            else:
-                ga = (gy[..., None, :] if a.ndim == 1 else gy) @ b.swapaxes(-1, -2)
-                if a.ndim == 1:
-                    ga = ga[..., 0, :]
-            ga = unbroadcast(ga, a.shape)
+            ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape)
+            ga = ga[0] if self.a_vector else ga
         if self.inputs[1].requires_grad:
-            if a.ndim == 1:
-                gb = a[:, None] * (gy[..., None, :] if b.ndim > 1 else gy)
-            else:
-                g2 = gy[..., None] if b.ndim == 1 else gy
-                gb = a.swapaxes(-1, -2) @ g2
-                if b.ndim == 1:
-                    gb = gb[..., 0]
-            gb = unbroadcast(gb, b.shape)
+            gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape)
+            gb = gb[:, 0] if self.b_vector else gb
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
-    """a @ b, batched over leading axes (NumPy's matmul rules)."""
-    sa, sb = numpy.shape(getattr(a, "data", a)), numpy.shape(getattr(b, "data", b))
+def matmul(x1, x2) -> Tensor:
+    """x1 @ x2, batched over leading axes (NumPy's matmul rules: a 1-D operand is a vector).
+
+    The dtype is Keras's promotion of the two, except int8 @ int8, which accumulates in int32 (as Keras);
+    integer and boolean products carry no graph."""
+    sa, sb = numpy.shape(getattr(x1, "data", x1)), numpy.shape(getattr(x2, "data", x2))
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: expected tensors of rank >= 1, received shapes {sa} and {sb}")
     ka = sa[-1]
@@ -448,11 +497,24 @@ def matmul(a, b) -> Tensor:
             f"matmul: the last axis of the first operand must equal the "
             f"{'only' if len(sb) == 1 else 'second-to-last'} axis of the second; received shapes {sa} and {sb}"
         )
-    return MatMul.apply(a, b)
+    try:
+        numpy.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: the batch axes of shapes {sa} and {sb} do not broadcast together") from None
+    a, b, dtype = _operands("matmul", x1, x2, broadcast=False)
+    if dtype == "int8":
+        a, b, dtype = _as_dtype(a, "int32"), _as_dtype(b, "int32"), "int32"
+    return _apply_binary(MatMul, a, b, dtype)
 
 
-def dot(a, b) -> Tensor:
-    return matmul(a, b)
+def dot(x1, x2) -> Tensor:
+    """The product of Keras's ``ops.dot``: ``matmul`` for tensors of rank >= 1, and x1 · x2 when either is a
+    scalar (a Python number counts as a tensor here: ``dot(uint8_array, 2)`` is int32, as in Keras)."""
+    if numpy.ndim(getattr(x1, "data", x1)) and numpy.ndim(getattr(x2, "data", x2)):
+        return matmul(x1, x2)
+    a, b = _unary_input(x1), _unary_input(x2)
+    dtype = result_type(a.dtype, b.dtype)
+    return _apply_binary(Multiply, _as_dtype(a, dtype), _as_dtype(b, dtype), dtype)
 
 
 # ----------------------------------------------------------------------------------
