@@ -292,10 +292,9 @@ def weights_for(shape) -> dict:
     return out
 
 
-@pytest.mark.parametrize("name,kwargs,make,case_id", CLASS_CASES,
-                         ids=[f"{c[0]}[{c[3]}]" if c[3] else c[0] for c in CLASS_CASES])
-def test_loss_class_matches_keras_for_every_reduction_and_sample_weight(request, name, kwargs, make, case_id):
-    request.applymarker(keras_api(f"losses.{name}"))
+@pytest.mark.parametrize("name,kwargs,make,case_id", [
+    pytest.param(*c, id=f"{c[0]}[{c[3]}]" if c[3] else c[0], marks=keras_api(f"losses.{c[0]}")) for c in CLASS_CASES])
+def test_loss_class_matches_keras_for_every_reduction_and_sample_weight(name, kwargs, make, case_id):
     keras = keras_or_skip()
     y, p = make(Inputs(0))
     per_sample = getattr(losses, name)(reduction=None, **kwargs)(y, p)
@@ -345,6 +344,21 @@ def test_a_mask_on_y_pred_is_merged_into_the_weights_as_keras_does(reduction):
     loss_args = {"from_logits": True, "ignore_class": 0, "reduction": reduction}
     assert_same(losses.SparseCategoricalCrossentropy(**loss_args)(labels, nz),
                 keras.losses.SparseCategoricalCrossentropy(**loss_args)(labels, kz), rtol=1e-5)
+
+
+@keras_api("losses.MeanSquaredError", "losses.CategoricalCrossentropy")
+def test_the_dtype_argument_sets_the_computation_dtype_as_in_keras():
+    keras = keras_or_skip()
+    y, p = one_hot((B, C), logits=True)(Inputs(6))
+    for name, kwargs in (("MeanSquaredError", {}), ("CategoricalCrossentropy", {"from_logits": True})):
+        ours = getattr(losses, name)(dtype="float64", reduction=None, **kwargs)
+        theirs = getattr(keras.losses, name)(dtype="float64", reduction=None, **kwargs)
+        assert ours.dtype == theirs.dtype == "float64"
+        assert_same(ours(y, p), theirs(y, p), rtol=1e-12, narrowed_ok=False)
+        # reduced: Keras's torch divide_no_nan narrows the float64 mean to float32; neuronka keeps float64
+        assert_same(getattr(losses, name)(dtype="float64", **kwargs)(y, p),
+                    getattr(keras.losses, name)(dtype="float64", **kwargs)(y, p), rtol=1e-6)
+    assert losses.MeanSquaredError().dtype == keras.losses.MeanSquaredError().dtype == "float32"
 
 
 @keras_api("losses.Loss")
@@ -403,9 +417,10 @@ def assert_config_matches(nk_config: dict, keras_config: dict, name: str):
     assert {k: nk_config[k] for k in keras_config} == keras_config, f"{name}: {nk_config} != Keras's {keras_config}"
 
 
-@pytest.mark.parametrize("name,kwargs", CONFIGURED, ids=[c[0] for c in CONFIGURED])
-def test_loss_config_and_serialization_match_keras(request, name, kwargs):
-    request.applymarker(keras_api(f"losses.{name}", "losses.serialize", "losses.deserialize"))
+@pytest.mark.parametrize("name,kwargs", [
+    pytest.param(*c, id=c[0], marks=keras_api(f"losses.{c[0]}", "losses.serialize", "losses.deserialize"))
+    for c in CONFIGURED])
+def test_loss_config_and_serialization_match_keras(name, kwargs):
     keras = keras_or_skip()
     ours, theirs = getattr(losses, name)(**kwargs), getattr(keras.losses, name)(**kwargs)
     assert_config_matches(ours.get_config(), theirs.get_config(), name)

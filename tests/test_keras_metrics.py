@@ -189,9 +189,9 @@ def stream(metric, y_true, y_pred, weights, as_tensor: bool):
 @pytest.mark.filterwarnings("ignore:You are passing weight as `float`")
 @pytest.mark.filterwarnings("ignore:More independent predictors than datapoints")  # R2Score after its reset
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("name,kwargs,make,case_id", CASES, ids=IDS)
-def test_metric_stream_matches_keras(request, name, kwargs, make, case_id, weighted):
-    request.applymarker(keras_api(f"metrics.{name}"))
+@pytest.mark.parametrize("name,kwargs,make,case_id", [
+    pytest.param(*c, id=i, marks=keras_api(f"metrics.{c[0]}")) for c, i in zip(CASES, IDS)])
+def test_metric_stream_matches_keras(name, kwargs, make, case_id, weighted):
     keras = keras_or_skip()
     r = Inputs(7)
     y_true, y_pred = make(r)
@@ -294,9 +294,10 @@ CONFIGURED = [(c[0], c[1]) for c in CASES] + [
 
 
 @pytest.mark.filterwarnings("ignore:You are passing weight as `float`")
-@pytest.mark.parametrize("name,kwargs", CONFIGURED, ids=[f"{c[0]}-{i}" for i, c in enumerate(CONFIGURED)])
-def test_metric_config_and_serialization_match_keras(request, name, kwargs):
-    request.applymarker(keras_api(f"metrics.{name}", "metrics.serialize", "metrics.deserialize"))
+@pytest.mark.parametrize("name,kwargs", [
+    pytest.param(*c, id=f"{c[0]}-{i}", marks=keras_api(f"metrics.{c[0]}", "metrics.serialize", "metrics.deserialize"))
+    for i, c in enumerate(CONFIGURED)])
+def test_metric_config_and_serialization_match_keras(name, kwargs):
     keras = keras_or_skip()
     ours, theirs = getattr(metrics, name)(**kwargs), getattr(keras.metrics, name)(**kwargs)
     mine, keras_config = ours.get_config(), to_plain(theirs.get_config())

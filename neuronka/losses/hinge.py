@@ -1,9 +1,8 @@
 """Hinge losses (maximum-margin classification): labels y ∈ {−1, 1} (0/1 labels are mapped to −1/1)."""
 from __future__ import annotations
 
-import numpy
-
 from ..autograd import Tensor
+from ..backend import get_array_module
 from ..ops import math as m
 from ..ops.losses import float_tensor, like
 from .loss import Loss, LossFunctionWrapper
@@ -11,8 +10,8 @@ from .loss import Loss, LossFunctionWrapper
 
 def _signed_labels(y_true: Tensor) -> Tensor:
     """2y − 1 when every label is 0 or 1 (binary labels), else y unchanged."""
-    values = numpy.asarray(y_true.data)
-    if numpy.all((values == 0) | (values == 1)):
+    xp = get_array_module(y_true.data)
+    if bool(xp.all((y_true.data == 0) | (y_true.data == 1))):
         return m.subtract(m.multiply(y_true, 2.0), 1.0)
     return y_true
 

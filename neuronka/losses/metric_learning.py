@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy
 
 from ..autograd import Tensor, _as_array
+from ..backend import get_array_module
 from ..ops import math as m
 from ..ops.activations import softplus
 from ..ops.losses import float_tensor, masked_logsumexp
@@ -28,10 +29,11 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     ref = y_pred if ref_embeddings is None else float_tensor(ref_embeddings, y_pred.dtype)
     ref_lab = labels if ref_labels is None else numpy.asarray(_as_array(ref_labels)).astype(numpy.int32)
     distances = m.maximum(m.subtract(1.0, m.matmul(y_pred, m.transpose(ref))), 0.0)
-    positive = labels.reshape(-1, 1) == ref_lab.reshape(1, -1)
+    xp = get_array_module(y_pred.data)
+    positive = xp.asarray(labels.reshape(-1, 1) == ref_lab.reshape(1, -1))
     negative = ~positive
     if remove_diagonal:
-        positive = positive & ~numpy.eye(labels.size, ref_lab.size, dtype=bool)
+        positive = positive & ~xp.eye(labels.size, ref_lab.size, dtype=bool)
     pos_weights = m.maximum(m.multiply(m.add(distances, margin), positive.astype(y_pred.dtype)), 0.0)
     neg_weights = m.maximum(m.multiply(m.subtract(1.0 + margin, distances), negative.astype(y_pred.dtype)), 0.0)
     pos_terms = m.multiply(m.multiply(pos_weights, m.subtract(margin, distances)), -float(gamma))

@@ -12,6 +12,7 @@ import warnings
 import numpy
 
 from ..autograd import Tensor, _as_array
+from ..backend import get_array_module
 from ..ops import math as m
 from ..ops.activations import sigmoid, softmax
 from ..ops.ctc import ctc_loss
@@ -125,8 +126,9 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q) -> Tensor:
     """(1 − p^q)/q, p = Σ_c ŷ_c · onehot(y)_c the predicted probability of the integer label y (Zhang & Sabuncu,
     2018): cross-entropy as q → 0, mean absolute error at q = 1."""
     y_pred = float_tensor(y_pred)
-    labels = numpy.asarray(_as_array(y_true)).astype(numpy.int64)
-    one_hot = (labels[..., None] == numpy.arange(y_pred.shape[-1])).astype(y_pred.dtype)
+    xp = get_array_module(y_pred.data)
+    labels = xp.asarray(_as_array(y_true)).astype(xp.int64)
+    one_hot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
     p = m.sum(m.multiply(y_pred, one_hot), axis=-1)
     return m.divide(m.subtract(1.0, m.power(p, q)), q)
 
