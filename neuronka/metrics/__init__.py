@@ -1,7 +1,6 @@
-"""``neuronka.metrics``: Keras 3's metric objects (for ``compile(metrics=...)``) and metric functions.
-
-Metric objects live in :mod:`.objects`.
-"""
+"""``neuronka.metrics``: Keras 3's ``keras.metrics`` — metric objects (for ``compile(metrics=...)``), the metric
+functions, and ``get`` / ``serialize`` / ``deserialize`` (:mod:`.objects`, which also says where each family
+lives); plus classification reports equal to scikit-learn's (:mod:`.classification`) and their plots."""
 # classification reports (NumPy, equal to scikit-learn's figures) and their plots
 from .classification import (
     accuracy_score,
@@ -11,43 +10,9 @@ from .classification import (
     precision_recall_fscore_support,
     top_k_accuracy,
 )
-from .objects import (
-    AUC,
-    Accuracy,
-    BinaryAccuracy,
-    BinaryCrossentropy,
-    CategoricalAccuracy,
-    CategoricalCrossentropy,
-    FalseNegatives,
-    FalsePositives,
-    KLDivergence,
-    Mean,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanMetricWrapper,
-    MeanSquaredError,
-    Metric,
-    Precision,
-    Recall,
-    RootMeanSquaredError,
-    SparseCategoricalAccuracy,
-    SparseCategoricalCrossentropy,
-    SparseTopKCategoricalAccuracy,
-    Sum,
-    TopKCategoricalAccuracy,
-    TrueNegatives,
-    TruePositives,
-    accuracy,
-    binary_accuracy,
-    categorical_accuracy,
-    deserialize,
-    get,
-    mean_absolute_error,
-    mean_absolute_percentage_error,
-    mean_squared_error,
-    serialize,
-    sparse_categorical_accuracy,
-    sparse_top_k_categorical_accuracy,
-    top_k_categorical_accuracy,
-)
+from .objects import *  # noqa: F403 - keras.metrics's names, listed in objects.__all__
+from .objects import __all__ as _objects_all
 from .plots import plot_confusion_matrix, plot_history
+
+__all__ = sorted([*_objects_all, "accuracy_score", "classification_report", "confusion_matrix", "format_report",
+                  "precision_recall_fscore_support", "top_k_accuracy", "plot_confusion_matrix", "plot_history"])

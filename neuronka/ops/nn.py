@@ -54,7 +54,8 @@ from .activations import (
 )
 from .attention import _as_dtype, dot_product_attention
 from .convolution import conv, conv_transpose, depthwise_conv
-from .losses import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy  # noqa: F401
+from .ctc import ctc_decode, ctc_loss
+from .losses import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy
 from .normalization import batch_normalization, layer_normalization, moments, normalize, rms_normalization
 from .pooling import average_pool, max_pool
 
@@ -62,7 +63,8 @@ __all__ = [
     # defined here
     "adaptive_average_pool", "adaptive_max_pool", "depth_to_space", "fold", "multi_hot", "one_hot", "polar",
     "psnr", "separable_conv", "space_to_depth", "unfold",
-    # defined in the modules imported above (the cross-entropies belong to .losses, which exports them)
+    # defined in the modules imported above (the loss ops in .losses and .ctc)
+    "binary_crossentropy", "categorical_crossentropy", "ctc_decode", "ctc_loss", "sparse_categorical_crossentropy",
     "average_pool", "batch_normalization", "celu", "conv", "conv_transpose", "depthwise_conv",
     "dot_product_attention", "elu", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
     "hard_tanh", "layer_normalization", "leaky_relu", "log_sigmoid", "log_softmax", "max_pool", "moments",

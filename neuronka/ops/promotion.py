@@ -131,10 +131,17 @@ def _no_graph(result) -> Tensor:
 
 
 def _apply_binary(fn_class, a, b, dtype: str, **config) -> Tensor:
-    """A two-input Function on operands already in ``dtype``; integer and boolean results carry no graph."""
+    """A two-input Function on operands already in ``dtype``; integer and boolean results carry no graph;
+    complex results of tensors that require gradients raise when differentiated (gradients here are real)."""
     if dtype.startswith("float"):
         return fn_class.apply(a, b, **config)
-    return _no_graph(fn_class(**config).forward(_array_of(a), _array_of(b)))
+    result = fn_class(**config).forward(_array_of(a), _array_of(b))
+    if dtype.startswith("complex"):
+        from ._util import undifferentiable  # noqa: PLC0415
+
+        return undifferentiable(f"{fn_class.__name__.lower()} of complex values (neuronka differentiates real "
+                                f"tensors only)", result, a, b)
+    return _no_graph(result)
 
 
 def _unary_input(x):
