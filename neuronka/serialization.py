@@ -28,6 +28,7 @@ _KERAS_MODULES = (
     ("neuronka.losses", "keras.losses"),
     ("neuronka.metrics", "keras.metrics"),
     ("neuronka.schedules", "keras.optimizers.schedules"),
+    ("neuronka.optimizers.schedules", "keras.optimizers.schedules"),
     ("neuronka.optimizers", "keras.optimizers"),
     ("neuronka.regularizers", "keras.regularizers"),
     ("neuronka.constraints", "keras.constraints"),
