@@ -41,7 +41,8 @@ def twins(lr=0.05, metrics=("mae",), optimizer_kwargs=None):
     keras = keras_or_skip()
     models = []
     for lib in (keras, nk):
-        m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(4, activation="relu"), lib.layers.Dense(1)])
+        m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(4, activation="relu", name="hidden"),
+                            lib.layers.Dense(1, name="out")])
         m.compile(optimizer=lib.optimizers.SGD(lr, **(optimizer_kwargs or {})), loss="mse", metrics=list(metrics))
         models.append(m)
     r = numpy.random.default_rng(7)  # fixed initial weights: the tests' trajectories do not depend on Keras's seed
