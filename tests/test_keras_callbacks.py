@@ -584,9 +584,9 @@ BAD_ARGUMENTS = [
            "callbacks.TensorBoard")
 @pytest.mark.parametrize("name, args, kwargs, error, match", BAD_ARGUMENTS,
                          ids=[f"{r[0]}-{r[2] or r[1]}" for r in BAD_ARGUMENTS])
-def test_bad_arguments_raise_what_keras_raises(tmp_path, name, args, kwargs, error, match):
+def test_bad_arguments_raise_what_keras_raises(tmp_path, monkeypatch, name, args, kwargs, error, match):
     keras = keras_or_skip()
-    os.chdir(tmp_path)  # TensorBoard's default log_dir
+    monkeypatch.chdir(tmp_path)  # TensorBoard's default log_dir
     for lib in (keras, nk):
         with pytest.raises(error, match=match):
             getattr(lib.callbacks, name)(*args, **kwargs)
