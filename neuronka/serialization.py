@@ -120,6 +120,45 @@ custom_object_scope = CustomObjectScope
 
 
 # ======================================================================================================
+# the namespaces' get / serialize / deserialize (regularizers, constraints)
+# ======================================================================================================
+def serialize_in(obj, module: str) -> dict | None:
+    """``{"module": module, "class_name", "config", "registered_name": None}`` of a built-in object (None: None)."""
+    if obj is None:
+        return None
+    return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}
+
+
+def deserialize_in(config, table: dict, what: str, custom_objects: dict | None = None):
+    """The object of ``table`` (or ``custom_objects``) named by ``config`` (a bare name or a config dict)."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    known = {**table, **(custom_objects or {})}
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in known:
+        raise ValueError(f"Could not interpret {what} identifier: {config!r}; expected one of {sorted(table)}, "
+                         f"a config dict or a callable")
+    return known[name].from_config(dict(config.get("config") or {}))
+
+
+def get_in(identifier, table: dict, what: str, deserialize):
+    """Keras's ``get`` of a namespace: None, a name in ``table`` (a class is instantiated), a config dict
+    (through ``deserialize``), a class (instantiated), an instance or any callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = table.get(identifier)
+    else:
+        obj = identifier
+    if callable(obj):
+        return obj() if isinstance(obj, type) else obj
+    raise ValueError(f"Could not interpret {what} identifier: {identifier!r}; expected one of {sorted(table)}, "
+                     f"a config dict or a callable")
+
+
+# ======================================================================================================
 # writing
 # ======================================================================================================
 def keras_module_of(cls: type) -> str:
