@@ -237,6 +237,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("native", True, "NEURONKA_NATIVE",
             "the compiled C library ops/_native (convolution kernels, LSTM loops); off: BLAS/NumPy paths",
             "at import"),
+    Setting("native_build", "auto", "NEURONKA_NATIVE_BUILD",
+            "which build of the C library to load: 'auto' (the widest the CPU supports), 'avx512', 'avx2' or "
+            "'baseline' (any x86-64 CPU); a build the CPU cannot run is never loaded", "at import"),
     Setting("blas", True, "NEURONKA_BLAS",
             "direct BLAS GEMM calls by pointer (ops/blas.py); off: numpy.matmul", "at import"),
     Setting("direct", True, "NEURONKA_DIRECT",
