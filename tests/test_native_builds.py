@@ -64,5 +64,6 @@ def test_every_build_the_cpu_runs_computes_the_same_convolution(build, name):
     if not found[name]:
         assert variant == "None", "a build this CPU cannot run was loaded"
         return
-    assert variant == name and direct == "True"
+    # the baseline build serves the LSTM loops; its convolution tiles are slower than BLAS, so they stay off
+    assert variant == name and direct == ("False" if name == "_native" else "True")
     assert float(rel_err) < 1e-5

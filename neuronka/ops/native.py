@@ -90,6 +90,8 @@ def function(name: str, argtypes, restype=None):
     lib = library()
     if lib is None:
         return None
-    fn = getattr(lib, name)
+    fn = getattr(lib, name, None)  # a library built from older sources may lack a function
+    if fn is None:
+        return None
     fn.argtypes, fn.restype = argtypes, restype
     return fn
