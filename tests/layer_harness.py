@@ -79,6 +79,9 @@ import neuronka as nk
 from neuronka import ops
 from neuronka.layers import Input, KerasTensor
 
+from .keras_oracle import keras_api
+from .layer_harness_keras import KerasCheck, compare_with_keras
+
 Shape = tuple
 
 
@@ -199,6 +202,16 @@ def run_layer_test(
     rtol: float = 1e-4,
     atol: float = 1e-5,
     seed: int = 0,
+    keras: bool = False,
+    keras_name: str | None = None,
+    keras_kwargs: dict | Callable | None = None,
+    keras_training: bool = False,
+    keras_config_extras: Sequence[str] = (),
+    keras_mask_maker: Callable | None = None,
+    keras_call_kwargs: dict | None = None,
+    keras_check_grads: bool = True,
+    keras_rtol: float = 1e-4,
+    keras_atol: float = 1e-5,
 ) -> Any:
     """Check the Keras layer contract of ``layer_cls(**init_kwargs)`` (see the module docstring).
 
@@ -231,8 +244,8 @@ def run_layer_test(
             exp = expected_output_shape if _is_shape_list(expected_output_shape) else [expected_output_shape]
             assert got == [tuple(s) for s in exp], f"{what}: output shapes {got}, expected {exp}"
         for a, o in zip(arrays, _flat(out)):
-            if a.dtype == numpy.float32:
-                assert o.dtype == numpy.float32, f"{what}: float32 in, {o.dtype} out"
+            if a.dtype == numpy.float32:  # float inputs are cast to the layer's dtype (float32 by default)
+                assert o.dtype == layer.compute_dtype, f"{what}: float32 in, {o.dtype} out, layer dtype {layer.dtype}"
     if check_symbolic:
         sym_in = [Input(batch_shape=(None, *s[1:]), dtype=str(a.dtype)) for s, a in zip(shapes, arrays)]
         sym_out = layer(sym_in if many else sym_in[0])
@@ -318,6 +331,14 @@ def run_layer_test(
     # 7. float64 central differences ---------------------------------------------------------------
     if gradcheck:
         _gradcheck_float64(layer_cls, init_kwargs, layer, arrays, many, rng, check_input_grads, what)
+
+    # 8. real Keras -----------------------------------------------------------------------------------
+    if keras or keras_name is not None or keras_kwargs is not None:
+        check = KerasCheck(name=keras_name, kwargs=keras_kwargs, training=keras_training,
+                           config_extras=tuple(keras_config_extras), mask_maker=keras_mask_maker,
+                           call_kwargs=dict(keras_call_kwargs or {}), check_grads=keras_check_grads,
+                           rtol=keras_rtol, atol=keras_atol)
+        compare_with_keras(layer, layer_cls, init_kwargs, arrays, many, rng, check, what)
     return layer
 
 
@@ -462,11 +483,26 @@ class LayerCase:
     def compares_with_torch(self) -> bool:
         return self.checks.get("torch_equivalent") is not None
 
+    @property
+    def keras_api_name(self) -> str | None:
+        """``"layers.<Name>"`` when the row compares with Keras (the coverage marker), else None."""
+        c = self.checks
+        if not (c.get("keras") or c.get("keras_name") is not None or c.get("keras_kwargs") is not None):
+            return None
+        return f"layers.{c.get('keras_name') or self.layer_cls.__name__}"
+
 
 def layer_cases(cases: Sequence[LayerCase]):
-    """``@layer_cases(CASES)``: parametrize a test over a table, one test id per row."""
+    """``@layer_cases(CASES)``: parametrize a test over a table, one test id per row; a row compared with
+    Keras carries the ``keras_api("layers.<Name>")`` marker."""
     ids = [c.id for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"layer_cases: row ids must be unique, received duplicates {dupes}")
-    return pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in cases])
+    params = []
+    for c in cases:
+        marks = list(c.marks) if isinstance(c.marks, (list, tuple)) else [c.marks]
+        if c.keras_api_name:
+            marks.append(keras_api(c.keras_api_name))
+        params.append(pytest.param(c, id=c.id, marks=marks))
+    return pytest.mark.parametrize("case", params)

@@ -11,6 +11,7 @@ symbolic inputs (the functional API), and adds activity-regularization losses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import re
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 import numpy
 
 from ..autograd import Tensor, no_grad
-from ..backend import clear_session, floatx, get_uid
+from ..backend import clear_session, get_uid
 
 _ctx = threading.local()
 
@@ -75,6 +76,7 @@ class Variable(Tensor):
         super().__init__(value, requires_grad=trainable, dtype=dtype)
         self.name = name
         self.trainable = trainable
+        self._created_trainable = bool(trainable)  # fixes its place in the layer's weights (Keras's order)
         self.constraint = constraint
         self.regularizer = regularizer
         self.path = name
@@ -181,33 +183,117 @@ def _flatten(struct) -> list:
     return [struct]
 
 
+def _resolve_dtype_policy(dtype):
+    """Keras's ``dtype`` argument — None (the global policy), a name, a NumPy dtype, a ``DTypePolicy`` or its
+    serialized dict — as a ``DTypePolicy``."""
+    from .. import dtype_policies  # noqa: PLC0415
+
+    if dtype is not None and not isinstance(dtype, (str, dict, dtype_policies.DTypePolicy)):
+        try:
+            dtype = numpy.dtype(dtype).name
+        except TypeError:
+            raise ValueError(f"Cannot interpret `dtype` argument. Expected a string or an instance of DTypePolicy. "
+                             f"Received: dtype={dtype!r}") from None
+    if isinstance(dtype, str) and not dtype.startswith("mixed_"):
+        dtype = numpy.dtype(dtype).name  # "float" → "float64", as Keras's standardize_dtype
+    policy = dtype_policies.get(dtype)
+    if policy.compute_dtype != policy.variable_dtype:
+        raise NotImplementedError(
+            f"dtype policy {policy.name!r}: neuronka's layers compute in the dtype of their weights; mixed "
+            f"precision policies (compute {policy.compute_dtype}, weights {policy.variable_dtype}) are not supported")
+    return policy
+
+
+def _recording_build(build):
+    """Wrap a layer class's ``build`` as Keras does: the outermost call records its arguments (for
+    ``get_build_config``) and marks the layer built, so a custom ``build`` need not set ``self.built``."""
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        if self.__dict__.get("_inside_build"):
+            return build(self, *args, **kwargs)
+        object.__setattr__(self, "_inside_build", True)
+        try:
+            result = build(self, *args, **kwargs)
+        finally:
+            object.__setattr__(self, "_inside_build", False)
+        try:
+            bound = inspect.signature(build).bind(self, *args, **kwargs).arguments
+            bound.pop(next(iter(bound)))  # self
+        except TypeError:
+            bound = {}
+        self._build_shapes_dict = {k: _freeze_shape(v) for k, v in bound.items()}
+        self.built = True
+        return result
+
+    wrapper._records_build = True
+    return wrapper
+
+
+def _freeze_shape(shape):
+    """A build argument as Keras records it: shapes as tuples (structures kept), anything else as is."""
+    if isinstance(shape, (list, tuple)):
+        if all(s is None or isinstance(s, (int, numpy.integer)) for s in shape):
+            return tuple(None if s is None else int(s) for s in shape)
+        return [_freeze_shape(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _freeze_shape(v) for k, v in shape.items()}
+    return shape
+
+
 class Layer:
-    """Base class of every layer (Keras 3 ``keras.layers.Layer``)."""
+    """Base class of every layer (Keras 3 ``keras.layers.Layer``).
+
+    Arguments (Keras's, keyword-only): ``activity_regularizer``, ``trainable`` (a bool), ``dtype`` (None for
+    the global policy, a dtype name or a ``DTypePolicy`` or its serialized dict), ``autocast`` (stored;
+    neuronka's layers compute in one dtype), ``name``. ``input_shape``/``input_dim`` are accepted (a
+    ``Sequential`` model turns them into its ``InputLayer``) and so is Keras 2's ``batch_input_shape``
+    (legacy configs carry it); any other keyword is Keras's ``ValueError``.
+
+    ``weights`` are Keras's order: the layer's own weights created trainable, then its own created
+    non-trainable, then each sub-layer's, recursively (the order of ``get_weights``/``set_weights`` and of
+    Keras's files; freezing a layer does not reorder it). ``get_config()`` starts with Keras's
+    ``{"name", "trainable", "dtype": <DTypePolicy dict>[, "activity_regularizer"]}``.
+    """
 
     # set by subclasses that propagate or consume masks
     supports_masking = False
 
-    def __init__(self, trainable: bool = True, dtype=None, name: str | None = None, **kwargs):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_records_build", False):
+            cls.build = _recording_build(build)
+
+    def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None, autocast: bool = True,
+                 name: str | None = None, **kwargs):
+        from .. import regularizers  # noqa: PLC0415
+
         input_shape = kwargs.pop("input_shape", None)
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
-        kwargs.pop("autocast", None)
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}; "
-                f"check the argument names against the layer's documentation"
-            )
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"Argument `name` must be a string and cannot contain character `/`. "
+                             f"Received: name={name} (of type {type(name)})")
+        if not isinstance(trainable, bool):
+            raise ValueError(f"Expected `trainable` to be a boolean. Received: trainable={trainable} "
+                             f"(of type {type(trainable)})")
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_tracked_weights", [])
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self._dtype = numpy.dtype(dtype or floatx()).name
-        self._trainable = bool(trainable)
+        self._dtype_policy = _resolve_dtype_policy(dtype)
+        self._dtype = self._dtype_policy.compute_dtype
+        self.autocast = bool(autocast)
+        self._trainable = trainable
         self.built = False
         self.input_spec: InputSpec | list[InputSpec] | None = None
         self._losses: list[Tensor] = []
         self._inbound_nodes: list = []
         self._build_input_shape = None  # the input shape of the first build (batch axis None), for summary/saving
-        self.activity_regularizer = None
+        self._build_shapes_dict = None  # the arguments of the first build, as given (Keras's build config)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -233,6 +319,16 @@ class Layer:
         object.__setattr__(self, name, value)
 
     # ---- properties ---------------------------------------------------------------
+    @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy`` (its ``name`` is what ``get_config()["dtype"]`` records)."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        self._dtype_policy = _resolve_dtype_policy(value)
+        self._dtype = self._dtype_policy.compute_dtype
+
     @property
     def dtype(self) -> str:
         return self._dtype
@@ -262,10 +358,17 @@ class Layer:
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
+    def _own_weights(self) -> list[Variable]:
+        """This layer's own weights in Keras's order: those created trainable, then those created non-trainable."""
+        own = self._tracked_weights
+        return ([w for w in own if getattr(w, "_created_trainable", w.trainable)]
+                + [w for w in own if not getattr(w, "_created_trainable", w.trainable)])
+
     def _all_weights(self) -> list[Variable]:
+        """Own weights (Keras's order), then each sub-layer's, recursively, without repeats."""
         seen: set[int] = set()
         out: list[Variable] = []
-        for w in self._tracked_weights:
+        for w in self._own_weights():
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
@@ -278,8 +381,8 @@ class Layer:
 
     @property
     def weights(self) -> list[Variable]:
-        """Trainable weights first, then non-trainable ones (Keras's order)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight in Keras's order (see the class docstring): the order of ``get_weights``."""
+        return self._all_weights()
 
     @property
     def trainable_weights(self) -> list[Variable]:
@@ -333,6 +436,7 @@ class Layer:
         var = Variable(value, trainable=trainable and self.trainable, name=name or "variable",
                        constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer))
         var._declared_trainable = trainable
+        var._created_trainable = bool(trainable)
         var.path = f"{self.name}/{var.name}"
         self._tracked_weights.append(var)
         return var
@@ -341,6 +445,12 @@ class Layer:
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape``; the default has none."""
         self.built = True
+
+    def _build_at_init(self) -> None:
+        """A layer that does not override ``build`` has nothing to build: built at once, as in Keras (its
+        ``get_build_config()`` then stays None)."""
+        if type(self).build is Layer.build:
+            self.built = True
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
@@ -367,15 +477,70 @@ class Layer:
         return mask if self.supports_masking else None
 
     def get_config(self) -> dict:
-        """Everything needed to rebuild the layer (``type(layer).from_config(config)``)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
-        if self._batch_input_shape is not None:
-            config["batch_input_shape"] = list(self._batch_input_shape)
+        """Everything needed to rebuild the layer (``type(layer).from_config(config)``), Keras's keys first."""
+        from .. import dtype_policies, regularizers  # noqa: PLC0415
+
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": dtype_policies.serialize(self._dtype_policy)}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    def _auto_config(self, arguments: dict, passed: list[str]) -> dict:
+        """The config Keras writes for a layer without its own ``get_config`` (ELU, Identity): the name, the
+        constructor's ``arguments``, the base keyword arguments the user passed (in that order), then the rest
+        of the base config."""
+        base = Layer.get_config(self)
+        config = {"name": base["name"], **arguments}
+        for key in passed:
+            if key in base:
+                config[key] = base[key]
+        config.update(base)
         return config
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        """``cls(**config)``; the ``dtype`` may be a policy's serialized dict, nested objects Keras's dicts."""
+        try:
+            return cls(**config)
+        except Exception as e:
+            raise TypeError(f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                            f"Exception encountered: {e}") from e
+
+    def get_build_config(self) -> dict | None:
+        """The arguments of the first ``build`` (Keras's ``{"input_shape": ...}``), None before it."""
+        shapes = self._build_shapes_dict
+        if shapes is None:
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": next(iter(shapes.values()))}
+        return {"shapes_dict": dict(shapes)}
+
+    def build_from_config(self, config: dict | None) -> None:
+        """Build from :meth:`get_build_config`'s dict (as a loaded model does)."""
+        if not config:
+            return
+        from ..models.model import to_shape  # noqa: PLC0415
+
+        if "input_shape" in config:
+            self.build(to_shape(config["input_shape"]))
+        elif "shapes_dict" in config:
+            self.build(**{k: to_shape(v) for k, v in config["shapes_dict"].items()})
+        self.built = True
+
+    def save_own_variables(self, store) -> None:
+        """``store["0"], store["1"], ...``: this layer's own weights, in Keras's order (not the sub-layers')."""
+        for i, w in enumerate(self._own_weights()):
+            store[f"{i}"] = w.numpy()
+
+    def load_own_variables(self, store) -> None:
+        """Assign this layer's own weights from ``store["0"], store["1"], ...`` (Keras's order)."""
+        own = self._own_weights()
+        if len(store.keys()) != len(own):
+            raise ValueError(f"Layer '{self.name}' expected {len(own)} variables, but received {len(store.keys())} "
+                             f"variables during loading. Expected: {[w.name for w in own]}")
+        for i, w in enumerate(own):
+            w.assign(numpy.asarray(store[f"{i}"]))
 
     # ---- __call__ -------------------------------------------------------------------
     def _check_input_spec(self, shapes) -> None:
@@ -491,6 +656,9 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+Layer.build = _recording_build(Layer.build)
 
 
 def _flatten_shapes(shapes) -> list[tuple]:

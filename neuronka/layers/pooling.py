@@ -58,6 +58,7 @@ class _Pooling(Layer):
         self.padding = _conv.normalize_padding(padding, cls)
         self.data_format = standardize_data_format(cls, data_format)
         self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._build_at_init()
 
     def call(self, inputs):
         pool = _pooling.max_pool if self.mode == "max" else _pooling.average_pool
@@ -115,7 +116,7 @@ class AveragePooling1D(_Pooling):
 
     rank, mode = 1, "average"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
@@ -125,7 +126,7 @@ class AveragePooling2D(_Pooling):
 
     rank, mode = 2, "average"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
@@ -142,8 +143,9 @@ class _GlobalPooling(Layer):
         default_name(type(self), kwargs)
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(type(self).__name__, data_format)
-        self.keepdims = bool(keepdims)
+        self.keepdims = keepdims
         self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._build_at_init()
 
     @property
     def _spatial_axes(self) -> tuple[int, ...]:
