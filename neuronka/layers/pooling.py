@@ -86,8 +86,8 @@ class _Pooling(Layer):
         return (input_shape[0], input_shape[1], *out)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
-                "strides": list(self.strides), "data_format": self.data_format}
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
 
 
 class MaxPooling1D(_Pooling):
