@@ -223,6 +223,12 @@ def _compare_call(layer, klayer, arrays, many, mask, mode: bool, rng, check: Ker
         numpy.testing.assert_allclose(a_np, b_np, rtol=check.rtol, atol=check.atol,
                                       err_msg=f"{what}: output {i} differs from Keras's")
 
+    # losses of this call (activity regularization) and of the weights (regularizers)
+    n_losses = [float(numpy.sum(_np(v))) for v in layer.losses]
+    k_losses = [float(numpy.sum(_np(v))) for v in klayer.losses]
+    numpy.testing.assert_allclose(n_losses, k_losses, rtol=check.rtol, atol=check.atol,
+                                  err_msg=f"{what}: layer.losses differ from Keras's")
+
     # masks: compute_mask on both sides
     n_in = tensors if many else tensors[0]
     k_in = t_in if many else t_in[0]

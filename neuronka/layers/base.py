@@ -589,10 +589,17 @@ class Layer:
             kwargs["mask"] = mask
 
         previous, _ctx.training = getattr(_ctx, "training", False), bool(training)  # training_scope, inlined
+        outermost = not getattr(_ctx, "in_call", False)
+        if outermost:  # a layer called on its own keeps the losses of its latest call only (Keras)
+            _ctx.in_call = True
+            if self._losses:
+                self._losses.clear()
         try:
             outputs = self.call(inputs, *args, **kwargs)
         finally:
             _ctx.training = previous
+            if outermost:
+                _ctx.in_call = False
 
         if self.activity_regularizer is not None:
             for out in _flatten(outputs):
@@ -627,13 +634,15 @@ class Layer:
 
     @property
     def losses(self) -> list[Tensor]:
-        """Regularization losses of this layer and its sub-layers, computed from the current weights."""
+        """Keras's order: the losses added in the latest call (this layer's, then its sub-layers', depth first),
+        then the regularization of every trainable weight, computed from the current weights."""
         out = list(self._losses)
-        for w in self._tracked_weights:
-            if w.regularizer is not None and w.trainable:
-                out.append(w.regularizer(w))
-        for layer in self._layers:
-            out.extend(layer.losses)
+        stack = list(reversed(self._layers))
+        while stack:
+            layer = stack.pop()
+            out.extend(layer._losses)
+            stack.extend(reversed(layer._layers))
+        out.extend(w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None)
         return out
 
     def _clear_losses(self) -> None:
