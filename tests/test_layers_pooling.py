@@ -102,7 +102,8 @@ CASES = [
     pool_case("max1d_3_stride1_same", layers.MaxPooling1D, {"pool_size": 3, "strides": 1, "padding": "same"},
               (2, 6, 3), expected_output_shape=(2, 6, 3), gradcheck=True),
     # ---- AveragePooling ----
-    pool_case("avg2d_2x2", layers.AveragePooling2D, {"pool_size": (2, 2)}, (2, 6, 7, 3), expected_output_shape=(2, 3, 3, 3)),
+    pool_case("avg2d_2x2", layers.AveragePooling2D, {"pool_size": (2, 2)}, (2, 6, 7, 3),
+              expected_output_shape=(2, 3, 3, 3)),
     pool_case("avg2d_3x3_stride2_same_excludes_padding", layers.AveragePooling2D,
               {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 6, 7, 2), expected_output_shape=(2, 3, 4, 2)),
     pool_case("avg2d_2x2_stride1_same_pads_after", layers.AveragePooling2D,
