@@ -208,12 +208,12 @@ def _compare_call(layer, klayer, arrays, many, mask, mode: bool, rng, check: Ker
     n_mask = mask
     k_mask = None if mask is None else ([None if m is None else torch.from_numpy(numpy.asarray(m)) for m in mask]
                                         if isinstance(mask, list) else torch.from_numpy(numpy.asarray(mask)))
-    extra_n = dict(check.call_kwargs)
-    extra_k = dict(check.call_kwargs)
-    if mask is not None:
-        extra_n["mask"], extra_k["mask"] = n_mask, k_mask
-    y = layer(tensors if many else tensors[0], training=mode, **extra_n)
-    ky = klayer(t_in if many else t_in[0], training=mode, **extra_k)
+    if mask is not None:  # masks travel on the inputs, as from a masking layer before this one
+        for t, kt, m, km in zip(tensors, t_in, n_mask if many else [n_mask], k_mask if many else [k_mask]):
+            t._keras_mask = m
+            kt._keras_mask = km
+    y = layer(tensors if many else tensors[0], training=mode, **check.call_kwargs)
+    ky = klayer(t_in if many else t_in[0], training=mode, **check.call_kwargs)
     ys, kys = _flat(y), _flat(ky)
     assert len(ys) == len(kys), f"{what}: {len(ys)} outputs, Keras gives {len(kys)}"
     for i, (a, b) in enumerate(zip(ys, kys)):
@@ -229,7 +229,10 @@ def _compare_call(layer, klayer, arrays, many, mask, mode: bool, rng, check: Ker
     numpy.testing.assert_allclose(n_losses, k_losses, rtol=check.rtol, atol=check.atol,
                                   err_msg=f"{what}: layer.losses differ from Keras's")
 
-    # masks: compute_mask on both sides
+    # masks: the ones the call attached to the outputs, and compute_mask on both sides
+    for i, (a, b) in enumerate(zip(ys, kys)):
+        _assert_masks_equal(getattr(a, "_keras_mask", None), getattr(b, "_keras_mask", None),
+                            f"{what}: the mask attached to output {i}")
     n_in = tensors if many else tensors[0]
     k_in = t_in if many else t_in[0]
     n_out_mask = layer.compute_mask(n_in, n_mask)

@@ -302,6 +302,7 @@ class Layer:
             self._batch_input_shape = (None, *tuple(input_shape))
         else:
             self._batch_input_shape = None
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._call_has_training = _accepts(self.call, "training")
         self._call_has_mask = _accepts(self.call, "mask")
 
@@ -473,8 +474,10 @@ class Layer:
         return _map_structure(lambda t: (batch, *tuple(t.shape[1:])), out)
 
     def compute_mask(self, inputs, mask=None):
-        """The mask of the outputs: passed through where the layer supports masking, else dropped."""
-        return mask if self.supports_masking else None
+        """The mask of the outputs: by default the input's mask. ``__call__`` attaches it to the outputs only
+        when the layer ``supports_masking`` (True by default for a layer overriding ``compute_mask``, as in
+        Keras); otherwise the mask is dropped there."""
+        return mask
 
     def get_config(self) -> dict:
         """Everything needed to rebuild the layer (``type(layer).from_config(config)``), Keras's keys first."""
@@ -604,14 +607,16 @@ class Layer:
         if self.activity_regularizer is not None:
             for out in _flatten(outputs):
                 self.add_loss(self.activity_regularizer(out) / out.shape[0])
-        out_mask = self.compute_mask(inputs, mask)
-        if out_mask is not None:
-            if isinstance(outputs, Tensor):
-                outputs._keras_mask = out_mask
-            elif isinstance(outputs, (list, tuple)) and not isinstance(out_mask, (list, tuple)):
-                for out in outputs:
-                    if isinstance(out, Tensor):
-                        out._keras_mask = out_mask
+        if self.supports_masking:  # a layer that does not support masking drops the mask (Keras)
+            out_mask = self.compute_mask(inputs, mask)
+            if out_mask is not None:
+                if isinstance(outputs, Tensor):
+                    outputs._keras_mask = out_mask
+                elif isinstance(outputs, (list, tuple)):
+                    masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outputs)
+                    for out, m in zip(outputs, masks):
+                        if isinstance(out, Tensor) and m is not None:
+                            out._keras_mask = m
         return outputs
 
     def _convert_input(self, x):
