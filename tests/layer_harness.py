@@ -217,7 +217,8 @@ def run_layer_test(
 
     Returns the built layer, for extra checks by the caller.
     """
-    init_kwargs = dict(init_kwargs or {})
+    make_kwargs = init_kwargs if callable(init_kwargs) else (lambda: dict(init_kwargs or {}))
+    init_kwargs = make_kwargs()
     many = _is_shape_list(input_shape)
     shapes = [tuple(s) for s in input_shape] if many else [tuple(input_shape)]
     rng = numpy.random.default_rng(seed)
@@ -226,7 +227,7 @@ def run_layer_test(
     arrays = [a.astype(numpy.float32) if a.dtype == numpy.float64 else a for a in arrays]
     what = f"{layer_cls.__name__}({', '.join(f'{k}={v!r}' for k, v in init_kwargs.items())})"
 
-    layer = layer_cls(**init_kwargs)
+    layer = layer_cls(**make_kwargs())
     first = layer(_layer_inputs(_to_tensors(arrays, False), many), training=False)
     assert layer.built, f"{what}: not built after its first call"
     if perturb_weights:
@@ -238,7 +239,7 @@ def run_layer_test(
     for mode in training_modes:
         out = layer(_layer_inputs(_to_tensors(arrays, False), many), training=mode)
         got = [tuple(o.shape) for o in _flat(out)]
-        want = [_shape_tuple(s) for s in (declared if _is_shape_list(declared) else [declared])]
+        want = [_shape_tuple(s) for s in _flat_shapes(declared)]
         assert got == want, f"{what}, training={mode}: output shapes {got} but compute_output_shape says {want}"
         if expected_output_shape is not None:
             exp = expected_output_shape if _is_shape_list(expected_output_shape) else [expected_output_shape]
@@ -330,7 +331,7 @@ def run_layer_test(
 
     # 7. float64 central differences ---------------------------------------------------------------
     if gradcheck:
-        _gradcheck_float64(layer_cls, init_kwargs, layer, arrays, many, rng, check_input_grads, what)
+        _gradcheck_float64(layer_cls, make_kwargs(), layer, arrays, many, rng, check_input_grads, what)
 
     # 8. real Keras -----------------------------------------------------------------------------------
     if keras or keras_name is not None or keras_kwargs is not None:
@@ -338,7 +339,7 @@ def run_layer_test(
                            config_extras=tuple(keras_config_extras), mask_maker=keras_mask_maker,
                            call_kwargs=dict(keras_call_kwargs or {}), check_grads=keras_check_grads,
                            rtol=keras_rtol, atol=keras_atol)
-        compare_with_keras(layer, layer_cls, init_kwargs, arrays, many, rng, check, what)
+        compare_with_keras(layer, layer_cls, make_kwargs, arrays, many, rng, check, what)
     return layer
 
 
@@ -401,8 +402,8 @@ def _numpy(value) -> numpy.ndarray:
 
 
 def _flat_shapes(shapes) -> list[tuple]:
-    if isinstance(shapes, tuple) and all(isinstance(s, (int, type(None))) for s in shapes):
-        return [shapes]
+    if isinstance(shapes, (tuple, list)) and all(isinstance(s, (int, type(None))) for s in shapes):
+        return [tuple(shapes)]
     return [s for x in shapes for s in _flat_shapes(x)]
 
 
@@ -469,12 +470,12 @@ class LayerCase:
     def __init__(self, id: str, layer_cls: type, init_kwargs: dict | None = None,  # noqa: A002
                  input_shape: Shape | list[Shape] = (2, 3), marks=(), **checks):
         self.id, self.layer_cls, self.input_shape = id, layer_cls, input_shape
-        self.init_kwargs = dict(init_kwargs or {})
+        self.init_kwargs = init_kwargs if callable(init_kwargs) else dict(init_kwargs or {})
         self.marks = marks  # pytest marks for this row (e.g. a skipif while a dependency is missing)
         self.checks = checks
 
     def __repr__(self) -> str:
-        return f"LayerCase({self.id!r}, {self.layer_cls.__name__}, {self.init_kwargs}, {self.input_shape})"
+        return f"LayerCase({self.id!r}, {self.layer_cls.__name__}, {self.input_shape})"
 
     def run(self):
         return run_layer_test(self.layer_cls, self.init_kwargs, self.input_shape, **self.checks)

@@ -96,8 +96,10 @@ def _flat(struct) -> list:
 
 
 def _rel_path(path: str) -> str:
-    """A weight's path below its layer (``lstm/lstm_cell/kernel`` → ``lstm_cell/kernel``)."""
-    return path.split("/", 1)[1] if "/" in path else path
+    """A weight's path below its layer, without layer counters (``bi/forward_lstm_3/lstm_cell/kernel`` →
+    ``forward_lstm/lstm_cell/kernel``)."""
+    below = path.split("/", 1)[1] if "/" in path else path
+    return "/".join(re.sub(r"_\d+$", "", part) for part in below.split("/"))
 
 
 def _np(x) -> numpy.ndarray | None:
@@ -124,22 +126,22 @@ def _keras_kwargs(keras, init_kwargs: dict, check: KerasCheck) -> dict:
     return dict(check.kwargs(keras) if callable(check.kwargs) else check.kwargs)
 
 
-def compare_with_keras(layer, layer_cls: type, init_kwargs: dict, arrays: list, many: bool, rng,
+def compare_with_keras(layer, layer_cls: type, make_kwargs: Callable[[], dict], arrays: list, many: bool, rng,
                        check: KerasCheck, what: str) -> None:
     """Everything a ``keras=True`` row asserts (see ``tests/layer_harness.py``); ``layer`` is neuronka's built,
-    perturbed layer."""
+    perturbed layer; ``make_kwargs()`` gives fresh constructor arguments."""
     import torch  # noqa: PLC0415 - the Keras oracle runs on torch
 
     keras, kcls = keras_class(layer_cls, check)
     what = f"{what} vs keras.layers.{kcls.__name__}"
 
     # 1. the unbuilt configs ------------------------------------------------------------------------
-    fresh_nk = layer_cls(**init_kwargs)
-    fresh_k = kcls(**_keras_kwargs(keras, init_kwargs, check))
+    fresh_nk = layer_cls(**make_kwargs())
+    fresh_k = kcls(**_keras_kwargs(keras, make_kwargs(), check))
     assert_configs_equal(fresh_nk.get_config(), fresh_k.get_config(), f"{what} (unbuilt)", check.config_extras)
 
     # 2. build Keras's on the same inputs; same weights, in the same order ---------------------------------
-    klayer = kcls(**_keras_kwargs(keras, init_kwargs, check))
+    klayer = kcls(**_keras_kwargs(keras, make_kwargs(), check))
     k_inputs = [torch.from_numpy(a.copy()) for a in arrays]
     klayer(k_inputs if many else k_inputs[0], **check.call_kwargs)
     n_w, k_w = layer.weights, klayer.weights

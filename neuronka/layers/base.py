@@ -612,8 +612,8 @@ class Layer:
             if out_mask is not None:
                 if isinstance(outputs, Tensor):
                     outputs._keras_mask = out_mask
-                elif isinstance(outputs, (list, tuple)):
-                    masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outputs)
+                elif isinstance(outputs, (list, tuple)):  # masks paired with outputs in order (Keras)
+                    masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask]
                     for out, m in zip(outputs, masks):
                         if isinstance(out, Tensor) and m is not None:
                             out._keras_mask = m

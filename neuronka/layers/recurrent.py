@@ -223,19 +223,32 @@ class _Cell(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
+    # Keras's key order of each cell's config (after the base keys)
+    _config_keys: tuple[str, ...] = ()
+
+    def _argument_config(self) -> dict:
+        """Every argument of the cell by name, serialized as Keras writes it."""
+        out = {"units": self.units, "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+               "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        for w in ("kernel", "recurrent", "bias"):
+            out[f"{w}_initializer"] = initializers.serialize(getattr(self, f"{w}_initializer"))
+            out[f"{w}_regularizer"] = regularizers.serialize(getattr(self, f"{w}_regularizer"))
+            out[f"{w}_constraint"] = constraints.serialize(getattr(self, f"{w}_constraint"))
+        if hasattr(self, "recurrent_activation"):
+            out["recurrent_activation"] = _activations.serialize(self.recurrent_activation)
+        for extra in ("unit_forget_bias", "reset_after"):
+            if hasattr(self, extra):
+                out[extra] = getattr(self, extra)
+        return out
+
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": _activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        args = self._argument_config()
+        return {**super().get_config(), **{k: args[k] for k in self._config_keys}}
+
+
+_WEIGHT_ARGS = ("kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
+                "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+                "bias_constraint")
 
 
 class SimpleRNNCell(_Cell):
@@ -245,6 +258,7 @@ class SimpleRNNCell(_Cell):
     """
 
     _gates = 1
+    _config_keys = ("units", "activation", "use_bias", *_WEIGHT_ARGS, "dropout", "recurrent_dropout", "seed")
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -275,6 +289,8 @@ class LSTMCell(_Cell):
     """
 
     _gates = 4
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", *_WEIGHT_ARGS,
+                    "dropout", "recurrent_dropout", "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -321,9 +337,6 @@ class LSTMCell(_Cell):
         h_t = o * self.activation(c)
         return h_t, [h_t, c]
 
-    def get_config(self):
-        return {**super().get_config(), "recurrent_activation": _activations.serialize(self.recurrent_activation),
-                "unit_forget_bias": self.unit_forget_bias}
 
 
 class GRUCell(_Cell):
@@ -336,6 +349,8 @@ class GRUCell(_Cell):
     """
 
     _gates = 3
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS, "dropout",
+                    "recurrent_dropout", "reset_after", "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -383,9 +398,6 @@ class GRUCell(_Cell):
         h_t = z * h_tm1 + (1.0 - z) * hh
         return h_t, ([h_t] if nested else h_t)
 
-    def get_config(self):
-        return {**super().get_config(), "recurrent_activation": _activations.serialize(self.recurrent_activation),
-                "reset_after": self.reset_after}
 
 
 # ----------------------------------------------------------------------------------
@@ -588,6 +600,16 @@ class RNN(Layer):
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
                 "zero_output_for_mask": self.zero_output_for_mask, "cell": _serialize(self.cell)}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cell = config.pop("cell")
+        if isinstance(cell, dict):
+            from ..serialization import deserialize_keras_object  # noqa: PLC0415
+
+            cell = deserialize_keras_object(cell, custom_objects=custom_objects)
+        return cls(cell, **config)
+
 
 class _BuiltinRNN(RNN):
     """SimpleRNN / LSTM / GRU: the cell is built from the layer's arguments; its arguments are the layer's."""
@@ -597,8 +619,8 @@ class _BuiltinRNN(RNN):
     def _init_builtin(self, cell, use_cudnn, activity_regularizer, return_sequences, return_state, go_backwards,
                       stateful, unroll, kwargs):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, **kwargs)
         self.input_spec = InputSpec(ndim=3)
         if use_cudnn not in ("auto", True, False):
             raise ValueError(f"{type(self).__name__}: expected `use_cudnn` to be one of 'auto', True, False; "
@@ -618,13 +640,18 @@ class _BuiltinRNN(RNN):
             return False
         return all(_fusable(getattr(cell, a)) for a in ("activation", "recurrent_activation") if hasattr(cell, a))
 
+    _config_keys: tuple[str, ...] = ()  # Keras's order of the cell's arguments in the layer's config
+
     def get_config(self):
         config = super().get_config()
         del config["cell"]
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype", "batch_input_shape"):
-            cell_config.pop(key, None)
-        return {**config, **cell_config, "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+        args = self.cell._argument_config()
+        args["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return {**config, **{k: args[k] for k in self._config_keys}}
+
+    @classmethod
+    def from_config(cls, config):
+        return Layer.from_config.__func__(cls, config)
 
 
 _COMMON = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
@@ -639,6 +666,8 @@ class SimpleRNN(_BuiltinRNN):
     """
 
     _cell_args = _COMMON
+    _config_keys = ("units", "activation", "use_bias", *_WEIGHT_ARGS[:6], "activity_regularizer", *_WEIGHT_ARGS[6:],
+                    "dropout", "recurrent_dropout")  # Keras's SimpleRNN config has no seed
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -678,6 +707,9 @@ class LSTM(_BuiltinRNN):
     """
 
     _cell_args = (*_COMMON, "recurrent_activation", "unit_forget_bias")
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS[:3], "unit_forget_bias",
+                    *_WEIGHT_ARGS[3:6], "activity_regularizer", *_WEIGHT_ARGS[6:], "dropout", "recurrent_dropout",
+                    "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -717,6 +749,8 @@ class GRU(_BuiltinRNN):
     """
 
     _cell_args = (*_COMMON, "recurrent_activation", "reset_after")
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS[:6],
+                    "activity_regularizer", *_WEIGHT_ARGS[6:], "dropout", "recurrent_dropout", "reset_after", "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -759,11 +793,13 @@ class Bidirectional(Layer):
 
     forward = layer(x); backward = layer'(x) with ``go_backwards=True`` (its sequence output is reversed
     back into time order); ``merge_mode``: "concat" [y_f, y_b] on the last axis (default), "sum"
-    y_f + y_b, "mul" y_f ⊙ y_b, "ave" (y_f + y_b)/2, None → the list [y_f, y_b]. With
-    ``return_state`` the forward states then the backward ones follow the output(s). Masked steps give
+    y_f + y_b, "mul" y_f ⊙ y_b, "ave" (y_f + y_b)/2, None → the tuple (y_f, y_b). With
+    ``return_state`` a tuple: the output(s), the forward states, then the backward ones. Masked steps give
     zero outputs when returning sequences (``zero_output_for_mask`` is turned on in both copies).
     ``initial_state``: the forward states followed by the backward ones. ``weights``: initial weights,
-    forward layer's then backward layer's.
+    forward layer's then backward layer's. The copies are made as Keras makes them (the layer serialized,
+    renamed ``forward_<name>``/``backward_<name>``, deserialized); unlike Keras, a ``dtype`` given to the
+    wrapper is given to the copies too.
     """
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
@@ -784,14 +820,17 @@ class Bidirectional(Layer):
             raise ValueError(f"Bidirectional: invalid merge mode; expected one of 'sum', 'mul', 'ave', 'concat', "
                              f"None, received merge_mode={merge_mode!r}")
         super().__init__(**kwargs)
-        config = layer.get_config()
-        if kwargs.get("dtype") is not None:  # an explicit dtype on the wrapper applies to both copies
-            config["dtype"] = self._dtype
-        self.forward_layer = type(layer).from_config(
-            {**config, "name": "forward_" + _removeprefix(layer.name, "forward_")})
+
+        def copy(**changes):  # Keras's copy: the layer serialized (built as it was), changed, deserialized
+            config = _serialize(layer)
+            config["config"].update(changes)
+            if kwargs.get("dtype") is not None:  # neuronka: an explicit dtype on the wrapper applies to the copies
+                config["config"]["dtype"] = Layer.get_config(self)["dtype"]
+            return _deserialize(config)
+
+        self.forward_layer = copy(name="forward_" + _removeprefix(layer.name, "forward_"))
         if backward_layer is None:
-            self.backward_layer = type(layer).from_config(
-                {**config, "go_backwards": True, "name": "backward_" + _removeprefix(layer.name, "backward_")})
+            self.backward_layer = copy(go_backwards=True, name="backward_" + _removeprefix(layer.name, "backward_"))
         else:
             self.backward_layer = backward_layer
         f, b = self.forward_layer, self.backward_layer
@@ -818,8 +857,9 @@ class Bidirectional(Layer):
         for sub in (self.forward_layer, self.backward_layer):
             if not sub.built:
                 sub.build(sequences_shape)
-                sub.built = True
                 sub._build_input_shape = (None, *tuple(sequences_shape)[1:])
+            for w in sub.weights:  # Keras's paths: bidirectional/forward_lstm/lstm_cell/kernel
+                w.path = f"{self.name}/{sub.name}/{_removeprefix(w.path, sub.name + '/')}"
         if self._initial_weights:
             nw = len(self._initial_weights)
             self.forward_layer.set_weights(self._initial_weights[: nw // 2])
@@ -835,9 +875,9 @@ class Bidirectional(Layer):
             fwd_state, bwd_state = states[:half], states[half:]
         y = self.forward_layer(sequences, initial_state=fwd_state, mask=mask, training=training)
         y_rev = self.backward_layer(sequences, initial_state=bwd_state, mask=mask, training=training)
-        states = []
+        states = ()
         if self.return_state:
-            states = list(y[1:]) + list(y_rev[1:])
+            states = tuple(y[1:]) + tuple(y_rev[1:])
             y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
             y_rev = ops.getitem(y_rev, (slice(None), slice(None, None, -1)))
@@ -850,36 +890,48 @@ class Bidirectional(Layer):
         elif self.merge_mode == "mul":
             output = y * y_rev
         else:
-            output = [y, y_rev]
-        m = mask[0] if isinstance(mask, (list, tuple)) else mask
-        if self.return_sequences and m is not None:
-            for o in output if isinstance(output, list) else [output]:
-                o._keras_mask = m.data if isinstance(m, Tensor) else m
+            output = (y, y_rev)
         if self.return_state:
-            return (output if isinstance(output, list) else [output]) + states
+            return (output if self.merge_mode is None else (output,)) + states
         return output
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        """Keras's structure. Unlike Keras (which doubles the forward layer's shape), a custom backward layer
+        of another size counts with its own size, so the shape is the one ``call`` returns."""
         out = self.forward_layer.compute_output_shape(sequences_shape)
         back = self.backward_layer.compute_output_shape(sequences_shape)
-        f_states = b_states = []
+        f_states = b_states = ()
         if self.return_state:
-            out, f_states, back, b_states = out[0], list(out[1:]), back[0], list(back[1:])
+            out, f_states = out[0], tuple(tuple(s) for s in out[1:])
+            back, b_states = back[0], tuple(tuple(s) for s in back[1:])
         out, back = tuple(out), tuple(back)
         if self.merge_mode == "concat":
             out = (*out[:-1], out[-1] + back[-1])
-        outs = [out, back] if self.merge_mode is None else [out]
+        elif self.merge_mode is None:
+            out = (out, back)
         if self.return_state:
-            return outs + f_states + b_states
-        return outs if self.merge_mode is None else out
+            return (out if self.merge_mode is None else (out,)) + f_states + b_states
+        return out
+
+    @property
+    def states(self):
+        if self.forward_layer.states and self.backward_layer.states:
+            return tuple(self.forward_layer.states + self.backward_layer.states)
+        return None
 
     def compute_mask(self, inputs, mask=None):
+        """The sequence mask on the sequence output(s) (both of them with ``merge_mode=None``), None on the states.
+        (Keras's own version fails for a stateful layer returning its states; neuronka returns None for them.)"""
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        out_mask = mask if self.return_sequences else None
-        if self.merge_mode is None or self.return_state:
-            return None  # list outputs: masks are set on the sequence outputs in call
-        return out_mask
+        if self.return_sequences:
+            output_mask = (mask, mask) if not self.merge_mode else mask
+        else:
+            output_mask = (None, None) if not self.merge_mode else None
+        if self.return_state and self.states is not None:
+            state_mask = (None,) * len(self.states)
+            return (output_mask if isinstance(output_mask, tuple) else (output_mask,)) + state_mask
+        return output_mask
 
     def reset_state(self) -> None:
         if not self.stateful:
