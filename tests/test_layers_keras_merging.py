@@ -1,7 +1,6 @@
 """Merging layers against real Keras: one row per argument set (see tests/layer_harness.py)."""
 from __future__ import annotations
 
-
 from neuronka import layers
 
 from .layer_harness import LayerCase, layer_cases

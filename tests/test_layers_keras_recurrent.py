@@ -4,7 +4,6 @@ The weights are copied into Keras in Keras's order (``cell`` kernel, recurrent_k
 i, f, c, o for LSTM, z, r, h for GRU), so equal outputs and gradients also prove the gate layout."""
 from __future__ import annotations
 
-
 from neuronka import layers
 
 from .layer_harness import LayerCase, layer_cases
