@@ -27,6 +27,11 @@ class LoRAMixin:
     lora_enabled = False
 
     def _init_lora(self, lora_rank, lora_alpha) -> None:
+        """``lora_rank``: None or 0 (no LoRA, as in Keras) or a positive rank."""
+        if lora_rank is not None and (isinstance(lora_rank, bool) or not isinstance(lora_rank, (int, numpy.integer))
+                                      or lora_rank < 0):
+            raise ValueError(f"{type(self).__name__}: expected `lora_rank` to be None or a non-negative integer, "
+                             f"received lora_rank={lora_rank!r}")
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
         self.lora_enabled = False
