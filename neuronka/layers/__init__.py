@@ -31,6 +31,25 @@ from .symbolic import Input, InputLayer, KerasTensor
 from .text_vectorization import TextVectorization
 
 
+def serialize(layer) -> dict:
+    """A layer as Keras's serialized dict (``{"module", "class_name", "config", "registered_name"[,
+    "build_config"]}``), the same as ``neuronka.saving.serialize_keras_object(layer)``."""
+    from ..serialization import serialize_keras_object  # noqa: PLC0415
+
+    return serialize_keras_object(layer)
+
+
+def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
+    """The layer a :func:`serialize` dict (or Keras's) describes; anything else is a ValueError."""
+    from ..serialization import deserialize_keras_object  # noqa: PLC0415
+
+    obj = deserialize_keras_object(config, custom_objects=custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError(f"`keras.layers.deserialize` was passed a `config` object that is not a "
+                         f"`keras.layers.Layer`. Received: {config}")
+    return obj
+
+
 def _registry() -> dict:
     """Every layer class by name, for deserialization."""
     out = {}

@@ -108,11 +108,44 @@ class Variable(Tensor):
 
 
 class InputSpec:
-    """What a layer accepts: ``ndim``, ``min_ndim``, ``max_ndim`` and fixed sizes of some ``axes``."""
+    """What a layer accepts (Keras's ``InputSpec``): a ``dtype``, a ``shape`` (None entries free; it fixes
+    ``ndim``), ``ndim``, ``min_ndim``, ``max_ndim``, fixed sizes of some ``axes`` ({axis: size}), a ``name``,
+    ``optional``. ``allow_last_axis_squeeze`` is recorded (Keras's argument)."""
 
-    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, allow_last_axis_squeeze=False):
-        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
-        self.axes = dict(axes or {})
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None, optional=False):
+        self.dtype = None if dtype is None else numpy.dtype(dtype).name
+        if shape is not None:
+            self.shape = tuple(None if s is None else int(s) for s in shape)
+            self.ndim = len(self.shape)
+        else:
+            self.shape = None
+            self.ndim = ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
+        self.name, self.optional = name, optional
+        self.allow_last_axis_squeeze = allow_last_axis_squeeze
+        try:
+            axes = axes or {}
+            self.axes = {int(k): axes[k] for k in axes}
+        except (ValueError, TypeError):
+            raise TypeError(f"Argument `axes` must be a dict with integer keys. Received: axes={axes}") from None
+        if self.axes and (self.ndim is not None or self.max_ndim is not None):
+            max_dim = (self.ndim if self.ndim else self.max_ndim) - 1
+            if max(self.axes) > max_dim:
+                raise ValueError(f"Axis {max(self.axes)} is greater than the maximum allowed value: {max_dim}")
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={getattr(self, k)}" for k in ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes")
+                 if getattr(self, k)]
+        return f"InputSpec({', '.join(parts)})"
+
+    def get_config(self) -> dict:
+        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
+                "min_ndim": self.min_ndim, "axes": self.axes, "optional": self.optional}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
     def check(self, layer_name: str, shape, index: int = 0) -> None:
         rank = len(shape)
@@ -129,6 +162,10 @@ class InputSpec:
             raise ValueError(
                 f"{where}: expected max_ndim={self.max_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
             )
+        if self.shape is not None:
+            for axis, (want, got) in enumerate(zip(self.shape, shape)):
+                if want is not None and got is not None and want != got:
+                    raise ValueError(f"{where}: expected shape={self.shape}, found shape={tuple(shape)}")
         for axis, size in self.axes.items():
             if size is None:
                 continue
@@ -204,6 +241,14 @@ def _resolve_dtype_policy(dtype):
     return policy
 
 
+def _build_scope() -> list:
+    """The layers whose ``build`` is running in this thread, outermost first."""
+    scope = getattr(_ctx, "build_scope", None)
+    if scope is None:
+        scope = _ctx.build_scope = []
+    return scope
+
+
 def _recording_build(build):
     """Wrap a layer class's ``build`` as Keras does: the outermost call records its arguments (for
     ``get_build_config``) and marks the layer built, so a custom ``build`` need not set ``self.built``."""
@@ -213,9 +258,12 @@ def _recording_build(build):
         if self.__dict__.get("_inside_build"):
             return build(self, *args, **kwargs)
         object.__setattr__(self, "_inside_build", True)
+        scope = _build_scope()
+        scope.append(self)  # weights created now get the path of the layers being built: outer/inner/kernel
         try:
             result = build(self, *args, **kwargs)
         finally:
+            scope.pop()
             object.__setattr__(self, "_inside_build", False)
         try:
             bound = inspect.signature(build).bind(self, *args, **kwargs).arguments
@@ -438,7 +486,11 @@ class Layer:
                        constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer))
         var._declared_trainable = trainable
         var._created_trainable = bool(trainable)
-        var.path = f"{self.name}/{var.name}"
+        scope = _build_scope()
+        if scope and scope[-1] is self:  # Keras's path: the names of the layers being built, outermost first
+            var.path = "/".join([layer.name for layer in scope] + [var.name])
+        else:
+            var.path = f"{self.name}/{var.name}"
         self._tracked_weights.append(var)
         return var
 
