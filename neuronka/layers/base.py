@@ -163,7 +163,7 @@ class InputSpec:
                 f"{where}: expected max_ndim={self.max_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
             )
         if self.shape is not None:
-            for axis, (want, got) in enumerate(zip(self.shape, shape)):
+            for want, got in zip(self.shape, shape):
                 if want is not None and got is not None and want != got:
                     raise ValueError(f"{where}: expected shape={self.shape}, found shape={tuple(shape)}")
         for axis, size in self.axes.items():
