@@ -130,10 +130,17 @@ def compare_with_keras(layer, layer_cls: type, make_kwargs: Callable[[], dict], 
                        check: KerasCheck, what: str) -> None:
     """Everything a ``keras=True`` row asserts (see ``tests/layer_harness.py``); ``layer`` is neuronka's built,
     perturbed layer; ``make_kwargs()`` gives fresh constructor arguments."""
-    import torch  # noqa: PLC0415 - the Keras oracle runs on torch
 
     keras, kcls = keras_class(layer_cls, check)
     what = f"{what} vs keras.layers.{kcls.__name__}"
+    try:
+        _compare(keras, kcls, layer, layer_cls, make_kwargs, arrays, many, rng, check, what)
+    finally:  # Keras's global name counters (layers, seed generators) back to zero for the tests that follow
+        keras.backend.clear_session()
+
+
+def _compare(keras, kcls, layer, layer_cls, make_kwargs, arrays, many, rng, check, what) -> None:
+    import torch  # noqa: PLC0415
 
     # 1. the unbuilt configs ------------------------------------------------------------------------
     fresh_nk = layer_cls(**make_kwargs())

@@ -29,6 +29,14 @@ def uint8_pixels(rng, shape):
     return rng.integers(0, 256, shape).astype(numpy.uint8)
 
 
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_names():
+    """Keras's global name counters back to zero after each test (other tests compare default names)."""
+    yield
+    keras = keras_or_skip()
+    keras.backend.clear_session()
+
 CASES = [
     LayerCase("embedding", layers.Embedding, {"input_dim": 7, "output_dim": 3}, (2, 4), keras=True,
               input_maker=indices(7), check_input_grads=False),

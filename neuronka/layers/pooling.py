@@ -49,7 +49,8 @@ class _Pooling(Layer):
     rank = 2
     mode = "max"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        kwargs["name"] = name
         default_name(type(self), kwargs)
         super().__init__(**kwargs)
         cls = type(self).__name__
@@ -96,8 +97,8 @@ class MaxPooling1D(_Pooling):
 
     rank, mode = 1, "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class MaxPooling2D(_Pooling):
@@ -106,8 +107,8 @@ class MaxPooling2D(_Pooling):
 
     rank, mode = 2, "max"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class AveragePooling1D(_Pooling):
@@ -116,8 +117,8 @@ class AveragePooling1D(_Pooling):
 
     rank, mode = 1, "average"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class AveragePooling2D(_Pooling):
@@ -126,8 +127,8 @@ class AveragePooling2D(_Pooling):
 
     rank, mode = 2, "average"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 # ----------------------------------------------------------------------------------
