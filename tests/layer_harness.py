@@ -1,19 +1,55 @@
-"""The shared layer test harness: one function checks the whole Keras layer contract, one row per layer.
+"""The shared layer test harness: one function checks the whole Keras layer contract, one row per layer,
+with real Keras 3.15.1 (torch backend) as the oracle of what a layer must do.
 
 Adding a layer to the test suite is adding a row to a table::
 
     from .layer_harness import LayerCase, layer_cases
 
     CASES = [
+        LayerCase("dense", layers.Dense, {"units": 3}, (2, 4), keras=True, gradcheck=True),
+        LayerCase("dense_relu_3d", layers.Dense, {"units": 5, "activation": "relu"}, (2, 3, 4), keras=True),
         LayerCase("flatten", layers.Flatten, {}, (2, 3, 4), expected_output_shape=(2, 12),
                   torch_equivalent=lambda layer: (lambda x: x.flatten(1), None, None)),
-        LayerCase("dense", layers.Dense, {"units": 3}, (2, 4), expected_num_params=15,
-                  torch_equivalent=torch_linear, weight_map=linear_weight_map),
     ]
 
     @layer_cases(CASES)
     def test_layer_contract(case):
         case.run()
+
+**Adding a Keras layer (the usual case)**: one row per argument set with ``keras=True`` — several rows per
+layer (default arguments, every option that changes the computation: strides/padding/data_format,
+activation, use_bias, regularizers/initializers/constraints, masks, return_sequences...), small shapes,
+``gradcheck=True`` on one of them. ``layer_cases`` then marks the row ``keras_api("layers.<Name>")`` (the
+coverage report, ``python tools/keras_coverage.py --namespaces layers``, counts the name once a marked row
+passes). The Keras comparison (``tests/layer_harness_keras.py``) builds ``keras.layers.<Name>(**init_kwargs)``
+and asserts, for the row:
+
+a. ``get_config()`` equal to Keras's, unbuilt and built: the same keys **in Keras's order** and values after
+   JSON (nested dicts too; layer names are compared without their ``_<n>`` counters); ``from_config`` on each
+   side rebuilds from the other side's config; ``serialize_keras_object`` equal on both sides and each side's
+   ``deserialize_keras_object`` reads the other's; ``get_build_config()`` equal;
+b. the same weights — names, paths below the layer, shapes, **order** (``layer.weights``), trainable split,
+   ``count_params()`` — after which neuronka's (perturbed) weights are copied into Keras's in that order;
+c. ``compute_output_shape`` equal for the batch-None input shapes;
+d. float32 outputs (shape, dtype, values) equal at inference — and with ``keras_training=True`` also in
+   training mode (only where training is deterministic: BatchNormalization, rate-0 dropout), the
+   weights after the call (moving statistics) equal too; ``layer.losses`` equal (activity and weight
+   regularization); the masks attached to the outputs and ``compute_mask`` equal;
+e. float32 gradients of every float input and trainable weight equal to Keras's (torch autograd through
+   the Keras layer), for the same random output gradient.
+
+Knobs of a Keras row (all optional): ``keras_kwargs`` (Keras's constructor arguments when they cannot be
+the same objects: a dict, or ``keras -> dict``, e.g. ``lambda keras: {"layer": keras.layers.LSTM(3)}`` for
+Bidirectional), ``keras_name`` (the Keras class when its name differs), ``keras_training``,
+``keras_mask_maker(rng, shapes) -> mask`` (a bool mask, or one per input, attached to the inputs as a
+previous masking layer would), ``keras_call_kwargs`` (other call arguments, the same on both sides),
+``keras_config_extras`` (config keys neuronka adds deliberately — each documented in the layer's
+docstring), ``keras_check_grads=False``, ``keras_rtol``/``keras_atol`` (default 1e-4/1e-5).
+``init_kwargs`` may be a function returning fresh arguments (``lambda: {"cell": layers.LSTMCell(3)}``) when
+they hold objects that must not be shared between the layers the harness builds. A layer Keras cannot
+run on its torch backend (TextVectorization needs TensorFlow) gets rows without ``keras=True``.
+Worked examples: ``tests/test_layers_keras_*.py`` (core, convolutional, pooling, normalization,
+regularization, reshaping, merging, recurrent, embedding/preprocessing, base).
 
 ``run_layer_test(layer_cls, init_kwargs, input_shape, ...)`` (what ``LayerCase.run`` calls) builds
 ``layer_cls(**init_kwargs)`` on random inputs of ``input_shape`` (batch axis included; a list of shapes
@@ -21,7 +57,8 @@ for a layer taking a list of inputs, such as ``Add``) and checks, in this order:
 
 1. **shapes**: for every mode in ``training_modes`` the output shape equals ``compute_output_shape``
    (and ``expected_output_shape`` when given); calling the layer on symbolic ``Input`` tensors (batch
-   axis None) gives a ``KerasTensor`` of the same shape with batch None; float32 in gives float32 out.
+   axis None) gives a ``KerasTensor`` of the same shape with batch None; float32 in gives the layer's
+   compute dtype out (float32 unless the row passes ``dtype``).
 2. **weights**: ``expected_num_trainable_weights``, ``expected_num_non_trainable_weights``,
    ``expected_num_params`` (``count_params()``).
 3. **config round trip**: ``get_config()`` survives JSON, names every argument of ``init_kwargs``, and
@@ -36,6 +73,7 @@ for a layer taking a list of inputs, such as ``Add``) and checks, in this order:
    the weight gradients equal PyTorch's, for every mode of ``torch_training_modes``.
 7. **float64** (``gradcheck=True``; keep the shapes small): the layer built with ``dtype="float64"`` and
    the same weights returns float64, and its input and weight gradients match central differences.
+8. **real Keras** (``keras=True``, see above).
 
 The PyTorch side is described by two callables:
 

@@ -136,7 +136,7 @@ def compare_with_keras(layer, layer_cls: type, make_kwargs: Callable[[], dict], 
     try:
         _compare(keras, kcls, layer, layer_cls, make_kwargs, arrays, many, rng, check, what)
     finally:  # Keras's global name counters (layers, seed generators) back to zero for the tests that follow
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)
 
 
 def _compare(keras, kcls, layer, layer_cls, make_kwargs, arrays, many, rng, check, what) -> None:

@@ -58,7 +58,7 @@ def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
     keras = keras_or_skip()
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
 
 @keras_api("layers.Layer")
 def test_custom_layer_weights_config_build_config_and_losses_match_keras():

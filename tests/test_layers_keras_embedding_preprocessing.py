@@ -35,7 +35,7 @@ def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
     keras = keras_or_skip()
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
 
 CASES = [
     LayerCase("embedding", layers.Embedding, {"input_dim": 7, "output_dim": 3}, (2, 4), keras=True,
