@@ -4,6 +4,7 @@ Each module lists its public layers in ``__all__``; they are all re-exported her
 """
 from . import (
     activations,
+    bidirectional,
     convolutional,
     core,
     embedding,
@@ -17,6 +18,7 @@ from . import (
 )
 from .activations import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
+from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
 from .embedding import *  # noqa: F403

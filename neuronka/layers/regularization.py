@@ -3,8 +3,9 @@
 ``Dropout`` lives in :mod:`.core`. Here: SpatialDropout1D/2D/3D (whole channels), GaussianNoise,
 GaussianDropout, AlphaDropout, ActivityRegularization (all as Keras's), and two of the notes' regularizers as
 layers, neuronka's own (Keras has neither): ``DropConnect`` (drop weights instead of units) and
-``StochasticDepth`` (drop a residual branch per sample). Every random draw comes from :mod:`neuronka.ops.random`; a layer built with an integer
-``seed`` owns its generator, so a run is reproducible while successive calls still differ.
+``StochasticDepth`` (drop a residual branch per sample). Every random draw comes from
+:mod:`neuronka.ops.random`; a layer built with an integer ``seed`` owns its generator, so a run is
+reproducible while successive calls still differ.
 """
 from __future__ import annotations
 
