@@ -281,5 +281,8 @@ def test_harness_catches_a_config_that_forgets_an_argument():
         def call(self, x):
             return x * self.scale
 
+        def get_config(self):  # overrides Keras's automatic config, and forgets `scale`
+            return super().get_config()
+
     with pytest.raises(AssertionError, match="forgot the argument 'scale'"):
         run_layer_test(Forgetful, {"scale": 2.0}, (2, 3))

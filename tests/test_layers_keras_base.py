@@ -180,3 +180,28 @@ def test_lambda_with_a_named_function_matches_keras_and_refuses_python_lambdas()
     bytecode = json.loads(json.dumps(keras.layers.Lambda(lambda t: t + 1).get_config()))
     with pytest.raises(ValueError, match="never runs code from a file"):
         layers.Lambda.from_config(bytecode)
+
+
+@keras_api("layers.Layer")
+def test_a_layer_without_get_config_gets_keras_automatic_config():
+    keras = keras_or_skip()
+
+    def plain(base):
+        class Plain(base):
+            def __init__(self, units=3, act="relu", **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+
+        class Opaque(base):
+            def __init__(self, fn=None, **kwargs):
+                super().__init__(**kwargs)
+
+        return Plain, Opaque
+
+    (ours, our_opaque), (theirs, their_opaque) = plain(layers.Layer), plain(keras.layers.Layer)
+    for kwargs in ({}, {"units": 4, "name": "p", "trainable": False}, {"dtype": "float64", "act": None}):
+        assert_configs_equal(ours(**kwargs).get_config(), theirs(**kwargs).get_config(), f"auto config {kwargs}")
+    with pytest.raises(NotImplementedError, match="non-serializable argument values"):
+        their_opaque(fn=len).get_config()
+    with pytest.raises(NotImplementedError, match="non-serializable argument values"):
+        our_opaque(fn=len).get_config()

@@ -87,8 +87,8 @@ class LeakyReLU(_Elementwise):
 class ELU(_Elementwise):
     """A(x) = x if x > 0 else α(eˣ − 1); A'(x) = 1 or αeˣ.
 
-    Its config is the one Keras writes for it (Keras's ELU has no ``get_config`` of its own): the name, then
-    ``alpha``, then the base arguments given to the constructor, then the others.
+    Like Keras's ELU it has no ``get_config`` of its own: its config is the automatic one (the name, then
+    ``alpha``, then the base arguments given to the constructor, then the others).
     """
 
     def __init__(self, alpha=1.0, **kwargs):
@@ -96,13 +96,9 @@ class ELU(_Elementwise):
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, numpy.number)):
             raise ValueError(f"ELU: expected a float for `alpha`, received alpha={alpha!r}")
         self.alpha = alpha.item() if isinstance(alpha, numpy.number) else alpha
-        self._passed = list(kwargs)
 
     def call(self, inputs):
         return ops.elu(inputs, alpha=self.alpha)
-
-    def get_config(self) -> dict:
-        return self._auto_config({"alpha": self.alpha}, self._passed)
 
 
 class Softmax(_Elementwise):

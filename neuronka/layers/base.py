@@ -220,6 +220,39 @@ def _flatten(struct) -> list:
     return [struct]
 
 
+def _is_plain(value) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _capture_init_args(cls, args, kwargs) -> dict | None:
+    """Keras's automatic config: the constructor's arguments by name (defaults included, then the keyword
+    arguments given beyond the signature), without ``name``; None when one is not plain JSON data."""
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    config = {}
+    for p in list(signature.parameters.values())[1:]:
+        value = bound.arguments.get(p.name)
+        if p.kind is p.VAR_POSITIONAL:
+            if value:
+                return None
+        elif p.kind is p.VAR_KEYWORD:
+            config.update(value or {})
+        else:
+            config[p.name] = value
+    config.pop("name", None)
+    return config if _is_plain(config) else None
+
+
 def _resolve_dtype_policy(dtype):
     """Keras's ``dtype`` argument — None (the global policy), a name, a NumPy dtype, a ``DTypePolicy`` or its
     serialized dict — as a ``DTypePolicy``."""
@@ -306,6 +339,12 @@ class Layer:
 
     # set by subclasses that propagate or consume masks
     supports_masking = False
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # Keras records the constructor's arguments: a layer without its own get_config() returns them
+        object.__setattr__(instance, "_auto_config", _capture_init_args(cls, args, kwargs))
+        return instance
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -535,22 +574,18 @@ class Layer:
         """Everything needed to rebuild the layer (``type(layer).from_config(config)``), Keras's keys first."""
         from .. import dtype_policies, regularizers  # noqa: PLC0415
 
-        config = {"name": self.name, "trainable": self.trainable,
-                  "dtype": dtype_policies.serialize(self._dtype_policy)}
+        config = {"name": self.name}
+        if type(self).get_config is Layer.get_config:  # no get_config of its own: Keras's automatic config
+            auto = self.__dict__.get("_auto_config")
+            if auto is None and type(self).__init__ is not Layer.__init__:
+                raise NotImplementedError(
+                    f"Object {type(self).__name__} was created by passing non-serializable argument values in "
+                    f"`__init__()`, and therefore the object must override `get_config()` in order to be "
+                    f"serializable. Please implement `get_config()`.")
+            config.update(auto or {})
+        config.update({"trainable": self.trainable, "dtype": dtype_policies.serialize(self._dtype_policy)})
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        return config
-
-    def _auto_config(self, arguments: dict, passed: list[str]) -> dict:
-        """The config Keras writes for a layer without its own ``get_config`` (ELU, Identity): the name, the
-        constructor's ``arguments``, the base keyword arguments the user passed (in that order), then the rest
-        of the base config."""
-        base = Layer.get_config(self)
-        config = {"name": base["name"], **arguments}
-        for key in passed:
-            if key in base:
-                config[key] = base[key]
-        config.update(base)
         return config
 
     @classmethod

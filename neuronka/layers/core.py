@@ -290,12 +290,8 @@ class Identity(Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._passed = list(kwargs)
         self.supports_masking = True
         self._build_at_init()
-
-    def get_config(self):
-        return self._auto_config({}, self._passed)
 
     def call(self, inputs):
         return inputs
