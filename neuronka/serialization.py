@@ -213,6 +213,9 @@ def serialize_keras_object(obj):
            "config": serialize_keras_object(obj.get_config()), "registered_name": _REGISTERED_NAMES.get(cls)}
     if cls.__name__ == "Functional":
         out["module"], out["registered_name"] = "keras.src.models.functional", "Functional"
+    build_config = obj.get_build_config() if callable(getattr(obj, "get_build_config", None)) else None
+    if build_config is not None:  # Keras's: the build arguments, so that loading can build before the weights
+        out["build_config"] = serialize_keras_object(build_config)
     return out
 
 
@@ -336,10 +339,14 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     with CustomObjectScope(custom_objects):
         if hasattr(cls, "from_config"):
             try:
-                return cls.from_config(inner)
+                instance = cls.from_config(inner)
             except TypeError as err:
                 raise TypeError(f"{class_name}.from_config() could not rebuild the object from {inner}: {err}") \
                     from err
+            build_config = config.get("build_config")
+            if build_config and not getattr(instance, "built", True) and hasattr(instance, "build_from_config"):
+                instance.build_from_config(build_config)  # Keras's: built before its weights are loaded
+            return instance
         try:
             return cls(**inner)
         except TypeError as err:
