@@ -117,6 +117,8 @@ def serialize_layer(layer: Layer) -> dict:
     from ..serialization import serialize_keras_object  # noqa: PLC0415 - serialization imports the models
 
     out = serialize_keras_object(layer)
+    if out.get("registered_name") is None:  # a class put in CUSTOM_OBJECTS under "package>Name" by hand
+        out["registered_name"] = _registered_name(type(layer))
     build = layer_build_config(layer)
     if build is not None:
         out["build_config"] = build

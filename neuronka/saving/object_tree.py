@@ -12,7 +12,9 @@ and gives each object a group named after the path that reached it::
 
 The walk, as Keras does it: an object's own variables (trainable-at-creation first, then the others, each in
 creation order) go to ``<path>/vars/<i>``; then, for a Sequential or functional model, ``layers``; then every
-attribute in ``dir(obj)`` order with the private (``_x``) ones last, skipping what a plain ``Layer`` has; an
+attribute in ``dir(obj)`` order with the private (``_x``) ones last, skipping what a plain ``Layer`` has (a
+model's ``layers`` is walked: a subclassed model's sub-layers are saved under ``layers/dense``, ``layers/dense_1``
+in the order they were assigned, unless an attribute sorting before ``layers`` reached them first); an
 attribute holding a layer, a model or an optimizer is walked at ``<path>/<attribute>``; a list, tuple or dict is
 walked item by item, each layer named by its class in snake case (``dense``, ``dense_1``), each nested container
 ``container``, ``container_1``. An object reached twice is saved only at the first path.
@@ -106,7 +108,11 @@ def _children(obj, include_optimizer: bool):
         if optimizer is not None and include_optimizer:
             yield "optimizer", optimizer
         return
+    from ..models.model import Model  # noqa: PLC0415
+
     skip = _skipped_attributes()
+    if isinstance(obj, Model):  # Keras's Layer has no `layers`; its Model does, and the walk visits it
+        skip = skip - {"layers"}
     names = sorted(dir(obj), key=lambda n: f"~{n}" if n.startswith("_") else n)
     for name in names:
         if name.startswith("__") or name in skip:

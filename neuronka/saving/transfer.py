@@ -97,40 +97,34 @@ def assign(plan: list[tuple]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the optimizer
-def _probe(optimizer, trainable: list):
-    """A fresh copy of ``optimizer`` built on the variables the real one tracks (or will track)."""
-    probe = type(optimizer).from_config(optimizer.get_config())
-    tracked = list(getattr(optimizer, "_variables", []) or [])
-    probe.build(tracked if tracked else trainable)
-    return probe
-
-
 def plan_optimizer(optimizer, trainable: list, store, path: str, source: str):
     """A function restoring the optimizer's saved state, or None (nothing saved, or it does not fit: warned).
 
-    Files with bad values (NaN, integer slots) raise: they are broken files, not another optimizer."""
+    The state is checked against a fresh copy of the optimizer built on the variables the real one tracks (or,
+    not built yet, on the model's trainable weights); the real optimizer is touched only by the returned
+    function. Files with bad values (NaN, integer slots) raise: they are broken files, not another optimizer."""
     saved = store.vars(path)
     if not saved or optimizer is None:
         return None
     name = getattr(optimizer, "name", type(optimizer).__name__)
+    count = len(saved)
+    tracked = list(getattr(optimizer, "_variables", []) or [])
     try:
-        probe = _probe(optimizer, trainable)
-        targets = list(probe.variables)
+        probe = type(optimizer).from_config(optimizer.get_config())
+        unbuilt = list(probe.variables)  # the step count and a float learning rate
+        if count == len(unbuilt) and not tracked:
+            targets = unbuilt  # saved before its first update: nothing else to restore
+        else:
+            probe.build(tracked if tracked else trainable)
+            targets = list(probe.variables)
     except Exception as e:  # noqa: BLE001 - an optimizer that cannot be copied: keep it as it is
         warnings.warn(f"{source}: skipping the optimizer state: the optimizer {name!r} could not be prepared "
                       f"({type(e).__name__}: {e})", stacklevel=4)
         return None
-    count = len(saved)
-    unbuilt = [v for v in targets if getattr(v, "name", "") in ("iteration", "learning_rate")][:2]
     if count != len(targets):
-        if count == len(unbuilt) and [getattr(v, "name", "") for v in targets[:count]] == \
-                [getattr(v, "name", "") for v in unbuilt]:
-            targets = targets[:count]  # saved before its first update: only the step count and learning rate
-        else:
-            warnings.warn(f"{source}: skipping variable loading for optimizer {name!r}, because it has "
-                          f"{len(targets)} variables whereas the saved optimizer has {count} variables.",
-                          stacklevel=4)
-            return None
+        warnings.warn(f"{source}: skipping variable loading for optimizer {name!r}, because it has {len(targets)} "
+                      f"variables whereas the saved optimizer has {count} variables.", stacklevel=4)
+        return None
     try:
         arrays = [store.read(saved[i], tuple(v.shape), numpy.dtype(v.dtype), f"optimizer {name!r}: {v.name}")
                   for i, v in enumerate(targets)]
@@ -148,7 +142,7 @@ def plan_optimizer(optimizer, trainable: list, store, path: str, source: str):
         global_names = set(probe._global_state())
         if global_names and global_names <= set(values):
             probe._set_global_state({k: values[k] for k in global_names})
-        if len(targets) > len(unbuilt):
+        if probe._variables:
             optimizer.set_state(probe.get_state(), probe._variables)
         else:
             optimizer._calls = probe._calls
