@@ -130,7 +130,8 @@ def load_weights_from_store(model, store, source: str, skip_mismatch: bool = Fal
         raise ValueError(f"{source}: you are loading weights into a model that has not yet been built. Try building "
                          f"the model first by calling it on some data or by using `build()`.")
     entries = walk(model, include_optimizer=False, skip=objects_to_skip)
-    plan = transfer.plan_weights(model, store, source, skip_mismatch=skip_mismatch, entries=entries)
+    plan = transfer.plan_weights(model, store, source, skip_mismatch=skip_mismatch, entries=entries,
+                                 warn_unused=not objects_to_skip)
     restore = None
     optimizer = getattr(model, "optimizer", None) if load_optimizer else None
     if optimizer is not None and hasattr(optimizer, "variables"):

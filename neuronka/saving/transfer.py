@@ -53,8 +53,8 @@ def plan_layer(entry: Entry, store) -> list[tuple]:
     return [(entry.owner, var, array) for var, array in zip(entry.variables, arrays)]
 
 
-def plan_weights(model, store, source: str, skip_mismatch: bool = False,
-                 entries: list[Entry] | None = None) -> list[tuple]:
+def plan_weights(model, store, source: str, skip_mismatch: bool = False, entries: list[Entry] | None = None,
+                 warn_unused: bool = True) -> list[tuple]:
     """Every (owner, variable, array) to assign for the model's layers; raises before anything is assigned."""
     entries = walk(model, include_optimizer=False) if entries is None else entries
     plan, problems, used = [], [], set()
@@ -77,7 +77,7 @@ def plan_weights(model, store, source: str, skip_mismatch: bool = False,
         warnings.warn(f"{source}: skipping {len(problems)} object(s) whose saved weights do not fit "
                       f"(skip_mismatch=True):\n  {text}", stacklevel=4)
     unused = [p for p in store.var_paths() if p not in used and p.split("/")[0] != "optimizer"]
-    if unused and not problems:
+    if unused and not problems and warn_unused:
         warnings.warn(f"{source}: the file holds weights that no object of the model took: {sorted(unused)[:10]}"
                       f"{' ...' if len(unused) > 10 else ''}", stacklevel=4)
     return plan
