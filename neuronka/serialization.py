@@ -174,7 +174,23 @@ def serialize_keras_object(obj):
            "config": serialize_keras_object(obj.get_config()), "registered_name": _REGISTERED_NAMES.get(cls)}
     if cls.__name__ == "Functional":
         out["module"], out["registered_name"] = "keras.src.models.functional", "Functional"
+    _add_build_and_compile_config(obj, out)
     return out
+
+
+def _add_build_and_compile_config(obj, out: dict) -> None:
+    """As Keras: a built layer's ``build_config`` and a model's ``compile_config`` (``{}`` when not compiled)."""
+    from .layers.base import Layer  # noqa: PLC0415
+    from .models.model import layer_build_config  # noqa: PLC0415
+
+    if not isinstance(obj, Layer):
+        return
+    build = layer_build_config(obj)
+    if build is not None:
+        out["build_config"] = serialize_keras_object(build)
+    getter = getattr(obj, "get_compile_config", None)
+    if callable(getter):
+        out["compile_config"] = serialize_keras_object(getter() or {})
 
 
 # ======================================================================================================

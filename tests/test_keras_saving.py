@@ -139,7 +139,10 @@ def h5_tree(path_or_bytes) -> dict:
 
 @pytest.fixture(scope="module")
 def keras():
-    return keras_or_skip()
+    k = keras_or_skip()
+    yield k
+    k.utils.clear_session()  # the layer and seed-generator counters other test files compare names with
+    nk.utils.clear_session()
 
 
 def _config_param(name):
@@ -357,3 +360,80 @@ def test_legacy_weights_written_by_keras_load_by_order_and_by_name(tmp_path, ker
                keras.layers.GlobalAveragePooling2D(name="gap"), keras.layers.Dense(2, name="fc"))
     km2.load_weights(tmp_path / "n.h5")
     assert_predictions(predict(km2, x), expected)
+
+
+# ---------------------------------------------------------------------------------------------- configs and names
+def _keys_tree(config):
+    """The config's structure with the layers' own configs left out (those are the layers' business)."""
+    if isinstance(config, dict):
+        return {k: (None if k == "config" and "class_name" in config and config.get("class_name") not in (
+            "Functional", "Sequential", "__keras_tensor__") else _keys_tree(v))
+            for k, v in config.items() if k not in ("dtype", "shared_object_id")}
+    if isinstance(config, list):
+        return [_keys_tree(v) for v in config]
+    return config
+
+
+@keras_api("models.Model", "models.Sequential", "models.model_from_json")
+@pytest.mark.parametrize("family", ["multi_io_shared", "merging", "lstm", "bidirectional"])
+def test_model_configs_have_keras_structure_and_keras_json_reads(keras, family):
+    build, spec = FAMILIES[family]
+    km, nm = build(keras), build(nk)
+    kc = json.loads(json.dumps(keras.saving.serialize_keras_object(km)))
+    nc = json.loads(json.dumps(nk.saving.serialize_keras_object(nm)))
+    for cfg in (kc, nc):
+        cfg["config"]["name"] = "m"
+        for layer in cfg["config"]["layers"]:
+            for node in layer.get("inbound_nodes", []):
+                node["kwargs"] = {}  # Keras also records the default `mask` / `training` it passed
+    if isinstance(km, keras.Sequential):  # auto-generated layer names differ between the two libraries
+        for cfg in (kc, nc):
+            for layer in cfg["config"]["layers"]:
+                layer["config"]["name"] = None
+    assert _keys_tree(nc) == _keys_tree(kc)
+    rebuilt = nk.models.model_from_json(km.to_json())
+    randomize(km, seed=21)
+    rebuilt.set_weights(km.get_weights())
+    x = make_inputs(spec)
+    assert_predictions(predict(rebuilt, x), predict(km, x))
+
+
+@keras_api("saving.register_keras_serializable", "saving.get_registered_name", "saving.get_registered_object",
+           "saving.get_custom_objects", "saving.custom_object_scope", "saving.CustomObjectScope",
+           "saving.serialize_keras_object", "saving.deserialize_keras_object")
+def test_the_saving_registry_and_serialization_names_behave_as_keras(keras):
+    results = {}
+    for K in (keras, nk):
+        def scale(x):
+            return x * 2
+
+        registered = K.saving.register_keras_serializable(package="nk_saving_names")(scale)
+        name = K.saving.get_registered_name(registered)
+        found = K.saving.get_registered_object(name) is registered
+        listed = name in K.saving.get_custom_objects()
+        config = K.saving.serialize_keras_object(K.layers.Activation(registered, name="act"))
+        K.saving.get_custom_objects().pop(name, None)
+        K.saving.get_custom_objects().pop("scale", None)
+        with K.saving.custom_object_scope({name: registered}):
+            inside = K.saving.deserialize_keras_object(config).activation is registered
+        with K.saving.CustomObjectScope({name: registered}):
+            inside_class = K.saving.get_registered_object(name) is registered
+        outside = K.saving.get_registered_object(name)
+        results[K.__name__] = (name, found, listed, config["config"]["activation"], inside, inside_class, outside)
+    assert results["neuronka"] == results["keras"]
+
+
+@keras_api("saving.load_model")
+@pytest.mark.parametrize("safe_mode", [True, False])
+def test_a_keras_lambda_layer_is_refused_with_or_without_safe_mode(tmp_path, keras, safe_mode):
+    marker = tmp_path / "RAN"
+    touching = eval(f"lambda t: (__import__('pathlib').Path({str(marker)!r}).touch(), t)[1]")  # noqa: S307
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(touching)])
+    km.save(tmp_path / "lambda.keras")
+    assert marker.exists()  # control: the lambda's code does touch the marker when it runs (Keras built the model)
+    marker.unlink()
+    nm = _seq(nk, (3,), nk.layers.Activation("relu"))
+    before = [w.copy() for w in nm.get_weights()]
+    with pytest.raises(ValueError, match=r"lambda\.keras:config\.json: .*Lambda.*holds a Python lambda"):
+        nk.saving.load_model(tmp_path / "lambda.keras", safe_mode=safe_mode)
+    assert not marker.exists() and all(numpy.array_equal(a, b) for a, b in zip(nm.get_weights(), before))

@@ -116,12 +116,9 @@ def serialize_layer(layer: Layer) -> dict:
     with Keras's public module names (``"keras.layers"``) and a registered class's ``"package>Name"``."""
     from ..serialization import serialize_keras_object  # noqa: PLC0415 - serialization imports the models
 
-    out = serialize_keras_object(layer)
+    out = serialize_keras_object(layer)  # with its build_config (and a model's compile_config), as Keras
     if out.get("registered_name") is None:  # a class put in CUSTOM_OBJECTS under "package>Name" by hand
         out["registered_name"] = _registered_name(type(layer))
-    build = layer_build_config(layer)
-    if build is not None:
-        out["build_config"] = build
     return out
 
 
@@ -1418,10 +1415,12 @@ def _map_shapes(fn, shapes):
 # module-level helpers of keras.models
 # ==================================================================================
 def model_from_json(json_string: str, custom_objects: dict | None = None) -> Model:
-    """The model described by :meth:`Model.to_json` (fresh weights)."""
-    import json  # noqa: PLC0415
+    """The model described by :meth:`Model.to_json` or Keras's ``model.to_json()`` (fresh weights); read as
+    ``load_model`` reads ``config.json`` (no code run, no module imported)."""
+    from ..saving import config_io  # noqa: PLC0415
 
-    return deserialize_layer(json.loads(json_string), custom_objects)
+    config = config_io.json_object(json_string, "model_from_json")
+    return config_io.model_from_config(config, "model_from_json", custom_objects)
 
 
 def clone_model(model: Model, input_tensors=None, clone_function=None, call_function=None,

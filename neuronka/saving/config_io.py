@@ -66,6 +66,7 @@ def model_config(model, include_compile: bool = True) -> dict:
     build = getter() if callable(getter) else None
     if build is not None:
         config["build_config"] = jsonable(build)
+    config.pop("compile_config", None)
     if include_compile:
         getter = getattr(model, "get_compile_config", None)
         compile_config = getter() if callable(getter) else None

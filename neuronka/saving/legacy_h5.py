@@ -205,8 +205,8 @@ def _load_weights(model, f, source, by_name, skip_mismatch):
 
 # ---------------------------------------------------------------------------------------------- whole models
 def _strip_layer_entries(config):
-    """Keras's legacy form of a model config: entries of a ``layers`` list keep only class_name / config /
-    name / inbound_nodes (a registered class keeps its registered name as class_name)."""
+    """Keras's legacy form of a model config: entries of a ``layers`` list lose module / registered_name /
+    build_config / compile_config (a registered class keeps its registered name as class_name)."""
     if isinstance(config, list):
         return [_strip_layer_entries(v) for v in config]
     if not isinstance(config, dict):
@@ -221,8 +221,8 @@ def _strip_layer_entries(config):
                     registered = entry.pop("registered_name", None)
                     if registered and ">" in str(registered):
                         entry["class_name"] = registered
-                    entry.pop("module", None)
-                    entry.pop("build_config", None)
+                    for dropped in ("module", "build_config", "compile_config"):
+                        entry.pop(dropped, None)
                 entries.append(_strip_layer_entries(entry))
             out[key] = entries
         else:
