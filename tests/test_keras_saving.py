@@ -91,6 +91,19 @@ FAMILIES = {
     "pooling_reshaping": (lambda K: _seq(K, (6, 6, 2), K.layers.Conv2D(2, 3), K.layers.MaxPooling2D(),
                                          K.layers.Dropout(0.3), K.layers.Flatten(), K.layers.Dense(2)),
                           ((2, 6, 6, 2),)),
+    "reshaping": (lambda K: _seq(K, (6, 6, 2), K.layers.ZeroPadding2D(1), K.layers.Cropping2D(1),
+                                 K.layers.UpSampling2D(), K.layers.GlobalMaxPooling2D(), K.layers.RepeatVector(3),
+                                 K.layers.Permute((2, 1)), K.layers.Reshape((6,))), ((2, 6, 6, 2),)),
+    "activations_noise": (lambda K: _seq(K, (4,), K.layers.Activation("tanh"), K.layers.ReLU(max_value=2.0),
+                                         K.layers.LeakyReLU(0.2), K.layers.ELU(), K.layers.GaussianNoise(0.1),
+                                         K.layers.GaussianDropout(0.1), K.layers.AlphaDropout(0.1),
+                                         K.layers.ActivityRegularization(0.1), K.layers.Identity(),
+                                         K.layers.Rescaling(0.5, 1.0), K.layers.UnitNormalization(),
+                                         K.layers.RMSNormalization(), K.layers.Softmax()), ((5, 4),)),
+    "conv1d_variants": (lambda K: _seq(K, (8, 2), K.layers.Conv1DTranspose(2, 3), K.layers.SeparableConv1D(3, 3),
+                                       K.layers.DepthwiseConv1D(3), K.layers.MaxPooling1D(),
+                                       K.layers.GlobalAveragePooling1D()), ((2, 8, 2),)),
+    "normalization": (lambda K: _seq(K, (4,), K.layers.Normalization()), ((5, 4),)),
     "merging": (_merging, ((3, 4), (3, 4))),
     "multi_io_shared": (_multi_io_shared, ((2, 6, 3), (2, 6, 3))),
     "nested": (_nested, ((3, 4),)),
@@ -437,3 +450,22 @@ def test_a_keras_lambda_layer_is_refused_with_or_without_safe_mode(tmp_path, ker
     with pytest.raises(ValueError, match=r"lambda\.keras:config\.json: .*Lambda.*holds a Python lambda"):
         nk.saving.load_model(tmp_path / "lambda.keras", safe_mode=safe_mode)
     assert not marker.exists() and all(numpy.array_equal(a, b) for a, b in zip(nm.get_weights(), before))
+
+
+@keras_api("saving.load_model", "losses.MeanSquaredError", "metrics.MeanAbsoluteError")
+def test_compile_config_with_loss_and_metric_objects_moves_both_ways(tmp_path, keras):
+    x = [make_inputs(((4, 6, 3),), seed=s) for s in (1, 2)]
+    y = [rng(3).standard_normal((4, 3)).astype("float32"), rng(4).standard_normal((4, 6, 4)).astype("float32")]
+    for src, dst in ((keras, nk), (nk, keras)):
+        model = _multi_io_shared(src)
+        model.compile(optimizer=src.optimizers.RMSprop(learning_rate=0.02), loss=[
+            src.losses.MeanSquaredError(), "mae"], loss_weights=[1.0, 0.5],
+            metrics=[[src.metrics.MeanAbsoluteError()], ["mse"]])
+        path = tmp_path / f"{src.__name__}.keras"
+        model.save(path)  # compiled, never trained: the optimizer holds its step count and learning rate only
+        loaded = dst.saving.load_model(path)
+        assert type(loaded.optimizer).__name__ == "RMSprop"
+        assert float(numpy.asarray(loaded.optimizer.learning_rate)) == pytest.approx(0.02)
+        expected = model.evaluate(x, y, verbose=0, return_dict=True)
+        got = loaded.evaluate(x, y, verbose=0, return_dict=True)
+        assert got["loss"] == pytest.approx(expected["loss"], rel=1e-4)
