@@ -179,18 +179,16 @@ def serialize_keras_object(obj):
 
 
 def _add_build_and_compile_config(obj, out: dict) -> None:
-    """As Keras: a built layer's ``build_config`` and a model's ``compile_config`` (``{}`` when not compiled)."""
-    from .layers.base import Layer  # noqa: PLC0415
-    from .models.model import layer_build_config  # noqa: PLC0415
-
-    if not isinstance(obj, Layer):
+    """As Keras: a model's ``build_config`` and ``compile_config`` (``{}`` when not compiled). A layer inside a
+    model gets its ``build_config`` from the model's config (``neuronka.models.model.serialize_layer``)."""
+    build_getter = getattr(obj, "get_build_config", None)
+    compile_getter = getattr(obj, "get_compile_config", None)
+    if not (callable(build_getter) and callable(compile_getter)):
         return
-    build = layer_build_config(obj)
+    build = build_getter()
     if build is not None:
         out["build_config"] = serialize_keras_object(build)
-    getter = getattr(obj, "get_compile_config", None)
-    if callable(getter):
-        out["compile_config"] = serialize_keras_object(getter() or {})
+    out["compile_config"] = serialize_keras_object(compile_getter() or {})
 
 
 # ======================================================================================================

@@ -116,9 +116,13 @@ def serialize_layer(layer: Layer) -> dict:
     with Keras's public module names (``"keras.layers"``) and a registered class's ``"package>Name"``."""
     from ..serialization import serialize_keras_object  # noqa: PLC0415 - serialization imports the models
 
-    out = serialize_keras_object(layer)  # with its build_config (and a model's compile_config), as Keras
+    out = serialize_keras_object(layer)  # a model's comes with its build_config and compile_config
     if out.get("registered_name") is None:  # a class put in CUSTOM_OBJECTS under "package>Name" by hand
         out["registered_name"] = _registered_name(type(layer))
+    if "build_config" not in out:
+        build = layer_build_config(layer)
+        if build is not None:
+            out["build_config"] = build
     return out
 
 
