@@ -956,3 +956,12 @@ def test_early_stopping_in_a_real_fit_restores_the_best_weights():
     best = min(range(len(snapshots)), key=lambda i: snapshots[i][0])
     assert len(model.history.epoch) == len(snapshots)
     assert_same(model.get_weights(), snapshots[best][1])
+
+
+def test_a_file_is_read_as_the_layout_it_holds_whatever_its_name(tmp_path):
+    src = _sequential()
+    src.save_weights(tmp_path / "keras3.weights.h5")
+    os.replace(tmp_path / "keras3.weights.h5", tmp_path / "keras3.h5")  # Keras 3's layout named like a Keras 2 file
+    dst = _sequential()
+    dst.load_weights(tmp_path / "keras3.h5")
+    assert_same(dst.get_weights(), src.get_weights())

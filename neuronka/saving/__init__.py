@@ -143,14 +143,18 @@ def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None, *
     saving_lib.save_weights(model, filepath, overwrite=overwrite)
 
 
-def _is_legacy_h5(filepath: str) -> bool:
+def _h5_layout(filepath: str) -> str | None:
+    """"keras2" (``layer_names`` / ``model_config`` at the root), "keras3" (a ``vars`` group at the root), or None
+    for an HDF5 file that is neither, or a file that is not HDF5."""
     from . import h5io  # noqa: PLC0415
 
     if not _starts_with(filepath, h5io.HDF5_SIGNATURE):
-        return False
+        return None
     f = h5io.open_h5(filepath, filepath)
     try:
-        return any(k in f.attrs for k in ("layer_names", "layer_names0", "model_config"))
+        if any(k in f.attrs for k in ("layer_names", "layer_names0", "model_config")):
+            return "keras2"
+        return "keras3" if "vars" in f or "layers" in f else None
     finally:
         f.close()
 
@@ -170,8 +174,11 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     if not os.path.exists(filepath):
         raise _MissingFile(f"No such file: {filepath}")
     legacy = filepath.endswith(_H5) and not filepath.endswith(".weights.h5")
-    if not legacy and filepath.endswith(".weights.h5") and _is_legacy_h5(filepath):
-        legacy = True  # a Keras 2 file named .weights.h5: read it as what it is
+    layout = _h5_layout(filepath) if filepath.endswith(_H5) else None
+    if legacy and layout == "keras3" and by_name is None:
+        legacy = False  # Keras 3's layout in a file named .h5: read it as what it is
+    elif not legacy and layout == "keras2":
+        legacy = True  # a Keras 2 file named .weights.h5
     if legacy:
         if objects_to_skip is not None:
             raise ValueError(f"`objects_to_skip` only supports loading '.weights.h5' files. Received: {filepath}")
