@@ -928,6 +928,22 @@ def test_keras2_weights_written_by_neuronka_round_trip(tmp_path):
     assert_same(fresh.get_weights(), model.get_weights())
 
 
+def test_the_file_editor_refuses_a_dataset_declaring_more_than_it_stores(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    _sequential().save_weights(path)
+    with h5py.File(path, "r+") as f:  # 400 MB declared, never written: nothing stored but the fill value
+        f.create_dataset("layers/dense/vars/2", shape=(10000, 10000), dtype="float32", chunks=(100, 100),
+                         compression="gzip")
+    with pytest.raises(ValueError, match=r"w\.weights\.h5: /layers/dense/vars/2: declares 400000000 bytes but "
+                                         r"stores 0"):
+        saving.KerasFileEditor(path)
+    with h5py.File(path, "r+") as f:
+        del f["layers/dense/vars/2"]
+        f["layers/dense/vars/2"] = h5py.SoftLink("/layers/dense/vars/0")
+    with pytest.raises(ValueError, match="SoftLink"):
+        saving.KerasFileEditor(path)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # callbacks that save
 # ----------------------------------------------------------------------------------------------------------------

@@ -43,9 +43,11 @@ from ..serialization import (  # noqa: F401 (re-exported: keras.saving)
 )
 from . import legacy_h5, limits, saving_lib  # noqa: F401
 from .atomic import _write_all, atomic_write_bytes  # noqa: F401 (tests replace _write_all to simulate a crash)
+from .file_editor import KerasFileEditor
 
 __all__ = [
     "CustomObjectScope",
+    "KerasFileEditor",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
