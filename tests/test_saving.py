@@ -981,3 +981,10 @@ def test_a_file_is_read_as_the_layout_it_holds_whatever_its_name(tmp_path):
     dst = _sequential()
     dst.load_weights(tmp_path / "keras3.h5")
     assert_same(dst.get_weights(), src.get_weights())
+
+
+def test_assets_in_an_archive_are_not_read_and_say_so(tmp_path):
+    _sequential().save(tmp_path / "good.keras")
+    rewrite_zip(tmp_path / "good.keras", tmp_path / "assets.keras", {"assets/layers/text/vocabulary.txt": b"a\nb\n"})
+    with pytest.warns(UserWarning, match=r"holds assets \(\['assets/layers/text/vocabulary\.txt'\]"):
+        saving.load_model(tmp_path / "assets.keras")

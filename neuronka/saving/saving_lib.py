@@ -86,6 +86,11 @@ def _read_members(filepath: str) -> dict[str, bytes]:
             for name, cap in caps.items():
                 if name in archive:
                     members[name] = archive.read(name, cap)
+            assets = [n for n in archive.names if n.startswith("assets/") and not n.endswith("/")]
+            if assets:
+                warnings.warn(f"{filepath}: the archive holds assets ({assets[:3]}{' ...' if len(assets) > 3 else ''}: "
+                              f"files a layer saved beside its weights, such as a vocabulary), which neuronka does not "
+                              f"read; the layers that saved them keep what their config holds", stacklevel=4)
             if WEIGHTS_NAME not in archive and "model.weights.npz" in archive:
                 raise ValueError(f"{filepath}: the weights were saved with weights_format='npz', which Keras stores "
                                  f"as pickled objects; neuronka never unpickles. Save it again with the default "
