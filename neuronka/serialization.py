@@ -216,6 +216,9 @@ def serialize_keras_object(obj):
     build_config = obj.get_build_config() if callable(getattr(obj, "get_build_config", None)) else None
     if build_config is not None:  # Keras's: the build arguments, so that loading can build before the weights
         out["build_config"] = serialize_keras_object(build_config)
+    compile_getter = getattr(obj, "get_compile_config", None)
+    if callable(compile_getter):  # a model: its compile arguments too ({} when not compiled), as Keras
+        out["compile_config"] = serialize_keras_object(compile_getter() or {})
     return out
 
 

@@ -349,6 +349,10 @@ class Functional(Model):
             return v.item()
         return v
 
+    def get_build_config(self) -> dict:
+        """Keras writes ``{"input_shape": None}`` for a functional model: its config rebuilds it built."""
+        return {"input_shape": None}
+
     def get_config(self) -> dict:
         if not has_functional_constructor(type(self)):
             return Model.get_config(self)  # a subclass with its own constructor: its own config
