@@ -24,13 +24,7 @@ from .keras_oracle import keras_api, keras_or_skip
 
 # layer configs Keras writes that neuronka's layers do not read yet (the layer-config work fixes them): a whole
 # model saved by Keras with such a layer does not rebuild in neuronka yet
-CONFIG_DIFFERS = {
-    "dense": "Dense's config has Keras's `quantization_config`, which neuronka's Dense does not accept yet",
-    "batchnorm": "BatchNormalization's config has Keras's `renorm*` keys, which neuronka does not accept yet",
-    "embedding": "Embedding's config has Keras's `quantization_config`, which neuronka does not accept yet",
-    "pooling_reshaping": "the model ends in a Dense layer (see 'dense')",
-    "nested": "the models hold Dense layers (see 'dense')",
-}
+CONFIG_DIFFERS: dict[str, str] = {}  # every family's config now equals Keras's
 
 
 def rng(seed=0):
