@@ -520,3 +520,14 @@ def test_stochastic_depth_drops_whole_samples_and_rescales(keras):
     nk.ops.sum(y).backward()  # dL/dx = ⌊keep + u⌋/keep, the same mask
     mask = numpy.where(kept_rows, 1 / 0.75, 0.0)[:, None, None, None]
     numpy.testing.assert_allclose(xt.grad, numpy.broadcast_to(mask, x.shape), rtol=1e-6)
+
+
+def test_family_modules_hold_keras_names(keras):
+    """``neuronka.applications.<family>`` holds what ``keras.applications.<family>`` exports, and
+    ``neuronka.applications`` the 24 constructors."""
+    for family in (mobilenet_v3, efficientnet, efficientnet_v2, convnext, nasnet):
+        module = family.__name__.rsplit(".", 1)[-1]
+        public = [n for n in dir(getattr(keras.applications, module)) if not n.startswith("_")]
+        assert public and all(callable(getattr(family, n, None)) for n in public), module
+    for name in FAMILIES:
+        assert getattr(nk.applications, name) is neuronka_constructor(name)

@@ -19,7 +19,7 @@ import numpy
 
 from .. import initializers, layers, ops
 from .. import random as _random
-from ..backend import get_uid
+from ..backend import get_array_module, get_uid
 from ..config import image_data_format
 from ..layers.base import Layer
 from ..models import Model, Sequential
@@ -65,8 +65,10 @@ class StochasticDepth(Layer):
         if not training:
             return x
         keep = 1 - self.drop_path_rate
-        u = _random.uniform((x.shape[0],) + (1,) * (x.ndim - 1), 0, 1, dtype=x.dtype)
-        return ops.multiply(ops.divide(x, keep), ops.floor(ops.add(u, keep)))
+        u = _random.uniform((x.shape[0],) + (1,) * (x.ndim - 1), 0, 1, dtype=x.dtype).data
+        xp = get_array_module(x)
+        mask = xp.asarray(numpy.floor(keep + u), dtype=x.dtype)  # 1 with probability keep, else 0
+        return ops.multiply(ops.divide(x, keep), mask)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
