@@ -221,15 +221,9 @@ class _Conv(LoRAMixin, _ConvBase):
                           dilation_rate=self.dilation_rate)
 
     def call(self, inputs):
+        # groups > 1: ops.conv reads the groups from the kernel's shape (a depthwise op when each has one channel)
         kernel = self._lora_merged() if self.lora_enabled else self.kernel
-        if self.groups == 1:
-            y = self._convolve(inputs, kernel)
-        else:  # one convolution per group of channels, concatenated
-            axis = self._channel_axis
-            xs = ops.split(inputs, self.groups, axis=axis)
-            ks = ops.split(kernel, self.groups, axis=-1)
-            y = ops.concatenate([self._convolve(x, k) for x, k in zip(xs, ks)], axis=axis)
-        return self._finish(y)
+        return self._finish(self._convolve(inputs, kernel))
 
     def compute_output_shape(self, input_shape):
         return self._conv_output_shape(input_shape, self.filters)

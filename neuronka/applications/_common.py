@@ -1,0 +1,128 @@
+"""What the ImageNet model constructors share: the input-shape rules, the stride-2 padding, the
+checks of ``weights``/``classifier_activation``, and fetching Keras's published weight files.
+
+These follow ``keras.applications``: the same checks in the same order, with Keras's messages, so that
+a script moving from Keras fails (or works) the same way.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+from .. import activations
+from ..config import image_data_format
+from ..layers.symbolic import Input, KerasTensor
+from ..utils import file_utils
+from ..utils.general import get_source_inputs
+
+
+def channel_axis() -> int:
+    """The channel axis of an image batch under ``keras.config.image_data_format()``: 3 or 1."""
+    return 3 if image_data_format() == "channels_last" else 1
+
+
+def weights_is_valid(weights) -> bool:
+    """Keras's rule: None, ``"imagenet"``, or the path of an existing file."""
+    if weights is None or (isinstance(weights, str) and weights == "imagenet"):
+        return True
+    try:
+        return os.path.exists(weights)
+    except TypeError:
+        return False
+
+
+def obtain_input_shape(input_shape, default_size: int, min_size: int, data_format: str, require_flatten: bool,
+                       weights=None) -> tuple:
+    """The model's input shape (batch axis excluded), checked as ``keras.applications`` checks it.
+
+    - ImageNet weights with the classifier (``require_flatten``) need exactly (default_size, default_size, 3)
+      (channels first under ``channels_first``);
+    - otherwise a given shape needs 3 entries, 3 channels with ImageNet weights, and spatial sizes of at
+      least ``min_size`` where known; no shape means (None, None, 3), or the default size with the classifier.
+    """
+    last = data_format != "channels_first"
+    if weights != "imagenet" and input_shape and len(input_shape) == 3:
+        channels = input_shape[-1] if last else input_shape[0]
+        if channels not in {1, 3}:
+            warnings.warn(f"This model usually expects 1 or 3 input channels. However, it was passed an input_shape "
+                          f"with {channels} input channels.", stacklevel=3)
+        default_shape = (default_size, default_size, channels) if last else (channels, default_size, default_size)
+    else:
+        default_shape = (default_size, default_size, 3) if last else (3, default_size, default_size)
+    if weights == "imagenet" and require_flatten:
+        if input_shape is not None and input_shape != default_shape:
+            raise ValueError(f"When setting `include_top=True` and loading `imagenet` weights, `input_shape` should "
+                             f"be {default_shape}.  Received: input_shape={input_shape}")
+        return default_shape
+    if input_shape:
+        if len(input_shape) != 3:
+            raise ValueError("`input_shape` must be a tuple of three integers.")
+        channels, rows, cols = (input_shape[-1], *input_shape[:2]) if last else input_shape
+        if channels != 3 and weights == "imagenet":
+            raise ValueError(f"The input must have 3 channels; Received `input_shape={input_shape}`")
+        if (rows is not None and rows < min_size) or (cols is not None and cols < min_size):
+            raise ValueError(f"Input size must be at least {min_size}x{min_size}; Received: "
+                             f"input_shape={input_shape}")
+    elif require_flatten:
+        input_shape = default_shape
+    else:
+        input_shape = (None, None, 3) if last else (3, None, None)
+    if require_flatten and None in input_shape:
+        raise ValueError(f"If `include_top` is True, you should specify a static `input_shape`. Received: "
+                         f"input_shape={input_shape}")
+    return input_shape
+
+
+def correct_pad(inputs: KerasTensor, kernel_size) -> tuple:
+    """The ZeroPadding2D padding ((top, bottom), (left, right)) that makes a stride-2 "valid" convolution
+    of ``kernel_size`` centre its windows as TensorFlow's "same" does: k//2 after, k//2 − 1 before on an
+    even (or unknown) side, k//2 before on an odd one."""
+    first = 2 if image_data_format() == "channels_first" else 1
+    rows, cols = inputs.shape[first:first + 2]
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    adjust = (1, 1) if rows is None else (1 - rows % 2, 1 - cols % 2)
+    return (kh // 2 - adjust[0], kh // 2), (kw // 2 - adjust[1], kw // 2)
+
+
+def validate_activation(classifier_activation, weights) -> None:
+    """With pretrained weights the classifier's activation may only be softmax or None (its logits)."""
+    if weights is None:
+        return
+    resolved = activations.get(classifier_activation)
+    if resolved not in {activations.get("softmax"), activations.get(None)}:
+        raise ValueError(f"Only `None` and `softmax` activations are allowed for the `classifier_activation` "
+                         f"argument when using pretrained weights, with `include_top=True`; Received: "
+                         f"classifier_activation={resolved}")
+
+
+def image_input(input_tensor, input_shape) -> KerasTensor:
+    """The model's image input: ``input_tensor`` when it is symbolic, else a new ``Input(input_shape)``."""
+    if input_tensor is None:
+        return Input(shape=input_shape)
+    if not isinstance(input_tensor, KerasTensor):
+        raise ValueError(f"Argument `input_tensor` must be a KerasTensor. Received invalid type: "
+                         f"input_tensor={input_tensor} (of type {type(input_tensor)})")
+    return input_tensor
+
+
+def model_inputs(input_tensor, img_input):
+    """What the Model starts from: the sources of ``input_tensor`` (it may come after other layers)."""
+    return img_input if input_tensor is None else get_source_inputs(input_tensor)
+
+
+def fetch_weights(model_name: str, file_name: str, origin: str, file_hash: str) -> str:
+    """The local path of a published weights file, from Keras's cache (``~/.keras/models``, reused
+    without the network when its hash matches) or downloaded there; offline, an error saying which
+    file to put where."""
+    try:
+        return file_utils.get_file(file_name, origin, cache_subdir="models", file_hash=file_hash)
+    except ValueError:  # a downloaded file with the wrong hash: get_file's message says so
+        raise
+    except Exception as err:  # noqa: BLE001 - any failure to download ends here, with what to do about it
+        algorithm = "sha256" if len(file_hash) == 64 else "md5"
+        target = os.path.join(file_utils.keras_home(), "models", file_name)
+        raise OSError(
+            f"{model_name}: could not download the ImageNet weights {file_name!r} from {origin} ({err}). "
+            f"Without network access, fetch that URL elsewhere and put the file at {target} "
+            f"({algorithm} {file_hash}); a file there with that hash is used without downloading."
+        ) from err
