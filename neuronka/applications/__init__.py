@@ -14,3 +14,4 @@ from .resnet import (
     cifar_resnet,
 )
 from .resnet import get as get_model
+from .torchvision_resnet import *  # noqa: F403 - TorchvisionResNet18 … 152, load_torchvision_weights
