@@ -386,6 +386,12 @@ def test_oversized_members_are_refused_by_the_caps(r18, tmp_path):
         read_pth(path, max_storage_bytes=10_000)  # conv1's storage: 64·3·7·7·4 = 37,632 bytes
     with pytest.raises(ValueError, match="over the limit"):
         read_state_dict(path, max_storage_bytes=10_000)
+    with pytest.raises(ValueError, match="add up to more than the limit"):
+        read_pth(path, max_total_bytes=1_000_000)  # ResNet-18: 46.8 MB of storages
+    legacy = tmp_path / "legacy.pth"
+    torch.save(r18[0].state_dict(), legacy, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match="add up to more than the limit"):
+        read_pth(legacy, max_total_bytes=1_000_000)
     big = tmp_path / "big_header.safetensors"
     big.write_bytes(struct.pack("<Q", 1 << 40) + b"{}")
     with pytest.raises(ValueError, match="over the limit"):
@@ -417,6 +423,18 @@ def test_non_json_safetensors_header_is_refused(tmp_path):
     path.write_bytes(struct.pack("<Q", 5) + b"{oops" + bytes(8))
     with pytest.raises(ValueError, match="not valid JSON"):
         read_safetensors(path)
+
+
+def test_tensors_are_read_only_views_so_an_expanded_tensor_is_never_materialized(tmp_path):
+    huge = torch.zeros(1).expand(100_000, 100_000)  # 40 GB if copied; 4 bytes of storage
+    torch.save({"conv1.weight": huge, "shared": torch.arange(4.0)[1:]}, tmp_path / "expanded.pth")
+    got = read_pth(tmp_path / "expanded.pth")
+    assert got["conv1.weight"].shape == (100_000, 100_000) and got["conv1.weight"].strides == (0, 0)
+    assert not got["conv1.weight"].flags.writeable and not got["shared"].flags.writeable
+    numpy.testing.assert_array_equal(got["shared"], [1.0, 2.0, 3.0])
+    model = fresh_r18()
+    with pytest.raises(ValueError, match=r"conv1.weight \(100000, 100000\)"):
+        load_torchvision_weights(model, tmp_path / "expanded.pth")
 
 
 # ---------------------------------------------------------------------------------- refused: the wrong weights

@@ -12,7 +12,8 @@ by a **restricted unpickler**: the only globals it resolves are the few a state 
 from the raw storage: tensor = as_strided(storage[offset:], size, stride), bounds-checked. Any other global
 (``os.system``, ``builtins.eval``, ...) is refused with :class:`UnsafeTorchFileError` naming it, before it is
 called. Zip members are size-capped twice: by the size the archive declares, and by the bytes actually
-decompressed (``max_pickle_bytes``, ``max_storage_bytes``).
+decompressed (``max_pickle_bytes``, ``max_storage_bytes``, and ``max_total_bytes`` for all storages); tensors
+are read-only views of their storages, so the pickle cannot make the reader allocate more than that.
 
 **torch.save's legacy format** (``_use_new_zipfile_serialization=False``): five pickles in a row (magic
 number, protocol 1001, system info, the object, the list of storage keys), then each storage as an int64
@@ -40,6 +41,7 @@ import numpy
 __all__ = [
     "MAX_PICKLE_BYTES",
     "MAX_STORAGE_BYTES",
+    "MAX_TOTAL_BYTES",
     "UnsafeTorchFileError",
     "read_pth",
     "read_safetensors",
@@ -48,6 +50,7 @@ __all__ = [
 
 MAX_PICKLE_BYTES = 64 << 20  # data.pkl of a state dict is a few hundred kB
 MAX_STORAGE_BYTES = 4 << 30  # one tensor's storage
+MAX_TOTAL_BYTES = 8 << 30  # all storages of a file (ResNet-152: 0.24 GB)
 MAX_SAFETENSORS_HEADER = 100 << 20  # the safetensors library's own limit
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
@@ -102,9 +105,10 @@ def _check_ints(what: str, values, where: str) -> tuple[int, ...]:
 def _rebuild_tensor(where: str, dry_run: bool = False):
     """``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, metadata=None)``.
 
-    tensor[i₀, …, i_k] = storage[offset + Σ i_j · stride_j]: a strided view of the storage, copied out. The
-    largest index reached, offset + Σ (size_j − 1) · stride_j, must lie inside the storage. ``dry_run``:
-    build nothing (the legacy reader's first pass).
+    tensor[i₀, …, i_k] = storage[offset + Σ i_j · stride_j]: a read-only strided view of the storage (tensors
+    sharing a storage share memory, as in torch; nothing is copied, so a file cannot make the reader allocate
+    more than its storages). The largest index reached, offset + Σ (size_j − 1) · stride_j, must lie inside
+    the storage. ``dry_run``: build nothing (the legacy reader's first pass).
     """
 
     def rebuild(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
@@ -117,14 +121,14 @@ def _rebuild_tensor(where: str, dry_run: bool = False):
         if len(size) != len(stride):
             raise ValueError(f"{where}: a tensor's size {size} and stride {stride} differ in length")
         if 0 in size:
-            return numpy.zeros(size, storage.dtype)
+            return numpy.zeros(size, storage.dtype)[...]
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= len(storage):
             raise ValueError(f"{where}: a tensor of size {size}, stride {stride} at offset {offset} reaches "
                              f"element {last} of a storage of {len(storage)}")
         item = storage.itemsize
-        view = numpy.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=[s * item for s in stride])
-        return numpy.array(view, copy=True)
+        return numpy.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=[s * item for s in stride],
+                                                  writeable=False)
 
     return rebuild
 
@@ -185,7 +189,7 @@ def _unpickle(file, where: str, load_storage: Callable, legacy: bool = False, dr
         return _RestrictedUnpickler(file, where, load_storage, legacy, dry_run).load()
     except (UnsafeTorchFileError, ValueError):
         raise
-    except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError,
+    except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError, OverflowError,
             struct.error, UnicodeDecodeError) as e:
         raise ValueError(f"{where}: not a readable torch pickle ({type(e).__name__}: {e})") from None
 
@@ -196,7 +200,9 @@ def _as_storage(raw: bytes, kind: _StorageType, numel: int, where: str, key: str
         raise ValueError(f"{where}: storage {key!r} holds {len(raw)} bytes, expected {numel} × {dtype.itemsize} "
                          f"({kind!r}): the file is truncated or corrupt")
     arr = numpy.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))
-    return kind.convert(arr) if kind.convert is not None else arr
+    arr = kind.convert(arr) if kind.convert is not None else arr
+    arr.flags.writeable = False  # tensors are views of it
+    return arr
 
 
 # ======================================================================================
@@ -217,7 +223,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: st
     return data
 
 
-def _read_pth_zip(path: str, max_pickle_bytes: int, max_storage_bytes: int):
+def _read_pth_zip(path: str, max_pickle_bytes: int, max_storage_bytes: int, max_total_bytes: int):
     where = os.fspath(path)
     try:
         zf = zipfile.ZipFile(path)
@@ -237,6 +243,7 @@ def _read_pth_zip(path: str, max_pickle_bytes: int, max_storage_bytes: int):
                 raise ValueError(f"{where}: unknown byteorder {order!r}")
             big_endian = order == "big"
         storages: dict[str, numpy.ndarray] = {}
+        total = [0]
 
         def load_storage(kind: _StorageType, key: str, numel: int) -> numpy.ndarray:
             if key not in storages:
@@ -246,6 +253,10 @@ def _read_pth_zip(path: str, max_pickle_bytes: int, max_storage_bytes: int):
                 if numel * kind.dtype.itemsize > max_storage_bytes:
                     raise ValueError(f"{where}: storage {key!r} of {numel:,} elements is over the limit of "
                                      f"{max_storage_bytes:,} bytes")
+                total[0] += numel * kind.dtype.itemsize
+                if total[0] > max_total_bytes:
+                    raise ValueError(f"{where}: the storages add up to more than the limit of {max_total_bytes:,} "
+                                     f"bytes")
                 raw = _read_member(zf, infos[name], max_storage_bytes, where)
                 storages[key] = _as_storage(raw, kind, numel, where, key, big_endian)
             return storages[key]
@@ -257,7 +268,7 @@ def _read_pth_zip(path: str, max_pickle_bytes: int, max_storage_bytes: int):
 # ======================================================================================
 # .pth: the legacy format
 # ======================================================================================
-def _read_pth_legacy(path: str, max_pickle_bytes: int, max_storage_bytes: int):
+def _read_pth_legacy(path: str, max_pickle_bytes: int, max_storage_bytes: int, max_total_bytes: int):
     """The storages follow the pickle that uses them: the pickle is read twice, first without building any
     tensor (to learn each storage's type and size), then, once the storages are read, for real."""
     where = os.fspath(path)
@@ -290,6 +301,8 @@ def _read_pth_legacy(path: str, max_pickle_bytes: int, max_storage_bytes: int):
 
         object_start = head.tell()
         load(record, dry_run=True)
+        if sum(numel * kind.dtype.itemsize for kind, numel in wanted.values()) > max_total_bytes:
+            raise ValueError(f"{where}: the storages add up to more than the limit of {max_total_bytes:,} bytes")
         keys = load()
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{where}: a malformed list of storage keys")
@@ -317,8 +330,13 @@ def _read_pth_legacy(path: str, max_pickle_bytes: int, max_storage_bytes: int):
 # ======================================================================================
 # public readers
 # ======================================================================================
-def read_pth(path, max_pickle_bytes: int = MAX_PICKLE_BYTES, max_storage_bytes: int = MAX_STORAGE_BYTES):
-    """The object ``torch.save`` wrote to ``path`` (zip or legacy format), every tensor a NumPy array.
+def read_pth(path, max_pickle_bytes: int = MAX_PICKLE_BYTES, max_storage_bytes: int = MAX_STORAGE_BYTES,
+             max_total_bytes: int = MAX_TOTAL_BYTES):
+    """The object ``torch.save`` wrote to ``path`` (zip or legacy format), every tensor a read-only NumPy array
+    (a view of its storage, bfloat16 widened to float32).
+
+    Caps: ``max_pickle_bytes`` for the pickle, ``max_storage_bytes`` for one storage, ``max_total_bytes`` for
+    all storages together (declared and decompressed sizes alike).
 
     Only state dicts (nested dicts / OrderedDicts of tensors, numbers, strings) can be read: any other global
     in the pickle raises :class:`UnsafeTorchFileError`; a truncated, corrupt or oversized file raises
@@ -328,9 +346,9 @@ def read_pth(path, max_pickle_bytes: int = MAX_PICKLE_BYTES, max_storage_bytes: 
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic[:2] == b"PK":
-        return _read_pth_zip(path, max_pickle_bytes, max_storage_bytes)
+        return _read_pth_zip(path, max_pickle_bytes, max_storage_bytes, max_total_bytes)
     if magic[:1] == b"\x80":
-        return _read_pth_legacy(path, max_pickle_bytes, max_storage_bytes)
+        return _read_pth_legacy(path, max_pickle_bytes, max_storage_bytes, max_total_bytes)
     raise ValueError(f"{path}: not a torch.save file (neither a zip archive nor a pickle)")
 
 
