@@ -302,3 +302,21 @@ def test_keras_resnet50_weights_fine_tune_and_predict_as_keras(cifar, tmp_path, 
                              "--freeze-base", "--image-size", 32, "--epochs", 1, "--out", tmp_path / "run")
     assert code == 0, err
     assert json.loads((tmp_path / "run" / "config.json").read_text())["pretrained"]["preprocessing"] == "caffe"
+
+
+@pytest.mark.slow
+def test_a_transfer_run_resumes_to_the_same_weights_bit_for_bit(weights, cifar):
+    args = ["train", "--model", "resnet18", "--weights", weights[18], "--data", cifar / "cifar-10-python.tar.gz",
+            "--fine-tune-from", "conv5", "--image-size", 32, "--epochs", 2, "--batch-size", 50, "--verbose", 0]
+    full, parts = cifar / "runs" / "r18-full", cifar / "runs" / "r18-parts"
+    assert run_cli(*args, "--out", full)[0] == 0
+    assert run_cli(*args, "--out", parts, "--stop-after-epoch", 1)[0] == 0
+    assert run_cli("train", "--out", parts, "--resume", "--verbose", 0)[0] == 0  # rebuilt without the .pth
+
+    def checkpoint(run):
+        state = json.loads((run / "checkpoint.json").read_text())
+        with numpy.load(run / state["weights"]) as f:
+            return {k: f[k] for k in f.files if k != "__neuronka__"}
+
+    a, b = checkpoint(full), checkpoint(parts)
+    assert a.keys() == b.keys() and all(numpy.array_equal(a[k], b[k]) for k in a)
