@@ -40,3 +40,6 @@ from .efficientnet_v2 import (
 )
 from .mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from .nasnet import NASNetLarge, NASNetMobile
+
+# the torchvision-layout ResNets and their weight loader
+from .torchvision_resnet import *  # noqa: F403 - TorchvisionResNet18 … 152, load_torchvision_weights
