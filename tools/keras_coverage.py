@@ -45,6 +45,10 @@ GROUPS = {
 # Keras names bound to another backend or library, with the reason (the issue allows these out).
 EXCLUDED: dict[str, str] = {
     "callbacks.OrbaxCheckpoint": "saves through Orbax, a JAX checkpointing library",
+    "layers.JaxLayer": "wraps a JAX function: runs only on Keras's JAX backend",
+    "layers.FlaxLayer": "wraps a Flax module: runs only on Keras's JAX backend",
+    "layers.TFSMLayer": "loads a TensorFlow SavedModel: needs TensorFlow",
+    "layers.TorchModuleWrapper": "wraps a torch.nn.Module: runs only on Keras's PyTorch backend",
 }
 
 
