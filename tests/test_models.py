@@ -652,3 +652,32 @@ def test_subclass_with_its_own_build_calling_super_build():
     explicit.compile("sgd", "mse")
     explicit.fit(X, X[:, :2], epochs=1, verbose=0)
     assert len(explicit.weights) == 3
+
+
+def test_unfreezing_a_layer_after_compile_takes_effect_at_the_next_train_on_batch():
+    """A layer frozen at compile time and unfrozen later is updated by the next step, and no gradient piles up
+    on it meanwhile (it used to keep accumulating and be applied all at once by the next fit)."""
+    import numpy
+
+    import neuronka as nk
+
+    rng = numpy.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)).astype("float32"), rng.standard_normal((16, 1)).astype("float32")
+    first = nk.layers.Dense(3)
+    model = nk.Sequential([nk.Input((4,)), first, nk.layers.Dense(1)])
+    first.trainable = False
+    model.compile(optimizer=nk.optimizers.SGD(0.1), loss="mse")
+    model.train_on_batch(x, y)
+    frozen = first.kernel.numpy().copy()
+    model.train_on_batch(x, y)
+    numpy.testing.assert_array_equal(first.kernel.numpy(), frozen)
+    first.trainable = True
+    for _ in range(5):
+        before = first.kernel.numpy().copy()
+        model.train_on_batch(x, y)
+        assert not numpy.array_equal(first.kernel.numpy(), before)
+        assert first.kernel.grad is None
+    first.trainable = False
+    after = first.kernel.numpy().copy()
+    model.train_on_batch(x, y)
+    numpy.testing.assert_array_equal(first.kernel.numpy(), after)

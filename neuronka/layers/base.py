@@ -64,6 +64,9 @@ def to_snake_case(name: str) -> str:
 # ----------------------------------------------------------------------------------
 # weights
 # ----------------------------------------------------------------------------------
+TRAINABLE_GENERATION = 0  # bumped whenever a Variable's trainable flag changes
+
+
 class Variable(Tensor):
     """A layer weight: a leaf tensor with a name, a trainable flag, and an optional constraint.
 
@@ -87,6 +90,9 @@ class Variable(Tensor):
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
+        global TRAINABLE_GENERATION
+        if getattr(self, "_trainable", None) != bool(value):
+            TRAINABLE_GENERATION += 1  # a compiled model's step sees the change (models.model._StepCache)
         self._trainable = bool(value)
         self.requires_grad = bool(value)
 

@@ -31,6 +31,7 @@ from .. import metrics as metrics_module
 from .. import random as _random
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, floatx
+from ..layers import base as _base
 from ..layers.base import Layer
 from . import replay
 
@@ -744,6 +745,7 @@ class _StepCache:
             stack.extend(reversed(layer._layers))
         self.layers = layers
         self.trainable = list(model.trainable_weights)
+        self.generation = _base.TRAINABLE_GENERATION  # trainable flags when made: a change rebuilds the cache
         self.constrained = [v for v in self.trainable if getattr(v, "constraint", None) is not None]
         self.regularized = [w for w in model._all_weights() if w.regularizer is not None and w.trainable]
 
@@ -1088,7 +1090,8 @@ class Model(Layer):
         self._clear_step_losses()
         y_pred = self(x, training=True)
         cache = self._step_cache
-        if cache is None:  # the first call has created the weights of a lazily built model
+        if cache is None or cache.generation != _base.TRAINABLE_GENERATION:
+            # the first call has created the weights of a lazily built model, or a layer was (un)frozen
             cache = self._step_cache = _StepCache(self)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True)
         bs = _batch_size_of(x)
