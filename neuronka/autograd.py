@@ -76,6 +76,9 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data = _as_array(data, dtype)
+        if requires_grad and self.data is (data.data if isinstance(data, Tensor) else data):
+            # a leaf that will be trained: its own copy, so updates in place never reach the caller's array
+            self.data = get_array_module(self.data).array(self.data, copy=True)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         if self.requires_grad and self.data.dtype.kind != "f":  # as in PyTorch: dL/dx needs a real x

@@ -153,3 +153,19 @@ def test_leaf_gradients_are_writable_arrays_of_their_own():
     (y * 1.0).backward(g)
     y.grad += 1
     numpy.testing.assert_array_equal(g, numpy.ones((2, 3)))  # the caller's gradient array is not adopted
+
+
+def test_a_trained_leaf_and_a_layer_weight_never_share_the_callers_array():
+    """Tensor(array, requires_grad=True) and a weight from a callable initializer own their data: training
+    (updates in place) leaves the caller's arrays as they were."""
+    a = numpy.ones(3, "float32")
+    t = nk.Tensor(a, requires_grad=True)
+    t.data += 1
+    numpy.testing.assert_array_equal(a, numpy.ones(3))
+    init = numpy.ones((4, 2), "float32")
+    dense = nk.layers.Dense(2, kernel_initializer=lambda shape, dtype=None: init)
+    model = nk.Sequential([nk.Input((4,)), dense])
+    model.compile(optimizer=nk.optimizers.SGD(0.5), loss="mse")
+    model.fit(numpy.ones((8, 4), "float32"), numpy.zeros((8, 2), "float32"), epochs=1, verbose=0)
+    assert not numpy.array_equal(dense.kernel.numpy(), init)
+    numpy.testing.assert_array_equal(init, numpy.ones((4, 2)))

@@ -71,12 +71,15 @@ class Variable(Tensor):
     """A layer weight: a leaf tensor with a name, a trainable flag, and an optional constraint.
 
     ``assign(value)`` writes in place (the array object is kept, so optimizer
-    slots and views stay valid).
+    slots and views stay valid). The value is copied (``copy=True``): training never changes an array the
+    caller still holds; ``copy=False`` is for a view that must share memory (the optimizer's slots).
     """
 
     def __init__(self, value, trainable: bool = True, name: str = "variable", constraint=None,
-                 regularizer=None, dtype=None):
+                 regularizer=None, dtype=None, copy: bool = True):
         super().__init__(value, requires_grad=trainable, dtype=dtype)
+        if copy and self.data is (value.data if isinstance(value, Tensor) else value):  # not the caller's array
+            self.data = numpy.array(self.data, copy=True)
         self.name = name
         self.trainable = trainable
         self._created_trainable = bool(trainable)  # fixes its place in the layer's weights (Keras's order)

@@ -273,10 +273,10 @@ class Optimizer:
                                 name="learning_rate"))
         for var, name, arr in self._ordered_slots():
             ref = getattr(var, "path", None) or var.name or "variable"
-            out.append(Variable(arr, trainable=False, name=f"{str(ref).replace('/', '_')}_{name}"))
+            out.append(Variable(arr, trainable=False, name=f"{str(ref).replace('/', '_')}_{name}", copy=False))
         out.extend(self._extra_variables)
         for name, arr in self._global_state().items():
-            out.append(Variable(arr, trainable=False, name=name))
+            out.append(Variable(arr, trainable=False, name=name, copy=False))
         return out
 
     def _ordered_slots(self):
