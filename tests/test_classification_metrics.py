@@ -161,3 +161,14 @@ def test_plots_are_written_as_png(tmp_path):
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="square"):
         plot_confusion_matrix(numpy.zeros((2, 3)), None, tmp_path / "x.png")
+
+
+def test_top_k_accuracy_of_a_diverged_model_is_zero_not_one():
+    from neuronka.metrics import top_k_accuracy
+
+    scores = numpy.full((4, 10), numpy.nan)
+    assert top_k_accuracy([0, 1, 2, 3], scores, k=5) == 0.0
+    partly = numpy.arange(40, dtype=float).reshape(4, 10)
+    partly[:, :6] = numpy.nan  # six NaN scores rank above the true class 9 (the highest number)
+    assert top_k_accuracy([9, 9, 9, 9], partly, k=5) == 0.0
+    assert top_k_accuracy([9, 9, 9, 9], partly, k=7) == 1.0

@@ -80,7 +80,8 @@ def top_k_accuracy(y_true, scores, k: int = 5, normalize: bool = True) -> float:
     """Fraction of samples whose true class is among the ``k`` highest ``scores`` (N, K).
 
     A sample counts when fewer than ``k`` classes score strictly higher than its true class (ties count
-    in favour of the true class, as Keras's ``in_top_k``). ``y_true``: class indices (N,) or (N, 1), or
+    in favour of the true class, as Keras's ``in_top_k``); NaN scores rank above every number, and a NaN score
+    of the true class is never a hit (a diverged model scores 0, not 1). ``y_true``: class indices (N,) or (N, 1), or
     one-hot (N, K).
     """
     scores = numpy.asarray(scores)
@@ -93,7 +94,10 @@ def top_k_accuracy(y_true, scores, k: int = 5, normalize: bool = True) -> float:
         raise ValueError(f"top_k_accuracy: expected k a positive integer, received k={k!r}")
     true_score = scores[numpy.arange(len(t)), t]
     rank = numpy.count_nonzero(scores > true_score[:, None], axis=1)  # classes scoring above the true one
-    hits = int(numpy.count_nonzero(rank < k))
+    # a NaN score ranks above every number (as the metric objects and Keras count it): a NaN true score is
+    # never a hit, and NaN scores of other classes push the true class down
+    rank += numpy.count_nonzero(numpy.isnan(scores), axis=1) - numpy.isnan(true_score)
+    hits = int(numpy.count_nonzero((rank < k) & ~numpy.isnan(true_score)))
     if not normalize:
         return hits
     return hits / len(t) if len(t) else 0.0
