@@ -681,3 +681,31 @@ def test_unfreezing_a_layer_after_compile_takes_effect_at_the_next_train_on_batc
     after = first.kernel.numpy().copy()
     model.train_on_batch(x, y)
     numpy.testing.assert_array_equal(first.kernel.numpy(), after)
+
+
+def test_bad_batch_sizes_empty_data_complex_inputs_and_unknown_arguments_are_errors_not_silent_changes():
+    import numpy
+    import pytest
+
+    import neuronka as nk
+
+    model = nk.Sequential([nk.Input((3,)), nk.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = numpy.ones((8, 3), "float32"), numpy.ones((8, 2), "float32")
+    for bad in (0, -4, 2.5, True, "32"):
+        with pytest.raises(ValueError, match="batch_size"):
+            model.fit(x, y, batch_size=bad, verbose=0)
+        with pytest.raises(ValueError, match="batch_size"):
+            model.predict(x, batch_size=bad, verbose=0)
+    empty_x, empty_y = numpy.ones((0, 3), "float32"), numpy.ones((0, 2), "float32")
+    with pytest.raises(ValueError, match="at least one sample"):
+        model.fit(empty_x, empty_y, verbose=0)
+    with pytest.raises(ValueError, match="at least one sample"):
+        model.evaluate(empty_x, empty_y, verbose=0)
+    with pytest.raises(ValueError, match="at least one sample"):
+        model.predict(empty_x, verbose=0)
+    with pytest.raises(ValueError, match="complex inputs"):
+        model.predict(x.astype("complex64"), verbose=0)
+    with pytest.raises(ValueError, match="Arguments not recognized"):
+        model.evaluate(x, y, verbos=0)
+    assert model.predict(x, batch_size=numpy.int64(3), verbose=0).shape == (8, 2)

@@ -293,9 +293,13 @@ class _ArrayData:
             sample_weight = _class_weight_to_sample_weight(_flat(y)[0], class_weight)
         self.structs = (x, y, sample_weight)
         self.leaves = [_flat(s) if s is not None else None for s in self.structs]
-        self.batch_size = int(batch_size or 32)
-        if self.batch_size <= 0:
-            raise ValueError(f"Expected a positive `batch_size`, received batch_size={batch_size}")
+        if self.n == 0:
+            raise ValueError("Expected at least one sample in `x`, received arrays of 0 samples")
+        for leaf in self.leaves[0]:
+            if getattr(leaf, "dtype", None) is not None and numpy.dtype(leaf.dtype).kind == "c":
+                raise ValueError(f"Expected real-valued inputs, received complex inputs of dtype {leaf.dtype}: a "
+                                 f"model computes on real numbers (pass the real and imaginary parts as features)")
+        self.batch_size = _check_batch_size(batch_size)
         self.shuffle = shuffle
         self.num_batches = max(1, math.ceil(self.n / self.batch_size))
 
@@ -379,6 +383,16 @@ class _IndexedData:
         hook = getattr(self.data, "on_epoch_end", None)
         if callable(hook):
             hook()
+
+
+def _check_batch_size(batch_size) -> int:
+    """``batch_size`` (None: 32) as a positive int; anything else is an error, not a silent rounding."""
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
+        raise ValueError(f"Expected `batch_size` to be a positive integer (or None for 32), "
+                         f"received batch_size={batch_size!r}")
+    return int(batch_size)
 
 
 def _make_data(x, y=None, sample_weight=None, batch_size=None, shuffle=False, class_weight=None):
@@ -1231,6 +1245,9 @@ class Model(Layer):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics on the data: a scalar (loss only), a list [loss, metrics...] or a dict."""
+        kwargs.pop("_use_cached_eval_dataset", None)  # Keras's own internal argument
+        if kwargs:
+            raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled("evaluate")
         verbose = _verbose(verbose)
         iterator = _EpochIterator(_make_data(x, y, sample_weight, batch_size), steps)
