@@ -31,6 +31,7 @@ the previous weights file removed. A crash at any point leaves a consistent chec
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -752,7 +753,10 @@ def train(options: dict | None = None, **kwargs) -> dict:
     out = options.get("out")
     if resume and out is None:
         raise JobError("--resume needs --out, the run folder to continue")
-    if resume and (Path(out) / "config.json").is_file():
+    if resume and not (Path(out) / "config.json").is_file():
+        raise JobError(f"--resume: {out} holds no run to continue (no config.json): check --out, or drop --resume "
+                       f"to start a new run there")
+    if resume:
         run = Path(out)
         s = _resume_settings(run, options)
         has_checkpoint = (run / "checkpoint.json").is_file()
@@ -764,8 +768,38 @@ def train(options: dict | None = None, **kwargs) -> dict:
         has_checkpoint = False
         if (run / "config.json").is_file() or (run / "checkpoint.json").is_file():
             raise JobError(f"{run} already holds a run: pass --resume to continue it, or choose another --out")
+        if run.exists() and (not run.is_dir() or any(p.name != ".lock" for p in run.iterdir())):
+            raise JobError(f"{run} is not empty and holds no neuronka run: the run would write over the files "
+                           f"there; choose an empty or new folder for --out")
     if data is None and resume and (run / "config.json").is_file():
         data = _existing(_read_json(run / "config.json").get("data"))  # where the run read its data from
+    run.mkdir(parents=True, exist_ok=True)
+    with _run_lock(run):  # one `neuronka train` per run folder at a time
+        return _train_locked(run, s, data, verbose, resume, has_checkpoint, options, wall_start)
+
+
+@contextlib.contextmanager
+def _run_lock(run: Path):
+    """An exclusive lock on ``run/.lock`` for the duration of a run: a second ``neuronka train`` on the same
+    folder stops at once with a clear error instead of mixing its files with the first one's."""
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    with open(run / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise JobError(f"{run} is in use by another `neuronka train` (its .lock is held); wait for it to "
+                           f"finish or choose another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _train_locked(run, s, data, verbose, resume, has_checkpoint, options, wall_start):
     job = _Job(run, s, verbose, options.get("stop_after_epoch"))
     job.data = data
     if s.get("weights") is not None:  # an ImageNet-pretrained network fine-tuned (neuronka/transfer.py)

@@ -294,3 +294,27 @@ def test_python_dash_m_neuronka_is_the_command():
     bad = subprocess.run([sys.executable, "-m", "neuronka", "train", "--epochs", "x"], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_run_folder_is_never_shared_or_written_over(workdir, capsys, tmp_path):
+    """A folder with someone's files is refused; a second `train` on a busy run folder stops at once; `--resume`
+    on a folder that holds no run (a mistyped --out) is an error, not a fresh run."""
+    data = workdir / "cifar-10-python.tar.gz"
+    mine = tmp_path / "my_files"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    code, _, err = run_cli(capsys, *TRAIN_ARGS, "--data", data, "--out", mine, "--epochs", 1, "--limit-train", 50)
+    assert code == 2 and "not empty and holds no neuronka run" in err and "Traceback" not in err
+    assert (mine / "thesis.tex").read_text() == "precious" and sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    code, _, err = run_cli(capsys, *TRAIN_ARGS, "--data", data, "--out", tmp_path / "tpyo", "--resume")
+    assert code == 2 and "holds no run to continue" in err and not (tmp_path / "tpyo").exists()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    import fcntl
+
+    with open(busy / ".lock", "a+") as lock:  # another process's run holds the folder
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run_cli(capsys, *TRAIN_ARGS, "--data", data, "--out", busy, "--epochs", 1,
+                               "--limit-train", 50)
+        assert code == 2 and "in use by another `neuronka train`" in err
+    assert sorted(p.name for p in busy.iterdir()) == [".lock"]
