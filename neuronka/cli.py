@@ -16,6 +16,7 @@ Problems with what was asked (a bad option, a missing dataset or run folder) pri
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 EXIT_USAGE = 2
@@ -46,21 +47,22 @@ def _add_train(sub) -> None:
     g.add_argument("--label-mode", choices=("fine", "coarse"), help="cifar100 labels [fine]")
     g.add_argument("--data", metavar="PATH", help="the dataset's file or folder (default: $NEURONKA_DATA, the user "
                                                   "cache, then a download / the shared folder)")
-    g.add_argument("--limit-train", type=int, metavar="N", help="use the first N training samples")
-    g.add_argument("--limit-test", type=int, metavar="N", help="use the first N test samples")
+    g.add_argument("--limit-train", type=_positive_int, metavar="N", help="use the first N training samples")
+    g.add_argument("--limit-test", type=_positive_int, metavar="N", help="use the first N test samples")
     g = p.add_argument_group("how to train")
-    g.add_argument("--epochs", type=int, help="[10]")
-    g.add_argument("--batch-size", type=int, help="[128 / 32]")
+    g.add_argument("--epochs", type=_positive_int, help="[10]")
+    g.add_argument("--batch-size", type=_positive_int, help="[128 / 32]")
     g.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="[sgd / adam]")
-    g.add_argument("--lr", type=float, help="peak learning rate [0.1 for sgd, 1e-3 otherwise]")
-    g.add_argument("--momentum", type=float, help="SGD momentum [0.9]")
-    g.add_argument("--weight-decay", type=float, help="L2 penalty λ/2·‖W‖² on conv/dense kernels, i.e. gradient "
-                                                      "+= λ·W (decoupled for adamw) [1e-4 / 0]")
+    g.add_argument("--lr", type=_positive_float, help="peak learning rate [0.1 for sgd, 1e-3 otherwise]")
+    g.add_argument("--momentum", type=_fraction, help="SGD momentum [0.9]")
+    g.add_argument("--weight-decay", type=_nonnegative_float,
+                   help="L2 penalty λ/2·‖W‖² on conv/dense kernels, i.e. gradient += λ·W (decoupled for adamw) "
+                        "[1e-4 / 0]")
     g.add_argument("--schedule", choices=("cosine", "step", "onecycle", "constant"),
                    help="learning rate per step: cosine decay, step (÷10 at 50%% and 75%%), one-cycle, constant "
                         "[cosine / constant]")
-    g.add_argument("--warmup-epochs", type=int, help="linear warm-up from 0 (cosine, constant) [0]")
-    g.add_argument("--label-smoothing", type=float, help="[0]")
+    g.add_argument("--warmup-epochs", type=_nonnegative_int, help="linear warm-up from 0 (cosine, constant) [0]")
+    g.add_argument("--label-smoothing", type=_fraction, help="[0]")
     g.add_argument("--augment", help="image augmentation: comma-separated crop[=4], flip, rotate[=15], shift[=0.1], "
                                      "brightness[=0.2], contrast[=0.2], noise[=0.03], cutout[=16], or none "
                                      "[crop,flip]")
@@ -74,20 +76,21 @@ def _add_train(sub) -> None:
                    help="train only the new classifier (the pretrained network frozen)")
     g.add_argument("--fine-tune-from", metavar="STAGE", help="train the stages from STAGE on (conv1 ... conv5) and "
                                                              "the classifier [everything]")
-    g.add_argument("--image-size", type=int, metavar="N", help="resize the images to N x N for the network [224]")
+    g.add_argument("--image-size", type=_positive_int, metavar="N",
+                   help="resize the images to N x N for the network [224]")
     g = p.add_argument_group("text models")
-    g.add_argument("--max-tokens", type=int, help="vocabulary size, padding and OOV included [10000]")
-    g.add_argument("--sequence-length", type=int, help="tokens per text (padded / truncated) [100]")
-    g.add_argument("--embedding-dim", type=int, help="[64]")
-    g.add_argument("--units", type=int, help="LSTM/GRU units or Conv1D filters [64]")
+    g.add_argument("--max-tokens", type=_positive_int, help="vocabulary size, padding and OOV included [10000]")
+    g.add_argument("--sequence-length", type=_positive_int, help="tokens per text (padded / truncated) [100]")
+    g.add_argument("--embedding-dim", type=_positive_int, help="[64]")
+    g.add_argument("--units", type=_positive_int, help="LSTM/GRU units or Conv1D filters [64]")
     g.add_argument("--class-weight", choices=("balanced",), help="weight class c by n / (K · n_c)")
     g.add_argument("--augment-text", metavar="SPEC", help="token noise per epoch: dropout=RATE,swap=RATE [none]")
     g = p.add_argument_group("the run")
     g.add_argument("--out", metavar="DIR", help="run folder [runs/MODEL-DATASET-TIMESTAMP]")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
                                                          "(same result as an uninterrupted run)")
-    g.add_argument("--stop-after-epoch", type=int, metavar="N", help="stop after epoch N (checkpointed), as if "
-                                                                     "interrupted; continue later with --resume")
+    g.add_argument("--stop-after-epoch", type=_positive_int, metavar="N",
+                   help="stop after epoch N (checkpointed), as if interrupted; continue later with --resume")
     g.add_argument("--evaluate-before", action="store_true", help="evaluate the untrained model on the test set "
                                                                   "first (a baseline)")
     g.add_argument("--verbose", type=int, choices=(0, 1, 2), help="0 silent, 1 progress bars, 2 one line per "
@@ -100,8 +103,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--dataset", help="default: the run's dataset")
     p.add_argument("--data", metavar="PATH", help="the dataset's file or folder")
     p.add_argument("--label-mode", choices=("fine", "coarse"))
-    p.add_argument("--limit-test", type=int, metavar="N")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--limit-test", type=_positive_int, metavar="N")
+    p.add_argument("--batch-size", type=_positive_int, default=256)
     p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
 
 
@@ -114,8 +117,9 @@ def _add_predict(sub) -> None:
                                                              "input); for a text run, the texts")
     p.add_argument("--weights", metavar="imagenet|PATH", help="predict ImageNet classes with these pretrained "
                                                               "weights (as for train --weights) instead of a run")
-    p.add_argument("--image-size", type=int, metavar="N", help="with --weights: the network's input size [224]")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--image-size", type=_positive_int, metavar="N",
+                   help="with --weights: the network's input size [224]")
+    p.add_argument("--top", type=_positive_int, default=5)
     p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
     p.add_argument("--dataset", help="class names for a model file without a run config [cifar10]")
 
@@ -126,12 +130,65 @@ def _add_summary(sub) -> None:
                                                   "model (lstm, gru, conv1d, bilstm)")
     p.add_argument("--input-shape", type=_shape, help="e.g. 224,224,3 [224,224,3 for ImageNet nets, 32,32,3 for "
                                                       "CIFAR nets]")
-    p.add_argument("--classes", type=int, help="[1000 for ImageNet nets, 10 for CIFAR nets, 2 for text]")
-    p.add_argument("--max-tokens", type=int, default=10000)
-    p.add_argument("--sequence-length", type=int, default=100)
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--units", type=int, default=64)
+    p.add_argument("--classes", type=_positive_int, help="[1000 for ImageNet nets, 10 for CIFAR nets, 2 for text]")
+    p.add_argument("--max-tokens", type=_positive_int, default=10000)
+    p.add_argument("--sequence-length", type=_positive_int, default=100)
+    p.add_argument("--embedding-dim", type=_positive_int, default=64)
+    p.add_argument("--units", type=_positive_int, default=64)
 
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, received {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (learning rates)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, received {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1) (momentum, label smoothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), received {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), received {text!r}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, received {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number ≥ 0, received {text!r}")
+    return value
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neuronka", description="neuronka: train and inspect neural networks")
@@ -222,6 +279,38 @@ def main(argv=None) -> int:
         print("\nneuronka: interrupted (a `train` run continues from its last checkpoint with --resume)",
               file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - the command prints one line for anything; NEURONKA_TRACEBACK=1 shows it
+        return _report(e)
+
+
+def _report(e: BaseException) -> int:
+    """One line for an error: what a user can cause (bad files and values, a full or read-only disk, an image
+    too large to decode) exits 2 or 1; anything else is reported as an internal error, with the traceback
+    only when ``NEURONKA_TRACEBACK=1``."""
+    import errno  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import traceback  # noqa: PLC0415
+
+    if os.environ.get("NEURONKA_TRACEBACK") == "1":
+        traceback.print_exc()
+    message = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, OSError):
+        what = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+                errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}.get(e.errno)
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"neuronka: error: {what or message}{where}", file=sys.stderr, flush=True)
+        return 1
+    if type(e).__name__ == "DecompressionBombError":
+        print(f"neuronka: error: an image has more pixels than allowed: {message}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    if isinstance(e, (ValueError, TypeError, KeyError, IndexError, NotImplementedError, RecursionError,
+                      MemoryError, UnicodeError, EOFError)):
+        print(f"neuronka: error: {type(e).__name__ if isinstance(e, (KeyError, RecursionError)) else ''}"
+              f"{': ' if isinstance(e, (KeyError, RecursionError)) else ''}{message}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    print(f"neuronka: internal error: {type(e).__name__}: {message} (NEURONKA_TRACEBACK=1 shows where; please "
+          f"report it)", file=sys.stderr, flush=True)
+    return 1
 
 
 if __name__ == "__main__":

@@ -318,3 +318,47 @@ def test_a_run_folder_is_never_shared_or_written_over(workdir, capsys, tmp_path)
                                "--limit-train", 50)
         assert code == 2 and "in use by another `neuronka train`" in err
     assert sorted(p.name for p in busy.iterdir()) == [".lock"]
+
+
+@pytest.mark.parametrize("argv", [("train", "--momentum", "5"), ("train", "--lr", "inf"), ("train", "--lr", "-1"),
+                                  ("train", "--limit-test", "-5"), ("train", "--limit-test", "0"),
+                                  ("train", "--batch-size", "0"), ("evaluate", "run", "--batch-size", "0"),
+                                  ("summary", "--model", "lstm", "--units", "0"), ("train", "--epochs", "0")])
+def test_values_out_of_range_are_refused_before_anything_runs(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(list(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "expected" in err
+
+
+def test_user_caused_failures_print_one_line_and_no_traceback(finished_run, capsys, tmp_path, monkeypatch):
+    import errno
+
+    from PIL import Image
+
+    run, _ = finished_run
+    broken = tmp_path / "broken.weights.npz"
+    broken.write_bytes(b"PK\x03\x04 definitely not a zip")
+    code, out, err = run_cli(capsys, "predict", "--model", "resnet20", broken, tmp_path / "x.png")
+    assert code == 2 and err.startswith("neuronka: error:") and len(err.strip().splitlines()) == 1
+    img = tmp_path / "big.png"
+    Image.fromarray(numpy.zeros((64, 64, 3), numpy.uint8)).save(img)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    code, _, err = run_cli(capsys, "predict", run, img)
+    assert code == 2 and "more pixels" in err and "Traceback" not in err
+    monkeypatch.undo()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "model.keras"))
+
+    monkeypatch.setattr("neuronka.training.train", disk_full)
+    code, _, err = run_cli(capsys, "train", "--out", tmp_path / "out")
+    assert code == 1 and "the disk is full" in err and "Traceback" not in err
+    empty = tmp_path / "sms"
+    empty.mkdir()
+    (empty / "SMSSpamCollection").write_text("")
+    monkeypatch.undo()
+    code, _, err = run_cli(capsys, "train", "--dataset", "sms-spam", "--model", "conv1d", "--data", empty,
+                           "--out", tmp_path / "sms_run")
+    assert code == 2 and err.startswith("neuronka: error:") and "Traceback" not in err
