@@ -709,3 +709,26 @@ def test_bad_batch_sizes_empty_data_complex_inputs_and_unknown_arguments_are_err
     with pytest.raises(ValueError, match="Arguments not recognized"):
         model.evaluate(x, y, verbos=0)
     assert model.predict(x, batch_size=numpy.int64(3), verbose=0).shape == (8, 2)
+
+
+def test_steps_per_execution_groups_the_batch_callbacks_as_keras():
+    """Keras (JAX and TensorFlow backends; its PyTorch backend refuses N > 1) calls on_train_batch_begin with the
+    first step of each execution of N steps and on_train_batch_end with its last."""
+    import numpy
+    import pytest
+
+    import neuronka as nk
+
+    x, y = numpy.ones((16, 3), "float32"), numpy.ones((16, 1), "float32")
+    calls = []
+    model = nk.Sequential([nk.Input((3,)), nk.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=3)
+    cb = nk.callbacks.LambdaCallback(on_train_batch_begin=lambda b, logs: calls.append(("begin", b)),
+                                     on_train_batch_end=lambda b, logs: calls.append(("end", b)))
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[cb])
+    assert calls == [("begin", 0), ("end", 2), ("begin", 3), ("end", 5), ("begin", 6), ("end", 7)]
+    assert numpy.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.compile(optimizer="sgd", loss="mse", steps_per_execution=0)
+    with pytest.warns(UserWarning, match="no graph compiler"):
+        model.compile(optimizer="sgd", loss="mse", jit_compile=True)

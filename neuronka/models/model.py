@@ -865,8 +865,9 @@ class Model(Layer):
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True) -> None:
         """Configure training: optimizer, loss (per output: a list or a dict by output name), metrics.
 
-        ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss`` are accepted
-        for compatibility (neuronka always runs eagerly).
+        ``steps_per_execution=N`` runs N steps between two calls of the batch callbacks, as Keras does.
+        ``run_eagerly``, ``jit_compile`` and ``auto_scale_loss`` change nothing here (neuronka always runs eagerly,
+        its kernels are compiled ahead; loss scaling follows the optimizer): ``jit_compile=True`` warns so.
         """
         from .. import optimizers  # noqa: PLC0415
 
@@ -877,6 +878,12 @@ class Model(Layer):
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._compile_args = {"loss_weights": loss_weights, "metrics": metrics, "weighted_metrics": weighted_metrics}
         self.run_eagerly = run_eagerly
+        if jit_compile is True:
+            warnings.warn("compile(jit_compile=True): neuronka has no graph compiler (its kernels are compiled "
+                          "ahead of time); the model runs eagerly", stacklevel=2)
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"Expected `steps_per_execution` to be a positive integer, "
+                             f"received steps_per_execution={steps_per_execution!r}")
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
         self._step_cache = None
@@ -1199,14 +1206,22 @@ class Model(Layer):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            steps_run = 0
+            steps_run, per_execution, pending = 0, max(1, int(getattr(self, "steps_per_execution", 1) or 1)), None
             for step, batch in iterator:
-                cbs.on_train_batch_begin(step)
+                # steps_per_execution=N (Keras): the batch callbacks see one call per N steps, as Keras's loop
+                # runs N steps between them
+                if step % per_execution == 0:
+                    cbs.on_train_batch_begin(step)
                 logs = self.train_step(batch)
-                cbs.on_train_batch_end(step, logs)
+                pending = (step, logs)
+                if (step + 1) % per_execution == 0:
+                    cbs.on_train_batch_end(step, logs)
+                    pending = None
                 steps_run += 1
                 if self.stop_training:
                     break
+            if pending is not None:  # the last, shorter execution of the epoch
+                cbs.on_train_batch_end(*pending)
             if steps_run == 0:
                 warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or "
                               "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=2)
