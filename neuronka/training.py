@@ -799,7 +799,18 @@ def _run_lock(run: Path):
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def _remove_orphans(run: Path) -> None:
+    """Temporary files an atomic write left when its process was killed (``.<name>.<random>.tmp``, in the run
+    folder and its checkpoint folder): no other process writes here while the lock is held, so they are dead."""
+    for folder in (run, run / "checkpoint"):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file():
+                    p.unlink(missing_ok=True)
+
+
 def _train_locked(run, s, data, verbose, resume, has_checkpoint, options, wall_start):
+    _remove_orphans(run)
     job = _Job(run, s, verbose, options.get("stop_after_epoch"))
     job.data = data
     if s.get("weights") is not None:  # an ImageNet-pretrained network fine-tuned (neuronka/transfer.py)

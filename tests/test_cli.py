@@ -362,3 +362,18 @@ def test_user_caused_failures_print_one_line_and_no_traceback(finished_run, caps
     code, _, err = run_cli(capsys, "train", "--dataset", "sms-spam", "--model", "conv1d", "--data", empty,
                            "--out", tmp_path / "sms_run")
     assert code == 2 and err.startswith("neuronka: error:") and "Traceback" not in err
+
+
+def test_resume_removes_the_temporary_files_a_killed_run_left(finished_run, workdir, capsys, tmp_path):
+    import shutil
+
+    run, _ = finished_run
+    copy = tmp_path / "killed"
+    shutil.copytree(run, copy)
+    orphans = [copy / ".model.keras.k3j2.tmp", copy / "checkpoint" / ".epoch-0003.weights.npz.x9.tmp"]
+    for p in orphans:
+        p.write_bytes(b"half written")
+    code, _, err = run_cli(capsys, "train", "--out", copy, "--resume", "--data", workdir / "cifar-10-python.tar.gz",
+                           "--verbose", 0)
+    assert code == 0, err
+    assert not any(p.exists() for p in orphans)

@@ -459,3 +459,17 @@ def test_a_gzip_bomb_is_refused_at_the_archive_cap(tmp_path):
     finally:
         config.reset("max_archive_bytes")
     assert [name for name, _ in read_tar(path)] == ["zeros.png"]
+
+
+def test_a_source_replaced_with_the_same_size_and_time_is_decoded_again(tmp_path, rng, isolated_cache):
+    path, expected = write_cifar10(tmp_path, rng)
+    _, expected2 = write_cifar10(tmp_path / "other", rng)
+    first, second = path.read_bytes(), (tmp_path / "other" / "cifar-10-python.tar.gz").read_bytes()
+    size = max(len(first), len(second))  # zeros after the gzip stream: the same size, still readable
+    path.write_bytes(first + b"\0" * (size - len(first)))
+    assert_loaded(cifar10.load_data(path=path), *expected)
+    before = path.stat()
+    path.write_bytes(second + b"\0" * (size - len(second)))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same size and modification time
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    assert_loaded(cifar10.load_data(path=path), *expected2)

@@ -315,10 +315,15 @@ def _decode(source: Path, spec: _Spec) -> dict[str, numpy.ndarray]:
 # ---------------------------------------------------------------- the decoded cache
 
 def _source_key(source: Path) -> str:
-    """Identity of a source's contents: path, size and modification time (of every file, for a folder)."""
+    """Identity of a source's contents: for an archive, its size and a hash of its bytes (a replacement of the
+    same size and modification time is noticed); for a folder, path, size and modification time of every file."""
     st = source.stat()
     if source.is_file():
-        return f"{source}|{st.st_size}|{st.st_mtime_ns}"
+        digest = hashlib.blake2b(digest_size=16)
+        with open(source, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                digest.update(chunk)
+        return f"{source}|{st.st_size}|{digest.hexdigest()}"
     h = hashlib.sha1()
     for dirpath, dirnames, filenames in os.walk(source):
         dirnames.sort()
