@@ -16,6 +16,8 @@ import argparse
 import os
 import sys
 
+os.environ.setdefault("NEURONKA_MALLOC_TUNING", "1")  # a benchmark owns its process: tune malloc as the CLI does
+
 THREADS = "2"
 for _i, _a in enumerate(sys.argv):
     if _a == "--threads" and _i + 1 < len(sys.argv):

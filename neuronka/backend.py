@@ -76,21 +76,28 @@ def asnumpy(x):
 _ALLOCATOR_TUNED = False
 
 
-def tune_allocator() -> bool:
+def tune_allocator(explicit: bool = False) -> bool:
     """Let glibc's malloc reuse freed large blocks instead of returning them to the OS (Linux only).
 
     By default glibc serves every block above 128 KiB–32 MiB with a fresh ``mmap`` and unmaps it on
     ``free``, so each new activation or gradient array of a training step page-faults on its first
     write: measured here, a third of a batch-norm step. Raising the mmap threshold to 1 GiB and the
     trim threshold to 2 GiB keeps those blocks in the heap for the next step (the process's resident
-    memory then stays at its peak instead of shrinking between steps). Called once on
-    ``import neuronka`` (by this module); ``NEURONKA_MALLOC_TUNING=0`` in the environment skips it. Returns whether it
-    was applied.
+    memory then stays at its peak instead of shrinking between steps).
+
+    A library must not retune its host process's allocator on import, so ``import neuronka`` does it only
+    when ``NEURONKA_MALLOC_TUNING=1`` (the ``malloc_tuning`` setting); the ``neuronka`` command and the
+    benchmarks call ``tune_allocator(explicit=True)`` themselves (``NEURONKA_MALLOC_TUNING=0`` still keeps
+    them from it). Returns whether the tuning is in effect.
     """
     global _ALLOCATOR_TUNED
+    import os
     import sys
 
-    if _ALLOCATOR_TUNED or not config.get("malloc_tuning") or not sys.platform.startswith("linux"):
+    wanted = config.get("malloc_tuning")
+    if explicit:
+        wanted = os.environ.get(config.SETTINGS["malloc_tuning"].env, "1") not in ("0", "false", "no", "off")
+    if _ALLOCATOR_TUNED or not wanted or not sys.platform.startswith("linux"):
         return _ALLOCATOR_TUNED
     try:
         import ctypes
@@ -104,4 +111,4 @@ def tune_allocator() -> bool:
     return _ALLOCATOR_TUNED
 
 
-tune_allocator()  # on import: every array of the framework benefits (see the docstring above)
+tune_allocator()  # on import only when NEURONKA_MALLOC_TUNING=1 asks for it (see the docstring)

@@ -259,6 +259,9 @@ def _run(args) -> int:
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    from . import backend  # noqa: PLC0415
+
+    backend.tune_allocator(explicit=True)  # the command owns its process (NEURONKA_MALLOC_TUNING=0 keeps it off)
     parser = build_parser()
     args = parser.parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # the summary's box drawing must not crash an ASCII terminal

@@ -252,9 +252,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "models fuse a ReLU layer into the BatchNormalization or Add before it", "at model build"),
     Setting("plans", True, "NEURONKA_PLANS",
             "predict replays a recorded inference plan (batch norm folded into convolutions)"),
-    Setting("malloc_tuning", True, "NEURONKA_MALLOC_TUNING",
-            "raise glibc's mmap/trim thresholds on import so freed activations are reused "
-            "(backend.tune_allocator)", "at import"),
+    Setting("malloc_tuning", False, "NEURONKA_MALLOC_TUNING",
+            "raise glibc's mmap/trim thresholds so freed activations are reused (backend.tune_allocator): off on "
+            "import (a library leaves its host's allocator alone); the neuronka command and the benchmarks turn "
+            "it on unless this is 0", "at import"),
     Setting("data", None, "NEURONKA_DATA", "the folder of datasets looked in before the user cache"),
     Setting("max_archive_bytes", 4 << 30, "NEURONKA_MAX_ARCHIVE_BYTES",
             "the most bytes a dataset archive (.tar.gz) may inflate to in memory; more is an error"),
