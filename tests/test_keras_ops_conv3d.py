@@ -16,6 +16,7 @@ import numpy
 import pytest
 
 import neuronka as nk
+from neuronka.ops import convolution as C
 
 from .keras_oracle import OpCase, op_cases
 
@@ -32,7 +33,7 @@ def _conv_rows():
         for kw in ({}, {"strides": 2}, {"dilation_rate": 2}, {"strides": (2, 1, 3)}):
             kw = {**kw, "padding": pad}
             tag = "_".join(f"{k}{v}" for k, v in kw.items())
-            rows.append(OpCase("ops.conv", normal((2, 7, 6, 8, 3), (3, 2, 3, 3, 4)), kw, id=f"3d_{tag}"))
+            rows.append(OpCase("ops.conv", normal((2, 7, 6, 8, 3), (3, 2, 3, 3, 4)), kw, id=f"3d_{tag}", atol=1e-5))
             rows.append(OpCase("ops.depthwise_conv", normal((2, 7, 6, 8, 3), (3, 2, 3, 3, 2)), kw, id=f"3d_{tag}"))
             rows.append(OpCase("ops.conv_transpose", normal((2, 4, 3, 5, 3), (3, 2, 3, 4, 3)), kw, id=f"3d_{tag}"))
     rows += [
@@ -105,7 +106,7 @@ def _grads(fn, *arrays, gy_seed=1):
     """(y, dL/d arrays) of neuronka's fn for L = Σ y·gy, gy random."""
     tensors = [nk.Tensor(a, requires_grad=True) for a in arrays]
     y = fn(*tensors)
-    gy = numpy.random.default_rng(gy_seed).standard_normal(y.shape)
+    gy = numpy.random.default_rng(gy_seed).standard_normal(y.shape).astype(y.dtype)
     y.backward(nk.Tensor(gy))
     return y.numpy(), gy, [t.grad for t in tensors]
 
@@ -122,12 +123,20 @@ CF = (0, 4, 1, 2, 3)  # channels_last -> channels_first
 CL = (0, 2, 3, 4, 1)
 
 
+@pytest.fixture(params=["im2col", "grid"])
+def strategy(request):
+    """Both N-D paths: the gathered columns, and the shifted products on the padded grid (stride 1)."""
+    previous = C.set_strategy(request.param)
+    yield request.param
+    C.set_strategy(previous)
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("strides,padding,dilation", [
     ((1, 1, 1), "valid", (1, 1, 1)), ((2, 1, 3), "valid", (1, 1, 1)), ((1, 1, 1), "same", (1, 1, 1)),
     ((1, 1, 1), "valid", (2, 1, 2)), ((1, 1, 1), "same", (1, 2, 1)),
 ])
-def test_conv3d_and_conv_transpose3d_gradients_match_torch(strides, padding, dilation):
+def test_conv3d_and_conv_transpose3d_gradients_match_torch(strides, padding, dilation, strategy):
     torch = pytest.importorskip("torch")
     r = numpy.random.default_rng(0)
     x, w = r.standard_normal((2, 6, 5, 7, 3)), r.standard_normal((3, 2, 3, 3, 4))
@@ -183,6 +192,34 @@ def _reference_conv(x, w, strides, dilation):
                                  for a, d, o, s in zip(tap, dilation, out, strides)))]
         y += view @ w[tap]
     return y
+
+
+@pytest.mark.parametrize("kwargs", [{"padding": "same"}, {"dilation_rate": (2, 1, 1)}, {}])
+def test_conv3d_shifted_products_gradcheck(kwargs):
+    r = numpy.random.default_rng(1)
+    x, w, k = r.standard_normal((2, 4, 3, 4, 2)), r.standard_normal((2, 3, 2, 2, 3)), r.standard_normal((2, 3, 2, 3, 2))
+    previous = C.set_strategy("grid")
+    try:
+        nk.gradcheck(lambda a, b: nk.ops.conv(a, b, **kwargs), [x, w])
+        nk.gradcheck(lambda a, b: nk.ops.conv_transpose(a, b, **kwargs), [x, k])
+    finally:
+        C.set_strategy(previous)
+
+
+def test_conv3d_paths_agree_on_a_benchmark_sized_layer():
+    # large enough that "auto" takes the shifted products: they equal im2col's columns
+    r = numpy.random.default_rng(2)
+    x, w = r.standard_normal((2, 10, 9, 11, 8)).astype(F32), r.standard_normal((3, 3, 3, 8, 16)).astype(F32)
+    results = {}
+    for name in ("auto", "im2col"):
+        previous = C.set_strategy(name)
+        try:
+            results[name] = _grads(lambda a, b: nk.ops.conv(a, b, padding="same"), x, w)
+        finally:
+            C.set_strategy(previous)
+    (y, _, (dx, dw)), (y2, _, (dx2, dw2)) = results["auto"], results["im2col"]
+    for a, b in ((y, y2), (dx, dx2), (dw, dw2)):
+        numpy.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_4d_convolution_is_its_definition_with_gradients():

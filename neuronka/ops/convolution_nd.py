@@ -8,7 +8,17 @@ stores them, strides s, dilation d and x_pad the input zero-padded by ``pad`` be
     dL/dW[a, c, o] = Σ_{n, i} x_pad[n, i·s + a·d, c] · gy[n, i, o]
     dL/dx_pad[n, p, c] = Σ_{i·s + a·d = p} Σ_o gy[n, i, o] · W[a, c, o]
 
-How: **im2col by one strided view** — the windows of the padded input are the as_strided view
+How, first match wins:
+
+* stride 1, NumPy arrays whose BLAS :mod:`.blas` calls directly, at most ``_MAX_JUNK`` grid positions per
+  output position (or ``set_strategy("grid")``): the **shifted products** of the 2-D path in N dimensions.
+  The padded images, laid end to end, are one (rows, c) matrix on which tap a is the row offset
+  off_a = Σ_axes a·d·pitch; y_grid = Σ_a x_grid[p + off_a] · W[a] is ``blas.shifted_matmul`` (the compiled
+  kernels of ``_shifted.c`` where built, else one GEMM per tap), cropped to the valid positions. dx is the
+  same product on the padded gy with the flipped kernel W̃[a, o, c] = W[K − 1 − a, c, o] (the stride-1
+  convolution :meth:`GeometryND.transposed`), and dW[a] = Σ_p x_grid[p + off_a]ᵀ · gy_grid[p]
+  (``blas.shifted_matmul_t``). No gather, no scatter.
+* otherwise **im2col by one strided view** — the windows of the padded input are the as_strided view
 (n, *out, *K, c) of it (no copy); copying it gives the "columns" (n·∏out, ∏K·c) and y is one GEMM
 with W viewed as (∏K·c, o). dW is the columns' transpose times gy (one GEMM); dx is "col2im": one GEMM
 gy·Wᵀ gives every tap's contribution (n·∏out, ∏K·c), added tap by tap (∏K strided whole-array adds, no
@@ -16,6 +26,10 @@ loop over positions) into a zeroed padded buffer, then cropped. The batch is cut
 among threads by :func:`.convolution.map_batch`, as the 2-D paths do. A transposed convolution is the
 adjoint of a convolution: its forward is that convolution's col2im, its input gradient the convolution
 itself. Depthwise convolutions multiply and add the ∏K tap views elementwise.
+
+Measured (one thread, CPU time, Conv3D 16 → 32, 3×3×3, batch 8 of 16³, "valid"): the shifted products
+take 12 / 16 / 11 ms for y / dx / dW where im2col takes 14 / 30 / 13 ms — col2im's tap-by-tap adds run over
+runs of only c elements.
 """
 from __future__ import annotations
 
@@ -26,7 +40,11 @@ import numpy
 
 from ..autograd import Function
 from ..backend import get_array_module
-from .convolution import _sum, conv_output_length, map_batch, same_padding, scratch
+from . import blas
+from . import convolution as _conv
+from .convolution import _SHIFTED_CHUNK_BYTES, _sum, conv_output_length, map_batch, same_padding, scratch
+
+_MAX_JUNK = 2.0  # grid positions per output position above which the shifted products give way to im2col
 
 
 class GeometryND:
@@ -61,6 +79,12 @@ class GeometryND:
         """A 1×…×1, stride-1, unpadded convolution: y = x @ W, nothing to gather."""
         return all(k == 1 and s == 1 for k, s in zip(self.kernel, self.strides)) and not self.needs_copy() \
             and self.out == self.size
+
+    def transposed(self) -> GeometryND:
+        """The stride-1 convolution computing dL/dx from gy with the flipped kernel:
+        dx[p] = Σ_a gy[p + pad − a·d] W[a] = Σ_a' gy_pad[p + a'·d] W[K − 1 − a'], gy shifted by (k − 1)·d − pad."""
+        return GeometryND(self.out, self.size, self.kernel, self.strides, self.dilation,
+                          [(k - 1) * d - p for k, d, p in zip(self.kernel, self.dilation, self.pad)])
 
 
 def geometry(size, kernel, strides, dilation, padding: str) -> GeometryND:
@@ -134,15 +158,87 @@ def _bytes_per_image(g: GeometryND, c: int, itemsize: int) -> int:
 
 
 # ----------------------------------------------------------------------------------
+# stride 1: the shifted products on the padded grid
+# ----------------------------------------------------------------------------------
+def _use_grid(g: GeometryND, *arrays) -> bool:
+    """Stride 1, no negative padding, NumPy arrays of one float dtype with a directly callable BLAS, the strategy
+    not forced to im2col, and (unless forced to "grid") at most ``_MAX_JUNK`` grid positions per output position."""
+    strategy = _conv._STRATEGY
+    if strategy == "im2col" or any(s != 1 for s in g.strides) or min(g.pad) < 0 \
+            or not all(type(a) is numpy.ndarray and a.dtype == arrays[0].dtype for a in arrays) \
+            or arrays[0].dtype.kind != "f" \
+            or not blas.available(arrays[0].dtype):
+        return False
+    return strategy == "grid" or math.prod(g.buf) <= _MAX_JUNK * g.positions
+
+
+def _offsets(g: GeometryND) -> list[int]:
+    """Row offset of every tap on the grid: off_a = Σ_axes a·d·pitch, pitch = ∏ of the later buffer sizes."""
+    pitch = [math.prod(g.buf[i + 1:]) for i in range(len(g.buf))]
+    return [sum(a * d * p for a, d, p in zip(tap, g.dilation, pitch))
+            for tap in itertools.product(*(range(k) for k in g.kernel))]
+
+
+def _grid(x, n0, n1, g: GeometryND):
+    """x[n0:n1] padded on its (nb, *buf, c) grid, as a C-contiguous (nb·∏buf, c) matrix."""
+    return numpy.ascontiguousarray(padded_chunk(x, n0, n1, g)).reshape(-1, x.shape[-1])
+
+
+def _flipped(w):
+    """W̃[a, o, c] = W[K − 1 − a, c, o] as a (∏K, o, c) stack: the kernel of the input gradient."""
+    nd = w.ndim - 2
+    w = w[(slice(None, None, -1),) * nd]
+    return numpy.ascontiguousarray(numpy.swapaxes(w, -1, -2)).reshape(-1, w.shape[-1], w.shape[-2])
+
+
+def _grid_conv(x, w_taps, g: GeometryND):
+    """y[n, i, o] = Σ_a x_grid[row(n, i) + off_a] · w_taps[a], w_taps (∏K, c, o), on the valid rows only."""
+    n, c, o = x.shape[0], x.shape[-1], w_taps.shape[-1]
+    w_taps = numpy.ascontiguousarray(w_taps, dtype=x.dtype)
+    offsets, rows = _offsets(g), math.prod(g.buf)
+    valid = (slice(None), *(slice(0, m) for m in g.out))
+    y = numpy.empty((n, *g.out, o), x.dtype)
+
+    def chunk(n0, n1):
+        nb = n1 - n0
+        full = scratch("nd_full", (nb * rows, o), x.dtype)
+        blas.shifted_matmul(_grid(x, n0, n1, g), offsets, w_taps, full[:nb * rows - max(offsets)])
+        y[n0:n1] = full.reshape(nb, *g.buf, o)[valid]
+
+    map_batch(chunk, n, rows * (c + o) * x.itemsize, chunk_bytes=_SHIFTED_CHUNK_BYTES)
+    return y
+
+
+def _grid_wgrad(x, gy, g: GeometryND):
+    """dW[a] = Σ_p x_grid[p + off_a]ᵀ · gy_grid[p], gy_grid being gy on the output grid (zeros elsewhere)."""
+    n, c, o = x.shape[0], x.shape[-1], gy.shape[-1]
+    offsets, rows = _offsets(g), math.prod(g.buf)
+    valid = (slice(None), *(slice(0, m) for m in g.out))
+
+    def chunk(n0, n1):
+        nb = n1 - n0
+        gy_grid = scratch("nd_gy", (nb, *g.buf, o), gy.dtype)
+        gy_grid.fill(0)
+        gy_grid[valid] = gy[n0:n1]
+        dw = numpy.empty((len(offsets), c, o), x.dtype)
+        blas.shifted_matmul_t(_grid(x, n0, n1, g), offsets, gy_grid.reshape(-1, o)[:nb * rows - max(offsets)], dw)
+        return dw
+
+    return _sum(map_batch(chunk, n, rows * (c + o) * x.itemsize, chunk_bytes=_SHIFTED_CHUNK_BYTES))
+
+
+# ----------------------------------------------------------------------------------
 # the three products of a convolution
 # ----------------------------------------------------------------------------------
 def conv_forward(x, w, g: GeometryND):
-    """y = cols(x) · W, W viewed as (∏K·c, o)."""
+    """y = cols(x) · W, W viewed as (∏K·c, o) (or the shifted products, stride 1)."""
     xp = get_array_module(x)
     n, c, o = x.shape[0], x.shape[-1], w.shape[-1]
     w2 = w.reshape(-1, o)
     if g.is_pointwise():
         return (x.reshape(-1, c) @ w2).reshape(n, *g.out, o)
+    if _use_grid(g, x, w):
+        return _grid_conv(x, w.reshape(-1, c, o), g)
     y = xp.empty((n, *g.out, o), x.dtype)
 
     def chunk(n0, n1):
@@ -173,6 +269,9 @@ def conv_backward(x, w, gy, g: GeometryND, need_x=True, need_w=True):
         gy2 = gy.reshape(-1, o)
         return ((gy2 @ w2.T).reshape(x.shape) if need_x else None,
                 (x.reshape(-1, c).T @ gy2).reshape(w.shape) if need_w else None)
+    if _use_grid(g, x, w, gy) and _use_grid(g.transposed(), gy):
+        return (_grid_conv(gy, _flipped(w), g.transposed()) if need_x else None,
+                _grid_wgrad(x, gy, g).reshape(w.shape) if need_w else None)
     dx = xp.empty(x.shape, x.dtype) if need_x else None
     w2t = xp.ascontiguousarray(w2.T)
 
@@ -190,6 +289,8 @@ def conv_transpose_forward(x, k, g: GeometryND):
     """y = Aᵀx, A the convolution by K (*K, out, in) mapping y's shape to x's: the col2im of x."""
     xp = get_array_module(x)
     n, c_in, c_out = x.shape[0], k.shape[-1], k.shape[-2]
+    if _use_grid(g.transposed(), x, k):
+        return _grid_conv(x, _flipped(k), g.transposed())
     y = xp.empty((n, *g.size, c_out), x.dtype)
     k2t = xp.ascontiguousarray(k.reshape(-1, c_in).T)  # (in, ∏K·out)
 
@@ -205,6 +306,9 @@ def conv_transpose_backward(x, k, gy, g: GeometryND, need_x=True, need_k=True):
     xp = get_array_module(gy)
     n, c_in, c_out = x.shape[0], k.shape[-1], k.shape[-2]
     k2 = k.reshape(-1, c_in)
+    if _use_grid(g, gy, k, x):
+        return (_grid_conv(gy, k.reshape(-1, c_out, c_in), g) if need_x else None,
+                _grid_wgrad(gy, x, g).reshape(k.shape) if need_k else None)
     dx = xp.empty(x.shape, x.dtype) if need_x else None
 
     def chunk(n0, n1):
