@@ -1,6 +1,7 @@
 """Convolutions, channels_last, with Keras 3's ``keras.ops`` signatures.
 
-Every convolution is computed on 4-D NHWC arrays (a 1-D one gets a height of 1)::
+Every 1-D and 2-D convolution is computed on 4-D NHWC arrays (a 1-D one gets a height of 1); 3-D ones (and
+more spatial axes) are checked here and computed by :mod:`.convolution_nd`::
 
     y[n, i, j, o] = Σ_{a, b, c} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · W[a, b, c, o]
 

@@ -9,6 +9,7 @@ is pool_h·pool_w whole-array operations, chunked over the batch and shared amon
     average:  y[n, i, j, c] = Σ_{a, b} x_pad[n, i·s_h + a, j·s_w + b, c] / count[i, j]
 
 where ``count`` is the number of real (not padded) elements of the window, as TensorFlow counts.
+3-D pooling (rank-5 inputs) is checked here and computed by :mod:`.pooling_nd`, the same way in N dimensions.
 """
 from __future__ import annotations
 
