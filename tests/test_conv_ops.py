@@ -461,7 +461,10 @@ def test_torch_oracle_layout():
     (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 4))),
      r"conv: expected inputs of rank 3 \(batch, width, channels\) for a 1-D kernel, received shape \(2, 8, 8, 3\)"),
     (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 3, 4))),
-     r"conv: expected a kernel of rank 3 .* or 4 .*received kernel shape \(3, 3, 3, 3, 4\)"),
+     r"conv: expected inputs of rank 5 \(batch, depth, height, width, channels\) for a 3-D kernel, received "
+     r"shape \(2, 8, 8, 3\)"),
+    (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 4))),
+     r"conv: expected a kernel of rank 3 .*, 4 .* or 5 .*received kernel shape \(3, 4\)"),
     (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 4, 5))),
      r"conv: the inputs have 3 channels but the kernel expects 4"),
     (lambda: C.conv(numpy.ones((2, 8, 8, 3)), numpy.ones((3, 3, 3, 5)), padding="full"),

@@ -193,8 +193,8 @@ def test_resize_crop_and_pad_to_aspect_ratio_follow_keras():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: P.max_pool(numpy.ones((2, 8)), 2), ValueError,
-     r"max_pool: expected inputs of rank 3 \(batch, width, channels\) or 4 \(batch, height, width, channels\), "
-     r"received shape \(2, 8\)"),
+     r"max_pool: expected inputs of rank 3 \(batch, width, channels\), 4 \(batch, height, width, channels\) or 5 "
+     r"\(batch, depth, height, width, channels\), received shape \(2, 8\)"),
     (lambda: P.max_pool(numpy.ones((2, 8, 8, 3)), 2, padding="full"), ValueError,
      r"max_pool: expected padding 'valid' or 'same', received padding='full'"),
     (lambda: P.average_pool(numpy.ones((2, 8, 8, 3)), (2, 2, 2)), ValueError,

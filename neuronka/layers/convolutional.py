@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1D/2D, Conv1DTranspose/2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D.
+"""Convolution layers: Conv1D/2D/3D, Conv1DTranspose/2DTranspose/3DTranspose, DepthwiseConv1D/2D,
+SeparableConv1D/2D.
 
 A convolution layer slides a small kernel over the spatial axes of its input; at every output
 position it computes one weighted sum of the window under the kernel (a Dense layer applied to
@@ -8,9 +9,9 @@ each patch, with the same weights everywhere), then adds the bias and applies th
 
 The arithmetic (and its backward pass) lives in :mod:`neuronka.ops.convolution`; these layers hold the
 configuration and the weights, check their inputs and answer ``compute_output_shape``. Layouts are
-Keras's: inputs (batch, [height,] width, channels) ("channels_last", the default) or
-(batch, channels, [height,] width) ("channels_first"); kernels (kh, kw, in, out), transposed
-kernels (kh, kw, out, in), depthwise kernels (kh, kw, in, depth_multiplier).
+Keras's: inputs (batch, [[depth,] height,] width, channels) ("channels_last", the default) or
+(batch, channels, [[depth,] height,] width) ("channels_first"); kernels ([kd,] kh, kw, in, out), transposed
+kernels ([kd,] kh, kw, out, in), depthwise kernels (kh, kw, in, depth_multiplier).
 
 Output length along one spatial axis (L the input length, k_eff = (k − 1)·d + 1):
 "valid": ⌊(L − k_eff)/s⌋ + 1; "same" and "causal": ⌈L/s⌉.
@@ -33,10 +34,14 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
     "Convolution1D",
     "Convolution1DTranspose",
     "Convolution2D",
     "Convolution2DTranspose",
+    "Convolution3D",
+    "Convolution3DTranspose",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
     "SeparableConv1D",
@@ -170,7 +175,7 @@ class _ConvBase(Layer):
 
 
 # ----------------------------------------------------------------------------------
-# Conv1D, Conv2D
+# Conv1D, Conv2D, Conv3D
 # ----------------------------------------------------------------------------------
 class _Conv(LoRAMixin, _ConvBase):
     """y = activation(conv(x, kernel) + bias), kernel (*kernel_size, in_channels // groups, filters).
@@ -260,8 +265,22 @@ class Conv2D(_Conv):
     rank = 2
 
 
+class Conv3D(_Conv):
+    """3-D convolution (volumes, video): inputs (batch, depth, height, width, channels), kernel
+    (kd, kh, kw, in_channels // groups, filters).
+
+    y[n, i, j, k, o] = activation( Σ_{a, b, e, c} x_pad[n, i·s_d + a·d_d, j·s_h + b·d_h, k·s_w + e·d_w, c]
+                                   · kernel[a, b, e, c, o] + bias[o] )
+
+    Conv3D(16, 3) on 8 channels has 3·3·3·8·16 + 16 = 3472 parameters. The arithmetic is
+    :mod:`neuronka.ops.convolution_nd` (im2col by a strided view and one GEMM per chunk of the batch).
+    """
+
+    rank = 3
+
+
 # ----------------------------------------------------------------------------------
-# Conv1DTranspose, Conv2DTranspose
+# Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 # ----------------------------------------------------------------------------------
 class _ConvTranspose(_ConvBase):
     """y = activation(conv_transpose(x, kernel) + bias): the adjoint (gradient) of a convolution, mapping a
@@ -344,6 +363,31 @@ class Conv2DTranspose(_ConvTranspose):
     """
 
     rank = 2
+
+
+class Conv3DTranspose(_ConvTranspose):
+    """3-D transposed convolution: inputs (batch, depth, height, width, channels), kernel
+    (kd, kh, kw, filters, in_channels).
+
+    y = Aᵀx, A being the 3-D convolution by ``kernel`` that maps y's shape to x's:
+    y[n, i·s_d + a·d_d, j·s_h + b·d_h, k·s_w + e·d_w, o] += x[n, i, j, k, c] · kernel[a, b, e, o, c] (then
+    cropped). As in Keras, ``data_format`` comes before ``output_padding`` among the positional arguments
+    here (Conv1DTranspose and Conv2DTranspose have them the other way round).
+    """
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 output_padding=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, output_padding=output_padding,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
 
 
 # ----------------------------------------------------------------------------------
@@ -497,7 +541,9 @@ class SeparableConv2D(_SeparableConv):
 # Keras's aliases
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+Convolution3D = Conv3D
 Convolution1DTranspose = Conv1DTranspose
 Convolution2DTranspose = Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
 SeparableConvolution1D = SeparableConv1D
 SeparableConvolution2D = SeparableConv2D

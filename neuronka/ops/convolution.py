@@ -1,6 +1,7 @@
 """Convolutions, channels_last, with Keras 3's ``keras.ops`` signatures.
 
-Every convolution is computed on 4-D NHWC arrays (a 1-D one gets a height of 1)::
+Every 1-D and 2-D convolution is computed on 4-D NHWC arrays (a 1-D one gets a height of 1); 3-D ones (and
+more spatial axes) are checked here and computed by :mod:`.convolution_nd`::
 
     y[n, i, j, o] = Σ_{a, b, c} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · W[a, b, c, o]
 
@@ -52,7 +53,8 @@ from . import blas
 # ----------------------------------------------------------------------------------
 # argument checking shared by conv, pooling and image ops
 # ----------------------------------------------------------------------------------
-_SPATIAL_NAMES = {1: "(batch, width, channels)", 2: "(batch, height, width, channels)"}
+_SPATIAL_NAMES = {1: "(batch, width, channels)", 2: "(batch, height, width, channels)",
+                  3: "(batch, depth, height, width, channels)"}
 
 
 def normalize_tuple(value, n: int, name: str, fn: str, minimum: int = 1) -> tuple[int, ...]:
@@ -94,8 +96,8 @@ def normalize_data_format(data_format, fn: str) -> str:
 
 def check_rank(shape, nd: int, fn: str, what: str, reason: str = "") -> None:
     if len(shape) != nd + 2:
-        raise ValueError(f"{fn}: expected {what} of rank {nd + 2} {_SPATIAL_NAMES[nd]}{reason}, "
-                         f"received shape {tuple(shape)}")
+        names = _SPATIAL_NAMES.get(nd, "(batch, *spatial, channels)")
+        raise ValueError(f"{fn}: expected {what} of rank {nd + 2} {names}{reason}, received shape {tuple(shape)}")
 
 
 def to_channels_last(x, data_format):
@@ -926,17 +928,17 @@ class DepthwiseConv(Function):
 # ----------------------------------------------------------------------------------
 def _prepare(fn, inputs, kernel, strides, padding, data_format, dilation_rate, channels: str, allow_causal=False):
     """Check the arguments, move channels last and view 1-D as 2-D; returns what the Functions need.
+    N >= 3 spatial axes stay as they are (:mod:`.convolution_nd` computes them).
 
     ``channels`` names the kernel's last two axes, for the messages.
     """
     x_shape, k_shape = _shape(inputs), _shape(kernel)
     nd = len(k_shape) - 2
-    if nd not in (1, 2):
-        unsupported = " (3-D convolutions are not supported by neuronka)" if nd == 3 else ""
-        raise ValueError(f"{fn}: expected a kernel of rank 3 (width, {channels}) or 4 (height, width, {channels})"
-                         f"{unsupported}, received kernel shape {tuple(k_shape)}")
+    if nd < 1:
+        raise ValueError(f"{fn}: expected a kernel of rank 3 (width, {channels}), 4 (height, width, {channels}) "
+                         f"or 5 (depth, height, width, {channels}), received kernel shape {tuple(k_shape)}")
     data_format = normalize_data_format(data_format, fn)
-    kernel_word = "1-D" if nd == 1 else "2-D"
+    kernel_word = f"{nd}-D"
     check_rank(x_shape, nd, fn, "inputs", f" for a {kernel_word} kernel")
     if data_format == "channels_first":
         x_shape = (x_shape[0], *x_shape[2:], x_shape[1])
@@ -976,7 +978,7 @@ def _check_spatial(fn, x_shape, k_shape, dilation, padding, nd):
 
 def conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | None = None,
          dilation_rate=1) -> Tensor:
-    """N-D convolution (N = 1 or 2), as ``keras.ops.conv``.
+    """N-D convolution (N = 1, 2, 3 or more), as ``keras.ops.conv``.
 
     y[n, i, j, o] = Σ_{a, b, c} x_pad[n, i·s_h + a·d_h, j·s_w + b·d_w, c] · kernel[a, b, c, o]
 
@@ -987,7 +989,8 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | N
     Output length: ceil(L/s) for "same"/"causal", ceil((L − k_eff + 1)/s) for "valid".
     A kernel with in = channels/G input channels (G > 1 dividing both channels and out) is a grouped
     convolution, as Keras's: group g maps input channels [g·in, (g + 1)·in) to outputs [g·out/G, (g + 1)·out/G).
-    3-D convolutions are not supported.
+    N >= 3 spatial axes (inputs (batch, depth, height, width, channels), kernel (kd, kh, kw, in, out)) are
+    computed by :mod:`.convolution_nd` (im2col by a strided view and one GEMM); Keras goes up to N = 3.
     """
     fn = "conv"
     k_shape = _shape(kernel)
@@ -1002,6 +1005,11 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format: str | N
                          f"(kernel shape {tuple(k_shape)}: (..., in_channels, out_channels)); received inputs of "
                          f"shape {tuple(_shape(inputs))}")
     _check_spatial(fn, x_shape, k_shape, dilation, padding, nd)
+    if nd >= 3:
+        from . import convolution_nd as _nd  # noqa: PLC0415 (it builds on this module's helpers)
+
+        g = _nd.geometry(x.shape[1:-1], k.shape[:-2], strides, dilation, padding)
+        return _finish(_nd.ConvND.apply(x, k, geometry=g), x_shape[0], nd, data_format)
     g = conv_geometry(x.shape[1:3], k.shape[:2], strides, dilation, padding)
     return _finish(Conv.apply(x, k, geometry=g), x_shape[0], nd, data_format)
 
@@ -1050,6 +1058,11 @@ def depthwise_conv(inputs, kernel, strides=1, padding: str = "valid", data_forma
                          f"{k_shape[-2]} (kernel shape {tuple(k_shape)}: (..., in_channels, depth_multiplier)); "
                          f"received inputs of shape {tuple(_shape(inputs))}")
     _check_spatial(fn, x_shape, k_shape, dilation, padding, nd)
+    if nd >= 3:
+        from . import convolution_nd as _nd  # noqa: PLC0415 (it builds on this module's helpers)
+
+        g = _nd.geometry(x.shape[1:-1], k.shape[:-2], strides, dilation, padding)
+        return _finish(_nd.DepthwiseConvND.apply(x, k, geometry=g), x_shape[0], nd, data_format)
     g = conv_geometry(x.shape[1:3], k.shape[:2], strides, dilation, padding)
     return _finish(DepthwiseConv.apply(x, k, geometry=g), x_shape[0], nd, data_format)
 
@@ -1076,13 +1089,18 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
         output_padding = normalize_tuple(output_padding, nd, "output_padding", fn, minimum=0)
         output_padding = (None, *output_padding) if nd == 1 else output_padding
     else:
-        output_padding = (None, None)
-    in_hw = x.shape[1:3]
+        output_padding = (None,) * len(strides)
+    in_hw = x.shape[1:-1]
     out_hw, crop = [], []
-    for length, kk, s, d, p in zip(in_hw, k.shape[:2], strides, dilation, output_padding):
+    for length, kk, s, d, p in zip(in_hw, k.shape[:-2], strides, dilation, output_padding):
         out_hw.append(conv_transpose_output_length(length, kk, s, padding, p, d))
         crop.append(_conv_transpose_crop(kk, s, padding, p, d))
     # the convolution being transposed maps (out_hw, out channels) -> (in_hw, in channels)
+    if nd >= 3:
+        from . import convolution_nd as _nd  # noqa: PLC0415 (it builds on this module's helpers)
+
+        g = _nd.GeometryND(out_hw, in_hw, k.shape[:-2], strides, dilation, crop)
+        return _finish(_nd.ConvTransposeND.apply(x, k, geometry=g), x_shape[0], nd, data_format)
     g = Geometry(tuple(out_hw), tuple(in_hw), k.shape[:2], strides, dilation, tuple(crop))
     return _finish(ConvTranspose.apply(x, k, geometry=g), x_shape[0], nd, data_format)
 

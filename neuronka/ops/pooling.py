@@ -9,6 +9,7 @@ is pool_h·pool_w whole-array operations, chunked over the batch and shared amon
     average:  y[n, i, j, c] = Σ_{a, b} x_pad[n, i·s_h + a, j·s_w + b, c] / count[i, j]
 
 where ``count`` is the number of real (not padded) elements of the window, as TensorFlow counts.
+3-D pooling (rank-5 inputs) is checked here and computed by :mod:`.pooling_nd`, the same way in N dimensions.
 """
 from __future__ import annotations
 
@@ -149,10 +150,9 @@ def _window_counts(g: Geometry):
 
 def _pool(fn, cls, inputs, pool_size, strides, padding, data_format):
     shape = tuple(inputs.shape) if hasattr(inputs, "shape") else numpy.shape(inputs)
-    if len(shape) not in (3, 4):
-        unsupported = " (3-D pooling is not supported by neuronka)" if len(shape) == 5 else ""
-        raise ValueError(f"{fn}: expected inputs of rank 3 (batch, width, channels) or 4 (batch, height, width, "
-                         f"channels){unsupported}, received shape {shape}")
+    if len(shape) < 3:
+        raise ValueError(f"{fn}: expected inputs of rank 3 (batch, width, channels), 4 (batch, height, width, "
+                         f"channels) or 5 (batch, depth, height, width, channels), received shape {shape}")
     nd = len(shape) - 2
     data_format = normalize_data_format(data_format, fn)
     pool = normalize_tuple(pool_size, nd, "pool_size", fn)
@@ -168,6 +168,12 @@ def _pool(fn, cls, inputs, pool_size, strides, padding, data_format):
     if padding == "valid" and any(p > length for p, length in zip(pool, spatial)):
         raise ValueError(f"{fn}: with padding='valid' the pool {pool} must fit in the input's spatial size "
                          f"{tuple(spatial)}; received inputs of shape {shape}")
+    if nd >= 3:  # depth, height, width (and more): the N-D windows of pooling_nd
+        from . import pooling_nd  # noqa: PLC0415 (it builds on convolution_nd, which builds on this package)
+
+        g = pooling_nd.geometry(spatial, pool, strides, (1,) * nd, padding)
+        cls = pooling_nd.MaxPoolND if cls is MaxPool else pooling_nd.AveragePoolND
+        return from_channels_last(cls.apply(x, geometry=g), data_format)
     if nd == 1:
         x = reshape(x, (x.shape[0], 1, *x.shape[1:]))
         pool, strides = (1, *pool), (1, *strides)
@@ -179,7 +185,7 @@ def _pool(fn, cls, inputs, pool_size, strides, padding, data_format):
 
 
 def max_pool(inputs, pool_size, strides=None, padding: str = "valid", data_format: str | None = None) -> Tensor:
-    """Max pooling (1-D or 2-D, from the rank of ``inputs``), as ``keras.ops.max_pool``.
+    """Max pooling (1-D, 2-D or 3-D, from the rank of ``inputs``), as ``keras.ops.max_pool``.
 
     y[n, i, j, c] = max_{a < p_h, b < p_w} x_pad[n, i·s_h + a, j·s_w + b, c]; ``strides``
     default to ``pool_size``; "same" pads as TensorFlow (the padding never wins).
@@ -189,7 +195,7 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid", data_forma
 
 
 def average_pool(inputs, pool_size, strides=None, padding: str = "valid", data_format: str | None = None) -> Tensor:
-    """Average pooling (1-D or 2-D), as ``keras.ops.average_pool``.
+    """Average pooling (1-D, 2-D or 3-D), as ``keras.ops.average_pool``.
 
     y[n, i, j, c] = Σ_{a, b} x_pad[n, i·s_h + a, j·s_w + b, c] / count[i, j], count being the number
     of real elements in the window (TensorFlow's "same"). dL/dx: gy[i, j] / count[i, j] to each.
