@@ -102,7 +102,7 @@ def _kind(dataset: str) -> str:
 
 
 def _image_models() -> list[str]:
-    from .applications.resnet import MODELS  # noqa: PLC0415
+    from .applications.cifar_resnet import MODELS  # noqa: PLC0415
 
     return sorted(MODELS)
 
@@ -476,7 +476,7 @@ def _vectorizer_from_config(config: dict):
 def _custom_objects() -> dict:
     """Layer classes the model registry may not know, for loading model files: the ResNets' zero-padding
     shortcut (not registered as serializable) and Embedding (not re-exported by neuronka.layers)."""
-    from .applications.resnet import ZeroPadShortcut  # noqa: PLC0415
+    from .applications.cifar_resnet import ZeroPadShortcut  # noqa: PLC0415
     from .layers.embedding import Embedding  # noqa: PLC0415
 
     return {"Embedding": Embedding, "ZeroPadShortcut": ZeroPadShortcut}
@@ -485,7 +485,7 @@ def _custom_objects() -> dict:
 def build_model(s: dict, num_classes: int, input_shape=None, vocab_size: int | None = None):
     """The model of the settings ``s`` (weights initialized from the global generators: call :func:`reseed` first)."""
     if s["kind"] == "image":
-        from .applications.resnet import get  # noqa: PLC0415
+        from .applications.cifar_resnet import get  # noqa: PLC0415
 
         return get(s["model"], classes=num_classes, input_shape=tuple(input_shape or (32, 32, 3)))
     from .applications.text import text_classifier  # noqa: PLC0415
