@@ -177,6 +177,7 @@ class Tensor:
         root = self._node if self._node is not None else self
         order = _topological_order(root)
         grads: dict[int, Any] = {id(root): grad}
+        given: set[int] = {id(grad)}  # arrays already handed to a leaf (or the caller's own): copied before reuse
         for t in order:
             g = grads.pop(id(t), None)
             if g is None:
@@ -184,7 +185,7 @@ class Tensor:
             fn = t._ctx
             if fn is None:  # a leaf
                 if t.requires_grad:
-                    t.grad = g if t.grad is None else t.grad + g
+                    t.grad = _own(g, given) if t.grad is None else t.grad + g
                 continue
             in_grads = fn.backward(g)
             if not isinstance(in_grads, tuple):
@@ -331,6 +332,16 @@ class _Node:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
+
+
+def _own(g, given: set):
+    """``g`` as a leaf's own gradient: a writable array no other leaf (nor the caller) holds. A backward may
+    pass one array to two inputs (d(a+b)/da = d(a+b)/db = 1) or a read-only broadcast view (d sum(x)/dx)."""
+    xp = get_array_module(g)
+    if id(g) in given or not getattr(g, "flags", None) or not g.flags.writeable:
+        g = xp.array(g, copy=True)
+    given.add(id(g))
+    return g
 
 
 def _sum_grads(a, b):

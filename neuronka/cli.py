@@ -4,6 +4,8 @@
     neuronka train --out runs/r20 --resume
     neuronka evaluate runs/r20
     neuronka predict runs/r20 cat.jpg dog.png --top 5
+    neuronka train --model resnet50 --weights imagenet --dataset cifar10 --freeze-base --out runs/r50
+    neuronka predict --model resnet50 --weights imagenet tabby.jpg --top 5
     neuronka summary --model resnet50
     neuronka train --dataset sms-spam --model bilstm --class-weight balanced --out runs/spam
     neuronka demo
@@ -63,6 +65,16 @@ def _add_train(sub) -> None:
                                      "brightness[=0.2], contrast[=0.2], noise[=0.03], cutout[=16], or none "
                                      "[crop,flip]")
     g.add_argument("--seed", type=int, help="seed of the weights, the shuffle, the augmentation and dropout [0]")
+    g = p.add_argument_group("ImageNet-pretrained networks (transfer learning, neuronka/transfer.py)")
+    g.add_argument("--weights", metavar="imagenet|PATH",
+                   help="start from ImageNet weights: imagenet (Keras's ResNet50 file), a Keras .h5/.keras file "
+                        "(Keras's ResNet50) or a torchvision .pth/.safetensors state dict (torchvision's layout); "
+                        "the top is replaced by a new classifier [--model resnet50, adam, batch 32]")
+    g.add_argument("--freeze-base", action="store_true", default=None,
+                   help="train only the new classifier (the pretrained network frozen)")
+    g.add_argument("--fine-tune-from", metavar="STAGE", help="train the stages from STAGE on (conv1 ... conv5) and "
+                                                             "the classifier [everything]")
+    g.add_argument("--image-size", type=int, metavar="N", help="resize the images to N x N for the network [224]")
     g = p.add_argument_group("text models")
     g.add_argument("--max-tokens", type=int, help="vocabulary size, padding and OOV included [10000]")
     g.add_argument("--sequence-length", type=int, help="tokens per text (padded / truncated) [100]")
@@ -94,10 +106,15 @@ def _add_evaluate(sub) -> None:
 
 
 def _add_predict(sub) -> None:
-    p = sub.add_parser("predict", help="top-k classes of images (or texts, for a text run)")
-    p.add_argument("path", metavar="WEIGHTS_OR_RUN", help="a run folder, a .keras model or a .weights.npz file")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files of any size (resized to the model's "
+    p = sub.add_parser("predict", help="top-k classes of images (or texts, for a text run); with --weights, "
+                                       "ImageNet's top-k")
+    p.add_argument("path", metavar="WEIGHTS_OR_RUN", help="a run folder, a .keras model or a .weights.npz file "
+                                                          "(with --weights: the first image)")
+    p.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files of any size (resized to the model's "
                                                              "input); for a text run, the texts")
+    p.add_argument("--weights", metavar="imagenet|PATH", help="predict ImageNet classes with these pretrained "
+                                                              "weights (as for train --weights) instead of a run")
+    p.add_argument("--image-size", type=int, metavar="N", help="with --weights: the network's input size [224]")
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
     p.add_argument("--dataset", help="class names for a model file without a run config [cifar10]")
@@ -166,7 +183,18 @@ def _run(args) -> int:
         training.evaluate(args.path, dataset=args.dataset, data=args.data, limit_test=args.limit_test,
                           batch_size=args.batch_size, model_name=args.model, label_mode=args.label_mode)
     elif args.command == "predict":
-        training.predict(args.path, args.inputs, top=args.top, model_name=args.model, dataset=args.dataset)
+        if args.weights is not None:
+            from .transfer import predict_imagenet  # noqa: PLC0415
+
+            predict_imagenet(args.model, args.weights, [args.path, *args.inputs], top=args.top,
+                             image_size=args.image_size)
+        elif args.image_size is not None:
+            raise training.JobError("predict: --image-size applies only with --weights")
+        elif not args.inputs:
+            raise training.JobError(f"predict: give the inputs (image files, or texts for a text run) after "
+                                    f"{args.path}")
+        else:
+            training.predict(args.path, args.inputs, top=args.top, model_name=args.model, dataset=args.dataset)
     elif args.command == "summary":
         _summary(args)
     return 0

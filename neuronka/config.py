@@ -237,6 +237,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("native", True, "NEURONKA_NATIVE",
             "the compiled C library ops/_native (convolution kernels, LSTM loops); off: BLAS/NumPy paths",
             "at import"),
+    Setting("native_build", "auto", "NEURONKA_NATIVE_BUILD",
+            "which build of the C library to load: 'auto' (the widest the CPU supports), 'avx512', 'avx2' or "
+            "'baseline' (any x86-64 CPU); a build the CPU cannot run is never loaded", "at import"),
     Setting("blas", True, "NEURONKA_BLAS",
             "direct BLAS GEMM calls by pointer (ops/blas.py); off: numpy.matmul", "at import"),
     Setting("direct", True, "NEURONKA_DIRECT",
@@ -253,6 +256,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "raise glibc's mmap/trim thresholds on import so freed activations are reused "
             "(backend.tune_allocator)", "at import"),
     Setting("data", None, "NEURONKA_DATA", "the folder of datasets looked in before the user cache"),
+    Setting("max_archive_bytes", 4 << 30, "NEURONKA_MAX_ARCHIVE_BYTES",
+            "the most bytes a dataset archive (.tar.gz) may inflate to in memory; more is an error"),
     Setting("max_extract_bytes", 16 << 30, "NEURONKA_MAX_EXTRACT_BYTES",
             "the most bytes one archive may extract to (utils.get_file, extract_archive); more is an error"),
 )}
@@ -274,7 +279,7 @@ def _parse(setting: Setting, raw: str):
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"environment variable {setting.env}: expected 0 or 1, received {raw!r}")
-    if setting.name in ("conv_threads", "max_extract_bytes"):
+    if setting.name in ("conv_threads", "max_extract_bytes", "max_archive_bytes"):
         try:
             value = int(raw)
         except ValueError:

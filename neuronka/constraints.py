@@ -18,6 +18,7 @@ from typing import Any
 from . import config
 from .autograd import Tensor
 from .backend import get_array_module
+from .serialization import deserialize_in, get_in, serialize_in
 
 
 def _on_arrays(fn):
@@ -119,38 +120,15 @@ ALL = ALL_OBJECTS_DICT
 
 
 def serialize(constraint) -> dict[str, Any] | None:
-    """``{"module": "keras.constraints", "class_name": ..., "config": ..., "registered_name": None}``
-    (None for None)."""
-    if constraint is None:
-        return None
-    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
-            "config": constraint.get_config(), "registered_name": None}
+    """Keras's serialized dict ``{"module": "keras.constraints", "class_name", "config", ...}`` (None: None)."""
+    return serialize_in(constraint, "keras.constraints")
 
 
 def deserialize(config, custom_objects: dict[str, Any] | None = None) -> Constraint:
     """The constraint described by ``{"class_name": ..., "config": {...}}`` (or a bare name)."""
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    known = {**ALL_OBJECTS_DICT, **(custom_objects or {})}
-    name = config.get("class_name") if isinstance(config, dict) else None
-    if name not in known:
-        raise ValueError(f"Could not interpret constraint identifier: {config!r}; expected one of "
-                         f"{sorted(ALL_OBJECTS_DICT)}, a config dict or a callable")
-    return known[name].from_config(dict(config.get("config") or {}))
+    return deserialize_in(config, ALL_OBJECTS_DICT, "constraint", custom_objects)
 
 
 def get(identifier):
-    """None, a name ("max_norm", "NonNeg", ...), a config dict, a class (instantiated), an instance or any
-    callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if isinstance(obj, type) else obj
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}; expected one of "
-                     f"{sorted(ALL_OBJECTS_DICT)}, a config dict or a callable")
+    """None, a name, a config dict, a class (instantiated), an instance or any callable (Keras's ``get``)."""
+    return get_in(identifier, ALL_OBJECTS_DICT, "constraint", deserialize)

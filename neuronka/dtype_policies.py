@@ -11,6 +11,9 @@ from __future__ import annotations
 from . import config
 
 _FLOATS = ("float16", "float32", "float64")
+# other dtypes Keras accepts as a policy name (a layer computing on integers or booleans, e.g. a lookup)
+_OTHER = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "complex64",
+          "complex128")
 
 
 class DTypePolicy:
@@ -23,7 +26,7 @@ class DTypePolicy:
                             f"(of type {type(name)})")
         if name == "mixed_float16":
             compute, variable = "float16", "float32"
-        elif name in _FLOATS:
+        elif name in _FLOATS or name in _OTHER:
             compute = variable = name
         else:
             raise ValueError(f"Cannot convert '{name}' to a mixed precision DTypePolicy. Valid policies include "

@@ -25,6 +25,7 @@ import numpy
 
 from . import config
 from .autograd import Tensor, _as_array
+from .backend import get_uid
 from .dtypes import standardize_dtype
 
 _lock = threading.Lock()
@@ -50,7 +51,10 @@ class SeedGenerator:
             pass  # Keras's custom backends: neuronka has one
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments: {kwargs}")
-        self.name = name if name is not None else "seed_generator"
+        if name is None:  # seed_generator, seed_generator_1, ... as Keras names them
+            uid = get_uid("seed_generator") - 1
+            name = "seed_generator" if uid == 0 else f"seed_generator_{uid}"
+        self.name = name
         self._initial_seed = seed
         if seed is None:
             seed = make_default_seed()

@@ -19,6 +19,7 @@ import numpy
 
 from . import ops
 from .autograd import Tensor
+from .serialization import deserialize_in, get_in, serialize_in
 
 
 def validate_float_arg(value, name: str) -> float:
@@ -143,38 +144,15 @@ ALL = ALL_OBJECTS_DICT
 
 
 def serialize(regularizer) -> dict[str, Any] | None:
-    """``{"module": "keras.regularizers", "class_name": ..., "config": ..., "registered_name": None}``
-    (None for None)."""
-    if regularizer is None:
-        return None
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    """Keras's serialized dict ``{"module": "keras.regularizers", "class_name", "config", ...}`` (None: None)."""
+    return serialize_in(regularizer, "keras.regularizers")
 
 
 def deserialize(config, custom_objects: dict[str, Any] | None = None) -> Regularizer:
     """The regularizer described by ``{"class_name": ..., "config": {...}}`` (or a bare name)."""
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    known = {**ALL_OBJECTS_DICT, **(custom_objects or {})}
-    name = config.get("class_name") if isinstance(config, dict) else None
-    if name not in known:
-        raise ValueError(f"Could not interpret regularizer identifier: {config!r}; expected one of "
-                         f"{sorted(ALL_OBJECTS_DICT)}, a config dict or a callable")
-    return known[name].from_config(dict(config.get("config") or {}))
+    return deserialize_in(config, ALL_OBJECTS_DICT, "regularizer", custom_objects)
 
 
 def get(identifier):
-    """None, a name ("l1", "l2", "l1l2", "orthogonal_regularizer", a class name), a config dict, a class
-    (instantiated), an instance or any callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if isinstance(obj, type) else obj
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}; expected one of "
-                     f"{sorted(ALL_OBJECTS_DICT)}, a config dict or a callable")
+    """None, a name, a config dict, a class (instantiated), an instance or any callable (Keras's ``get``)."""
+    return get_in(identifier, ALL_OBJECTS_DICT, "regularizer", deserialize)

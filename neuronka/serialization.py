@@ -120,6 +120,45 @@ custom_object_scope = CustomObjectScope
 
 
 # ======================================================================================================
+# the namespaces' get / serialize / deserialize (regularizers, constraints)
+# ======================================================================================================
+def serialize_in(obj, module: str) -> dict | None:
+    """``{"module": module, "class_name", "config", "registered_name": None}`` of a built-in object (None: None)."""
+    if obj is None:
+        return None
+    return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}
+
+
+def deserialize_in(config, table: dict, what: str, custom_objects: dict | None = None):
+    """The object of ``table`` (or ``custom_objects``) named by ``config`` (a bare name or a config dict)."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    known = {**table, **(custom_objects or {})}
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in known:
+        raise ValueError(f"Could not interpret {what} identifier: {config!r}; expected one of {sorted(table)}, "
+                         f"a config dict or a callable")
+    return known[name].from_config(dict(config.get("config") or {}))
+
+
+def get_in(identifier, table: dict, what: str, deserialize):
+    """Keras's ``get`` of a namespace: None, a name in ``table`` (a class is instantiated), a config dict
+    (through ``deserialize``), a class (instantiated), an instance or any callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = table.get(identifier)
+    else:
+        obj = identifier
+    if callable(obj):
+        return obj() if isinstance(obj, type) else obj
+    raise ValueError(f"Could not interpret {what} identifier: {identifier!r}; expected one of {sorted(table)}, "
+                     f"a config dict or a callable")
+
+
+# ======================================================================================================
 # writing
 # ======================================================================================================
 def keras_module_of(cls: type) -> str:
@@ -174,6 +213,12 @@ def serialize_keras_object(obj):
            "config": serialize_keras_object(obj.get_config()), "registered_name": _REGISTERED_NAMES.get(cls)}
     if cls.__name__ == "Functional":
         out["module"], out["registered_name"] = "keras.src.models.functional", "Functional"
+    build_config = obj.get_build_config() if callable(getattr(obj, "get_build_config", None)) else None
+    if build_config is not None:  # Keras's: the build arguments, so that loading can build before the weights
+        out["build_config"] = serialize_keras_object(build_config)
+    compile_getter = getattr(obj, "get_compile_config", None)
+    if callable(compile_getter):  # a model: its compile arguments too ({} when not compiled), as Keras
+        out["compile_config"] = serialize_keras_object(compile_getter() or {})
     return out
 
 
@@ -297,10 +342,14 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     with CustomObjectScope(custom_objects):
         if hasattr(cls, "from_config"):
             try:
-                return cls.from_config(inner)
+                instance = cls.from_config(inner)
             except TypeError as err:
                 raise TypeError(f"{class_name}.from_config() could not rebuild the object from {inner}: {err}") \
                     from err
+            build_config = config.get("build_config")
+            if build_config and not getattr(instance, "built", True) and hasattr(instance, "build_from_config"):
+                instance.build_from_config(build_config)  # Keras's: built before its weights are loaded
+            return instance
         try:
             return cls(**inner)
         except TypeError as err:

@@ -190,7 +190,12 @@ def resolve_settings(options: dict) -> dict:
 
     Image datasets: resnet20, batch 128, SGD lr 0.1 momentum 0.9, weight decay 1e-4, cosine schedule,
     augment crop,flip. Text datasets: lstm, batch 32, Adam lr 1e-3, constant schedule, no weight decay.
+    With ``weights`` (an ImageNet-pretrained network): :func:`neuronka.transfer.resolve_transfer_settings`.
     """
+    from .transfer import TRANSFER_OPTIONS, resolve_transfer_settings  # noqa: PLC0415
+
+    if any(options.get(k) not in (None, False) for k in TRANSFER_OPTIONS):
+        return resolve_transfer_settings(options)
     given = {k: v for k, v in options.items() if v is not None and k not in RUN_OPTIONS}
     dataset = given.get("dataset", _COMMON["dataset"])
     kind = _kind(dataset)
@@ -478,12 +483,17 @@ def _custom_objects() -> dict:
     shortcut (not registered as serializable) and Embedding (not re-exported by neuronka.layers)."""
     from .applications.cifar_resnet import ZeroPadShortcut  # noqa: PLC0415
     from .layers.embedding import Embedding  # noqa: PLC0415
+    from .transfer import ImageNetPreprocessing  # noqa: PLC0415
 
-    return {"Embedding": Embedding, "ZeroPadShortcut": ZeroPadShortcut}
+    return {"Embedding": Embedding, "ZeroPadShortcut": ZeroPadShortcut, "ImageNetPreprocessing": ImageNetPreprocessing}
 
 
 def build_model(s: dict, num_classes: int, input_shape=None, vocab_size: int | None = None):
     """The model of the settings ``s`` (weights initialized from the global generators: call :func:`reseed` first)."""
+    if s.get("weights") is not None:  # a transfer run's network, its pretrained weights not read again
+        from .transfer import build_transfer_model  # noqa: PLC0415
+
+        return build_transfer_model(s, num_classes, tuple(input_shape or (32, 32, 3)), load_weights=False)
     if s["kind"] == "image":
         from .applications.cifar_resnet import get  # noqa: PLC0415
 
@@ -758,6 +768,10 @@ def train(options: dict | None = None, **kwargs) -> dict:
         data = _existing(_read_json(run / "config.json").get("data"))  # where the run read its data from
     job = _Job(run, s, verbose, options.get("stop_after_epoch"))
     job.data = data
+    if s.get("weights") is not None:  # an ImageNet-pretrained network fine-tuned (neuronka/transfer.py)
+        from .transfer import train_transfer  # noqa: PLC0415
+
+        return train_transfer(job, data, resume and has_checkpoint, options, wall_start)
     if s["kind"] == "image":
         return _train_image(job, data, resume and has_checkpoint, options, wall_start)
     return _train_text(job, data, resume and has_checkpoint, options, wall_start)

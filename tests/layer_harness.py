@@ -1,19 +1,55 @@
-"""The shared layer test harness: one function checks the whole Keras layer contract, one row per layer.
+"""The shared layer test harness: one function checks the whole Keras layer contract, one row per layer,
+with real Keras 3.15.1 (torch backend) as the oracle of what a layer must do.
 
 Adding a layer to the test suite is adding a row to a table::
 
     from .layer_harness import LayerCase, layer_cases
 
     CASES = [
+        LayerCase("dense", layers.Dense, {"units": 3}, (2, 4), keras=True, gradcheck=True),
+        LayerCase("dense_relu_3d", layers.Dense, {"units": 5, "activation": "relu"}, (2, 3, 4), keras=True),
         LayerCase("flatten", layers.Flatten, {}, (2, 3, 4), expected_output_shape=(2, 12),
                   torch_equivalent=lambda layer: (lambda x: x.flatten(1), None, None)),
-        LayerCase("dense", layers.Dense, {"units": 3}, (2, 4), expected_num_params=15,
-                  torch_equivalent=torch_linear, weight_map=linear_weight_map),
     ]
 
     @layer_cases(CASES)
     def test_layer_contract(case):
         case.run()
+
+**Adding a Keras layer (the usual case)**: one row per argument set with ``keras=True`` — several rows per
+layer (default arguments, every option that changes the computation: strides/padding/data_format,
+activation, use_bias, regularizers/initializers/constraints, masks, return_sequences...), small shapes,
+``gradcheck=True`` on one of them. ``layer_cases`` then marks the row ``keras_api("layers.<Name>")`` (the
+coverage report, ``python tools/keras_coverage.py --namespaces layers``, counts the name once a marked row
+passes). The Keras comparison (``tests/layer_harness_keras.py``) builds ``keras.layers.<Name>(**init_kwargs)``
+and asserts, for the row:
+
+a. ``get_config()`` equal to Keras's, unbuilt and built: the same keys **in Keras's order** and values after
+   JSON (nested dicts too; layer names are compared without their ``_<n>`` counters); ``from_config`` on each
+   side rebuilds from the other side's config; ``serialize_keras_object`` equal on both sides and each side's
+   ``deserialize_keras_object`` reads the other's; ``get_build_config()`` equal;
+b. the same weights — names, paths below the layer, shapes, **order** (``layer.weights``), trainable split,
+   ``count_params()`` — after which neuronka's (perturbed) weights are copied into Keras's in that order;
+c. ``compute_output_shape`` equal for the batch-None input shapes;
+d. float32 outputs (shape, dtype, values) equal at inference — and with ``keras_training=True`` also in
+   training mode (only where training is deterministic: BatchNormalization, rate-0 dropout), the
+   weights after the call (moving statistics) equal too; ``layer.losses`` equal (activity and weight
+   regularization); the masks attached to the outputs and ``compute_mask`` equal;
+e. float32 gradients of every float input and trainable weight equal to Keras's (torch autograd through
+   the Keras layer), for the same random output gradient.
+
+Knobs of a Keras row (all optional): ``keras_kwargs`` (Keras's constructor arguments when they cannot be
+the same objects: a dict, or ``keras -> dict``, e.g. ``lambda keras: {"layer": keras.layers.LSTM(3)}`` for
+Bidirectional), ``keras_name`` (the Keras class when its name differs), ``keras_training``,
+``keras_mask_maker(rng, shapes) -> mask`` (a bool mask, or one per input, attached to the inputs as a
+previous masking layer would), ``keras_call_kwargs`` (other call arguments, the same on both sides),
+``keras_config_extras`` (config keys neuronka adds deliberately — each documented in the layer's
+docstring), ``keras_check_grads=False``, ``keras_rtol``/``keras_atol`` (default 1e-4/1e-5).
+``init_kwargs`` may be a function returning fresh arguments (``lambda: {"cell": layers.LSTMCell(3)}``) when
+they hold objects that must not be shared between the layers the harness builds. A layer Keras cannot
+run on its torch backend (TextVectorization needs TensorFlow) gets rows without ``keras=True``.
+Worked examples: ``tests/test_layers_keras_*.py`` (core, convolutional, pooling, normalization,
+regularization, reshaping, merging, recurrent, embedding/preprocessing, base).
 
 ``run_layer_test(layer_cls, init_kwargs, input_shape, ...)`` (what ``LayerCase.run`` calls) builds
 ``layer_cls(**init_kwargs)`` on random inputs of ``input_shape`` (batch axis included; a list of shapes
@@ -21,7 +57,8 @@ for a layer taking a list of inputs, such as ``Add``) and checks, in this order:
 
 1. **shapes**: for every mode in ``training_modes`` the output shape equals ``compute_output_shape``
    (and ``expected_output_shape`` when given); calling the layer on symbolic ``Input`` tensors (batch
-   axis None) gives a ``KerasTensor`` of the same shape with batch None; float32 in gives float32 out.
+   axis None) gives a ``KerasTensor`` of the same shape with batch None; float32 in gives the layer's
+   compute dtype out (float32 unless the row passes ``dtype``).
 2. **weights**: ``expected_num_trainable_weights``, ``expected_num_non_trainable_weights``,
    ``expected_num_params`` (``count_params()``).
 3. **config round trip**: ``get_config()`` survives JSON, names every argument of ``init_kwargs``, and
@@ -36,6 +73,7 @@ for a layer taking a list of inputs, such as ``Add``) and checks, in this order:
    the weight gradients equal PyTorch's, for every mode of ``torch_training_modes``.
 7. **float64** (``gradcheck=True``; keep the shapes small): the layer built with ``dtype="float64"`` and
    the same weights returns float64, and its input and weight gradients match central differences.
+8. **real Keras** (``keras=True``, see above).
 
 The PyTorch side is described by two callables:
 
@@ -78,6 +116,9 @@ import pytest
 import neuronka as nk
 from neuronka import ops
 from neuronka.layers import Input, KerasTensor
+
+from .keras_oracle import keras_api
+from .layer_harness_keras import KerasCheck, compare_with_keras
 
 Shape = tuple
 
@@ -199,12 +240,23 @@ def run_layer_test(
     rtol: float = 1e-4,
     atol: float = 1e-5,
     seed: int = 0,
+    keras: bool = False,
+    keras_name: str | None = None,
+    keras_kwargs: dict | Callable | None = None,
+    keras_training: bool = False,
+    keras_config_extras: Sequence[str] = (),
+    keras_mask_maker: Callable | None = None,
+    keras_call_kwargs: dict | None = None,
+    keras_check_grads: bool = True,
+    keras_rtol: float = 1e-4,
+    keras_atol: float = 1e-5,
 ) -> Any:
     """Check the Keras layer contract of ``layer_cls(**init_kwargs)`` (see the module docstring).
 
     Returns the built layer, for extra checks by the caller.
     """
-    init_kwargs = dict(init_kwargs or {})
+    make_kwargs = init_kwargs if callable(init_kwargs) else (lambda: dict(init_kwargs or {}))
+    init_kwargs = make_kwargs()
     many = _is_shape_list(input_shape)
     shapes = [tuple(s) for s in input_shape] if many else [tuple(input_shape)]
     rng = numpy.random.default_rng(seed)
@@ -213,7 +265,7 @@ def run_layer_test(
     arrays = [a.astype(numpy.float32) if a.dtype == numpy.float64 else a for a in arrays]
     what = f"{layer_cls.__name__}({', '.join(f'{k}={v!r}' for k, v in init_kwargs.items())})"
 
-    layer = layer_cls(**init_kwargs)
+    layer = layer_cls(**make_kwargs())
     first = layer(_layer_inputs(_to_tensors(arrays, False), many), training=False)
     assert layer.built, f"{what}: not built after its first call"
     if perturb_weights:
@@ -225,14 +277,14 @@ def run_layer_test(
     for mode in training_modes:
         out = layer(_layer_inputs(_to_tensors(arrays, False), many), training=mode)
         got = [tuple(o.shape) for o in _flat(out)]
-        want = [_shape_tuple(s) for s in (declared if _is_shape_list(declared) else [declared])]
+        want = [_shape_tuple(s) for s in _flat_shapes(declared)]
         assert got == want, f"{what}, training={mode}: output shapes {got} but compute_output_shape says {want}"
         if expected_output_shape is not None:
             exp = expected_output_shape if _is_shape_list(expected_output_shape) else [expected_output_shape]
             assert got == [tuple(s) for s in exp], f"{what}: output shapes {got}, expected {exp}"
         for a, o in zip(arrays, _flat(out)):
-            if a.dtype == numpy.float32:
-                assert o.dtype == numpy.float32, f"{what}: float32 in, {o.dtype} out"
+            if a.dtype == numpy.float32:  # float inputs are cast to the layer's dtype (float32 by default)
+                assert o.dtype == layer.compute_dtype, f"{what}: float32 in, {o.dtype} out, layer dtype {layer.dtype}"
     if check_symbolic:
         sym_in = [Input(batch_shape=(None, *s[1:]), dtype=str(a.dtype)) for s, a in zip(shapes, arrays)]
         sym_out = layer(sym_in if many else sym_in[0])
@@ -317,7 +369,15 @@ def run_layer_test(
 
     # 7. float64 central differences ---------------------------------------------------------------
     if gradcheck:
-        _gradcheck_float64(layer_cls, init_kwargs, layer, arrays, many, rng, check_input_grads, what)
+        _gradcheck_float64(layer_cls, make_kwargs(), layer, arrays, many, rng, check_input_grads, what)
+
+    # 8. real Keras -----------------------------------------------------------------------------------
+    if keras or keras_name is not None or keras_kwargs is not None:
+        check = KerasCheck(name=keras_name, kwargs=keras_kwargs, training=keras_training,
+                           config_extras=tuple(keras_config_extras), mask_maker=keras_mask_maker,
+                           call_kwargs=dict(keras_call_kwargs or {}), check_grads=keras_check_grads,
+                           rtol=keras_rtol, atol=keras_atol)
+        compare_with_keras(layer, layer_cls, make_kwargs, arrays, many, rng, check, what)
     return layer
 
 
@@ -380,8 +440,8 @@ def _numpy(value) -> numpy.ndarray:
 
 
 def _flat_shapes(shapes) -> list[tuple]:
-    if isinstance(shapes, tuple) and all(isinstance(s, (int, type(None))) for s in shapes):
-        return [shapes]
+    if isinstance(shapes, (tuple, list)) and all(isinstance(s, (int, type(None))) for s in shapes):
+        return [tuple(shapes)]
     return [s for x in shapes for s in _flat_shapes(x)]
 
 
@@ -448,12 +508,12 @@ class LayerCase:
     def __init__(self, id: str, layer_cls: type, init_kwargs: dict | None = None,  # noqa: A002
                  input_shape: Shape | list[Shape] = (2, 3), marks=(), **checks):
         self.id, self.layer_cls, self.input_shape = id, layer_cls, input_shape
-        self.init_kwargs = dict(init_kwargs or {})
+        self.init_kwargs = init_kwargs if callable(init_kwargs) else dict(init_kwargs or {})
         self.marks = marks  # pytest marks for this row (e.g. a skipif while a dependency is missing)
         self.checks = checks
 
     def __repr__(self) -> str:
-        return f"LayerCase({self.id!r}, {self.layer_cls.__name__}, {self.init_kwargs}, {self.input_shape})"
+        return f"LayerCase({self.id!r}, {self.layer_cls.__name__}, {self.input_shape})"
 
     def run(self):
         return run_layer_test(self.layer_cls, self.init_kwargs, self.input_shape, **self.checks)
@@ -462,11 +522,26 @@ class LayerCase:
     def compares_with_torch(self) -> bool:
         return self.checks.get("torch_equivalent") is not None
 
+    @property
+    def keras_api_name(self) -> str | None:
+        """``"layers.<Name>"`` when the row compares with Keras (the coverage marker), else None."""
+        c = self.checks
+        if not (c.get("keras") or c.get("keras_name") is not None or c.get("keras_kwargs") is not None):
+            return None
+        return f"layers.{c.get('keras_name') or self.layer_cls.__name__}"
+
 
 def layer_cases(cases: Sequence[LayerCase]):
-    """``@layer_cases(CASES)``: parametrize a test over a table, one test id per row."""
+    """``@layer_cases(CASES)``: parametrize a test over a table, one test id per row; a row compared with
+    Keras carries the ``keras_api("layers.<Name>")`` marker."""
     ids = [c.id for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"layer_cases: row ids must be unique, received duplicates {dupes}")
-    return pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in cases])
+    params = []
+    for c in cases:
+        marks = list(c.marks) if isinstance(c.marks, (list, tuple)) else [c.marks]
+        if c.keras_api_name:
+            marks.append(keras_api(c.keras_api_name))
+        params.append(pytest.param(c, id=c.id, marks=marks))
+    return pytest.mark.parametrize("case", params)

@@ -133,3 +133,23 @@ def test_the_graph_does_not_keep_intermediate_values_no_backward_needs():
     assert values_of_a() is None
     ops.sum(b).backward()
     numpy.testing.assert_allclose(x.grad, 2 * numpy.exp(2 * x.data))
+
+
+def test_leaf_gradients_are_writable_arrays_of_their_own():
+    """Two leaves fed one gradient array (d(a+b)/da = d(a+b)/db) each get their own, and a broadcast
+    gradient (d sum(x)/dx) is writable: ``x.grad *= 2`` works, as in PyTorch."""
+    a = nk.Tensor(numpy.ones(3), requires_grad=True)
+    b = nk.Tensor(numpy.ones(3), requires_grad=True)
+    ops.sum(a + b).backward()
+    assert a.grad is not b.grad
+    a.grad *= 5
+    numpy.testing.assert_array_equal(b.grad, numpy.ones(3))
+    x = nk.Tensor(numpy.ones((2, 3)), requires_grad=True)
+    ops.sum(x).backward()
+    x.grad *= 2
+    numpy.testing.assert_array_equal(x.grad, 2 * numpy.ones((2, 3)))
+    g = numpy.ones((2, 3))
+    y = nk.Tensor(numpy.ones((2, 3)), requires_grad=True)
+    (y * 1.0).backward(g)
+    y.grad += 1
+    numpy.testing.assert_array_equal(g, numpy.ones((2, 3)))  # the caller's gradient array is not adopted

@@ -388,3 +388,74 @@ def test_shared_cifar10_jpeg_copy_loads_50000_and_10000_balanced_images_then_fro
     (x2, y2), (xt2, yt2) = cifar10.load_data(path=path)
     numpy.testing.assert_array_equal(x2, x)
     numpy.testing.assert_array_equal(yt2, yt)
+
+
+def _tar_with_pax_record(first_record: bytes) -> bytes:
+    """A small tar whose pax extended header holds ``first_record`` and then a ``path`` record."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        payload = first_record + b"14 path=a.png\n"
+        info = tarfile.TarInfo("././@PaxHeader")
+        info.type, info.size = tarfile.XHDTYPE, len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+        data = b"not really a png"
+        info = tarfile.TarInfo("x.png")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_a_pax_record_of_length_zero_is_a_clear_error_not_a_hang(tmp_path):
+    import threading
+
+    from neuronka.datasets.images import ArchiveError, read_tar
+
+    path = tmp_path / "bad.tar"
+    path.write_bytes(_tar_with_pax_record(b"0 mtime=1\n"))  # a record of length 0: the reader used to spin
+    assert path.stat().st_size < 20_000
+    outcome = []
+
+    def run():
+        try:
+            read_tar(path)
+            outcome.append("read")
+        except ArchiveError as err:
+            outcome.append(str(err))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "read_tar hung on a pax record of length 0"
+    assert outcome and "bad.tar" in outcome[0] and "pax header record" in outcome[0]
+    good = tmp_path / "good.tar"
+    good.write_bytes(_tar_with_pax_record(b"11 mtime=1\n"))  # "11 mtime=1\n" is 11 bytes
+    assert [name for name, _ in read_tar(good)] == ["a.png"]
+
+
+def test_a_gzip_bomb_is_refused_at_the_archive_cap(tmp_path):
+    import gzip
+    import io
+    import tarfile
+
+    from neuronka.datasets.images import ArchiveError, read_tar
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("zeros.png")
+        info.size = 8 << 20
+        tar.addfile(info, io.BytesIO(b"\0" * info.size))
+    path = tmp_path / "bomb.tar.gz"
+    path.write_bytes(gzip.compress(buf.getvalue()))
+    assert path.stat().st_size < 100_000
+    from neuronka import config
+
+    config.set("max_archive_bytes", 1 << 20)
+    try:
+        with pytest.raises(ArchiveError, match="inflates to more than 1048576 bytes"):
+            read_tar(path)
+    finally:
+        config.reset("max_archive_bytes")
+    assert [name for name, _ in read_tar(path)] == ["zeros.png"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import shutil
+import sys
 import urllib.error
 import urllib.request
 import warnings
@@ -95,6 +96,17 @@ def _build_params():
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_names_afterwards():
+    """Leave both frameworks' automatic-name counters empty: building a model advances them differently
+    (Keras's Dropout makes a ``seed_generator``, neuronka's does not), and later tests compare names."""
+    yield
+    nk.backend.clear_session()
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
+
+
 def _build_both(keras, ctor: str, kwargs: dict):
     """The same constructor call in both frameworks, each after clearing its automatic layer names."""
     keras.backend.clear_session()
@@ -123,7 +135,8 @@ def assert_same_architecture(model, keras_model) -> None:
 
 def copy_random_weights(keras_model, model, rng) -> None:
     """Give Keras's model random weights (kernels as initialized; γ, moving variance in [0.5, 1.5]; β, moving
-    mean, biases ~ N(0, 0.1)) and copy every layer's weights into neuronka's layer of the same name."""
+    mean, biases ~ N(0, 0.1)) and copy every layer's weights into neuronka's ``model``'s layer of the same
+    name (``model=None``: only randomize Keras's)."""
     for layer in keras_model.layers:
         values = []
         for w in layer.weights:
@@ -135,7 +148,8 @@ def copy_random_weights(keras_model, model, rng) -> None:
             value = value.astype("float32")
             w.assign(value)
             values.append(value)
-        model.get_layer(layer.name).set_weights(values)
+        if model is not None:
+            model.get_layer(layer.name).set_weights(values)
 
 
 def _input_hw(model, default) -> tuple:
@@ -279,11 +293,10 @@ def test_imagenet_weights_are_the_file_keras_fetches(ctor, kwargs):
     keras = keras_or_skip()
     from keras.src.utils import file_utils as keras_file_utils
 
-    from neuronka.applications import _common
-
+    neuronka_file_utils = importlib.import_module("neuronka.utils.file_utils")
     theirs, keras_warnings = _asked_for(keras_file_utils, "get_file",
                                         lambda: getattr(keras.applications, ctor)(weights="imagenet", **kwargs))
-    ours, our_warnings = _asked_for(_common, "get_file",
+    ours, our_warnings = _asked_for(neuronka_file_utils, "get_file",
                                     lambda: getattr(nk.applications, ctor)(weights="imagenet", **kwargs))
     assert ours == theirs
     assert ours[2] == "models" and ours[1].startswith("https://storage.googleapis.com/tensorflow/keras-applications/")
@@ -347,6 +360,46 @@ def test_weights_path_is_loaded(tmp_path):
     model = nk.applications.MobileNetV2(weights=str(path), include_top=False, input_shape=(32, 32, 3), alpha=0.35)
     for a, b in zip(source.weights, model.weights):
         numpy.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+
+
+def _legacy_h5_params():
+    rows = [(ctor, {"include_top": False, "input_shape": _small(ctor)}) for ctor in CONSTRUCTORS]
+    rows.append(("MobileNet", {"include_top": True, "input_shape": (128, 128, 3)}))
+    fast = {("MobileNet", False), ("ResNet50", False)}
+    return [pytest.param(ctor, kwargs, id=f"{ctor}-{'top' if kwargs['include_top'] else 'notop'}",
+                         marks=[keras_api(f"applications.{ctor}")]
+                         + ([] if (ctor, kwargs["include_top"]) in fast else [pytest.mark.slow]))
+            for ctor, kwargs in rows]
+
+
+@pytest.mark.parametrize("ctor,kwargs", _legacy_h5_params())
+def test_keras_legacy_h5_weights_in_the_cache_load_and_predict_as_keras(ctor, kwargs, offline, monkeypatch):
+    """The published files' layout end to end: Keras writes its model's (random) weights as a Keras 2 HDF5
+    file under the published file name in the cache; ``weights="imagenet"`` finds it without network, loads
+    it (by layer order) and predicts as Keras. The file is not the published one, so its hash differs: the
+    hash check (tested above) is left out here."""
+    keras = keras_or_skip()
+    h5py = pytest.importorskip("h5py")
+    from keras.src.legacy.saving import legacy_h5_format
+
+    neuronka_file_utils = importlib.import_module("neuronka.utils.file_utils")
+    # the published file's name (the same as Keras's: test_imagenet_weights_are_the_file_keras_fetches)
+    (fname, _, _, _), _ = _asked_for(neuronka_file_utils, "get_file",
+                                     lambda: getattr(nk.applications, ctor)(weights="imagenet", **kwargs))
+    keras.backend.clear_session()
+    keras_model = getattr(keras.applications, ctor)(weights=None, **kwargs)
+    rng = numpy.random.default_rng(10)
+    copy_random_weights(keras_model, None, rng)
+    offline.mkdir(parents=True, exist_ok=True)
+    with h5py.File(offline / fname, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, keras_model)
+    real_get_file = neuronka_file_utils.get_file
+    monkeypatch.setattr(neuronka_file_utils, "get_file",
+                        lambda fname, origin, **kw: real_get_file(fname, origin, **{**kw, "file_hash": None}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MobileNet's "Weights for input shape (224, 224) will be loaded"
+        model = getattr(nk.applications, ctor)(weights="imagenet", **kwargs)
+    assert_same_predictions(model, keras_model, rng, _small(ctor))
 
 
 # ----------------------------------------------------------------------------------------------

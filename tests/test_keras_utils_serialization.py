@@ -18,9 +18,9 @@ def _objects(m):
     return [
         m.initializers.GlorotUniform(seed=3), m.initializers.Constant(0.5), m.regularizers.L1L2(0.1, 0.2),
         m.constraints.MaxNorm(2.0), m.losses.Huber(delta=1.5) if m is not nk else nk.losses.Huber(delta=1.5),
-        m.metrics.AUC(num_thresholds=50), m.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9),
+        m.metrics.AUC(num_thresholds=50, name="auc"), m.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9),
         m.activations.relu, m.losses.mean_squared_error, 3, 2.5, "relu", None, [1, 2], {"a": 1},
-        m.random.SeedGenerator(7),
+        m.random.SeedGenerator(7, name="seeds"),
     ]
 
 

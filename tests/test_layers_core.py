@@ -204,7 +204,7 @@ def test_leaky_relu_accepts_the_deprecated_alpha_argument():
 
 @pytest.mark.parametrize("arg", ["max_value", "negative_slope", "threshold"])
 def test_relu_rejects_a_negative_argument_naming_it(arg):
-    with pytest.raises(ValueError, match=rf"ReLU: expected a float >= 0 for `{arg}`, received {arg}=-1"):
+    with pytest.raises(ValueError, match=rf"{arg} of a ReLU layer cannot be .*negative value. Received: {arg}=-1"):
         layers.ReLU(**{arg: -1})
 
 
@@ -280,6 +280,9 @@ def test_harness_catches_a_config_that_forgets_an_argument():
 
         def call(self, x):
             return x * self.scale
+
+        def get_config(self):  # overrides Keras's automatic config, and forgets `scale`
+            return super().get_config()
 
     with pytest.raises(AssertionError, match="forgot the argument 'scale'"):
         run_layer_test(Forgetful, {"scale": 2.0}, (2, 3))

@@ -146,7 +146,7 @@ def test_bad_indices_raise_errors_naming_the_layer_and_the_index(x, err, match):
     ({"input_dim": 0, "output_dim": 2}, "input_dim"),
     ({"input_dim": 3, "output_dim": 2.5}, "output_dim"),
     ({"input_dim": 3, "output_dim": 2, "weights": numpy.zeros((2, 2))}, r"weights.*\(3, 2\)"),
-    ({"input_dim": 3, "output_dim": 2, "lora_rank": 0}, "lora_rank"),
+    ({"input_dim": 3, "output_dim": 2, "lora_rank": -1}, "lora_rank"),
 ])
 def test_bad_arguments_raise_errors_naming_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):

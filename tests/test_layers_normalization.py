@@ -183,7 +183,7 @@ CASES = [
               expected_num_trainable_weights=1, torch_equivalent=torch_layernorm, weight_map=layernorm_weight_map),
     LayerCase("layernorm_rms_scaling", layers.LayerNormalization, {"rms_scaling": True}, (3, 6),
               expected_num_trainable_weights=1, torch_equivalent=torch_rms_scaling, weight_map=affine_weight_map,
-              gradcheck=True),
+              gradcheck=True, marks=pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")),
     # RMSNormalization, GroupNormalization, UnitNormalization
     LayerCase("rmsnorm", layers.RMSNormalization, {}, (3, 6), expected_num_params=6, torch_equivalent=torch_rmsnorm,
               weight_map=affine_weight_map, gradcheck=True),

@@ -102,7 +102,8 @@ CASES = [
     pool_case("max1d_3_stride1_same", layers.MaxPooling1D, {"pool_size": 3, "strides": 1, "padding": "same"},
               (2, 6, 3), expected_output_shape=(2, 6, 3), gradcheck=True),
     # ---- AveragePooling ----
-    pool_case("avg2d_default_2x2", layers.AveragePooling2D, {}, (2, 6, 7, 3), expected_output_shape=(2, 3, 3, 3)),
+    pool_case("avg2d_2x2", layers.AveragePooling2D, {"pool_size": (2, 2)}, (2, 6, 7, 3),
+              expected_output_shape=(2, 3, 3, 3)),
     pool_case("avg2d_3x3_stride2_same_excludes_padding", layers.AveragePooling2D,
               {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 6, 7, 2), expected_output_shape=(2, 3, 4, 2)),
     pool_case("avg2d_2x2_stride1_same_pads_after", layers.AveragePooling2D,
@@ -114,7 +115,7 @@ CASES = [
               (1, 3, 3, 2), gradcheck=True),
     pool_case("avg1d_3_stride2_same", layers.AveragePooling1D, {"pool_size": 3, "strides": 2, "padding": "same"},
               (2, 8, 3), expected_output_shape=(2, 4, 3), gradcheck=True),
-    pool_case("avg1d_default", layers.AveragePooling1D, {}, (2, 7, 2), expected_output_shape=(2, 3, 2)),
+    pool_case("avg1d_2", layers.AveragePooling1D, {"pool_size": 2}, (2, 7, 2), expected_output_shape=(2, 3, 2)),
     # ---- global pooling ----
     global_case("global_max2d", layers.GlobalMaxPooling2D, {}, (2, 4, 5, 3), expected_output_shape=(2, 3)),
     global_case("global_max2d_keepdims", layers.GlobalMaxPooling2D, {"keepdims": True}, (2, 4, 5, 3),
@@ -190,8 +191,10 @@ def test_strides_default_to_pool_size_and_config_says_so():
     layer = layers.MaxPooling2D(pool_size=(3, 2))
     assert layer.strides == (3, 2)
     config = layer.get_config()
-    assert config["pool_size"] == [3, 2] and config["strides"] == [3, 2] and config["padding"] == "valid"
-    assert layers.MaxPooling1D().pool_size == (2,) and layers.AveragePooling2D().pool_size == (2, 2)
+    assert config["pool_size"] == (3, 2) and config["strides"] == (3, 2) and config["padding"] == "valid"
+    assert layers.MaxPooling1D().pool_size == (2,) and layers.MaxPooling2D().pool_size == (2, 2)
+    with pytest.raises(TypeError, match="pool_size"):  # Keras's AveragePooling has no default pool size
+        layers.AveragePooling2D()
 
 
 def test_output_shapes_follow_keras_formulas():
@@ -211,7 +214,7 @@ def test_symbolic_inputs_with_unknown_spatial_sizes():
 
 def test_default_names_follow_keras():
     reset_names()
-    assert [layers.MaxPooling2D().name, layers.MaxPooling2D().name, layers.AveragePooling1D().name,
+    assert [layers.MaxPooling2D().name, layers.MaxPooling2D().name, layers.AveragePooling1D(2).name,
             layers.GlobalAveragePooling2D().name] == [
         "max_pooling2d", "max_pooling2d_1", "average_pooling1d", "global_average_pooling2d"]
 

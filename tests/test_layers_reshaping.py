@@ -162,7 +162,8 @@ def test_symbolic_shapes_keep_unknown_dimensions_unknown():
     (lambda: layers.Cropping2D(cropping=((1, 1), (2, 2)))(numpy.zeros((1, 2, 5, 1), numpy.float32)),
      r"Cropping2D .*must leave at least one element.*\(1, 2, 5, 1\)"),
     (lambda: layers.UpSampling2D(interpolation="cubic"),
-     r"UpSampling2D: expected `interpolation` to be one of \['nearest', 'bilinear'\], received interpolation='cubic'"),
+     r"UpSampling2D: expected `interpolation` to be one of \['nearest', 'bilinear', 'bicubic', 'lanczos3', "
+     r"'lanczos5'\], received interpolation='cubic'"),
     (lambda: layers.UpSampling1D(size=0), r"UpSampling1D: expected `size` to be a positive int"),
     (lambda: layers.Flatten(data_format="nhwc"), r"Flatten: expected data_format 'channels_last' or 'channels_first'"),
     (lambda: layers.Resizing(0, 4), r"Resizing: expected a positive integer for `height`, received height=0"),

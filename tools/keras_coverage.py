@@ -33,6 +33,15 @@ NAMESPACES = ["ops", "ops.nn", "ops.numpy", "ops.linalg", "ops.image", "random",
               "activations", "losses", "metrics", "optimizers", "optimizers.schedules", "initializers",
               "regularizers", "constraints", "utils", "callbacks", "layers", "applications", "saving", "models"]
 
+# the issues that own the namespaces (subtotals of the table)
+GROUPS = {
+    "API (#12)": ["ops", "ops.nn", "ops.numpy", "ops.linalg", "ops.image", "random", "config", "backend", "tree",
+                  "activations", "losses", "metrics", "optimizers", "optimizers.schedules", "initializers",
+                  "regularizers", "constraints", "utils", "callbacks"],
+    "layers (#14)": ["layers"],
+    "models and files (#13)": ["applications", "saving", "models"],
+}
+
 # Keras names bound to another backend or library, with the reason (the issue allows these out).
 EXCLUDED: dict[str, str] = {
     "callbacks.OrbaxCheckpoint": "saves through Orbax, a JAX checkpointing library",
@@ -133,10 +142,17 @@ def render(rows, detail, markdown: bool) -> str:
         cells = [r["namespace"], r["keras"], r["excluded"], r["present"], r["compared"], f"{pct:.1f}"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |" if markdown else
                      f"{cells[0]:22s} {cells[1]:>11d} {cells[2]:>8d} {cells[3]:>8d} {cells[4]:>8d} {cells[5]:>10s}")
-    pct = 100.0 * tot["compared"] / tot["counted"] if tot["counted"] else 100.0
-    cells = ["all", tot["keras"], tot["excluded"], tot["present"], tot["compared"], f"{pct:.1f}"]
-    lines.append("| " + " | ".join(f"**{c}**" for c in cells) + " |" if markdown else
-                 f"{cells[0]:22s} {cells[1]:>11d} {cells[2]:>8d} {cells[3]:>8d} {cells[4]:>8d} {cells[5]:>10s}")
+    by_ns = {r["namespace"]: r for r in rows}
+    subtotals = []
+    for group, members in GROUPS.items():
+        part = [by_ns[ns] for ns in members if ns in by_ns]
+        if part and len(part) < len(rows):
+            subtotals.append((group, {k: sum(r[k] for r in part) for k in tot}))
+    for label, t in subtotals + [("all", tot)]:
+        pct = 100.0 * t["compared"] / t["counted"] if t["counted"] else 100.0
+        cells = [label, t["keras"], t["excluded"], t["present"], t["compared"], f"{pct:.1f}"]
+        lines.append("| " + " | ".join(f"**{c}**" for c in cells) + " |" if markdown else
+                     f"{cells[0]:22s} {cells[1]:>11d} {cells[2]:>8d} {cells[3]:>8d} {cells[4]:>8d} {cells[5]:>10s}")
     lines.append("")
     for ns, d in detail.items():
         for key in ("missing", "not_compared", "failed"):

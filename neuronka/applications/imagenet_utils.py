@@ -8,20 +8,21 @@ shared by every ImageNet model, and the input-shape rules of their constructors.
 - :func:`decode_predictions`: the ``top`` classes of each row of a (samples, 1000) array as
   ``(wnid, name, score)``, from the ImageNet class index shipped with the package
   (``imagenet_class_index.json``, byte for byte the file Keras downloads: md5 c2c37ea517e94d9795004a39431a14cb).
-- :func:`obtain_input_shape`, :func:`correct_pad`, :func:`validate_activation`: the rules every
-  constructor applies to ``input_shape``, stride-2 padding and the classifier's activation.
+- :func:`obtain_input_shape`, :func:`correct_pad`, :func:`validate_activation` (defined in
+  :mod:`._common`): the rules every constructor applies to ``input_shape``, stride-2 padding and the
+  classifier's activation.
 """
 from __future__ import annotations
 
 import json
-import warnings
 from importlib import resources
 
 import numpy
 
-from .. import activations, ops
+from .. import ops
 from ..autograd import Tensor
 from ..config import floatx, image_data_format
+from ._common import correct_pad, obtain_input_shape, validate_activation  # noqa: F401 - Keras's public home of them
 
 CAFFE_MEAN = (103.939, 116.779, 123.68)  # BGR order
 TORCH_MEAN = (0.485, 0.456, 0.406)  # RGB order, on the [0, 1] scale
@@ -143,74 +144,3 @@ def decode_predictions(preds, top: int = 5) -> list[list[tuple]]:
         found.sort(key=lambda item: item[2], reverse=True)
         results.append(found)
     return results
-
-
-# ----------------------------------------------------------------------------------------------
-# constructor rules
-# ----------------------------------------------------------------------------------------------
-def obtain_input_shape(input_shape, default_size: int, min_size: int, data_format: str, require_flatten: bool,
-                       weights=None) -> tuple:
-    """The model's input shape (without the batch axis) after Keras's checks.
-
-    - ``input_shape=None``: (default_size, default_size, 3) when the top (``require_flatten``) is included,
-      else (None, None, 3) (channels first where ``data_format`` says so).
-    - With ImageNet weights and the top, the shape must be the default one; with ImageNet weights the
-      input must have 3 channels; height and width must be at least ``min_size``.
-    - A channel count other than 1 or 3 without ImageNet weights only warns.
-    """
-    channels_first = data_format == "channels_first"
-    if weights != "imagenet" and input_shape and len(input_shape) == 3:
-        channels = input_shape[0] if channels_first else input_shape[-1]
-        if channels not in {1, 3}:
-            warnings.warn("This model usually expects 1 or 3 input channels. However, it was passed an "
-                          f"input_shape with {channels} input channels.", stacklevel=2)
-        default_shape = (channels, default_size, default_size) if channels_first else \
-            (default_size, default_size, channels)
-    else:
-        default_shape = (3, default_size, default_size) if channels_first else (default_size, default_size, 3)
-    if weights == "imagenet" and require_flatten:
-        if input_shape is not None and input_shape != default_shape:
-            raise ValueError("When setting `include_top=True` and loading `imagenet` weights, `input_shape` "
-                             f"should be {default_shape}.  Received: input_shape={input_shape}")
-        return default_shape
-    if input_shape:
-        if len(input_shape) != 3:
-            raise ValueError("`input_shape` must be a tuple of three integers.")
-        channels = input_shape[0] if channels_first else input_shape[-1]
-        if channels != 3 and weights == "imagenet":
-            raise ValueError(f"The input must have 3 channels; Received `input_shape={input_shape}`")
-        rows, cols = input_shape[1:] if channels_first else input_shape[:2]
-        if (rows is not None and rows < min_size) or (cols is not None and cols < min_size):
-            raise ValueError(f"Input size must be at least {min_size}x{min_size}; Received: "
-                             f"input_shape={input_shape}")
-    elif require_flatten:
-        input_shape = default_shape
-    else:
-        input_shape = (3, None, None) if channels_first else (None, None, 3)
-    if require_flatten and None in input_shape:
-        raise ValueError("If `include_top` is True, you should specify a static `input_shape`. "
-                         f"Received: input_shape={input_shape}")
-    return input_shape
-
-
-def correct_pad(inputs, kernel_size) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The ZeroPadding2D that makes a stride-2 "valid" convolution of ``kernel_size`` see the image as
-    TensorFlow's "same" does: k//2 before and after, one less before on an even-sized axis."""
-    first = 2 if image_data_format() == "channels_first" else 1
-    size = inputs.shape[first:first + 2]
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
-    half = (kernel_size[0] // 2, kernel_size[1] // 2)
-    return ((half[0] - adjust[0], half[0]), (half[1] - adjust[1], half[1]))
-
-
-def validate_activation(classifier_activation, weights) -> None:
-    """With pretrained ``weights``, the classifier's activation can only be ``None`` or ``"softmax"``."""
-    if weights is None:
-        return
-    activation = activations.get(classifier_activation)
-    if activation not in {activations.get("softmax"), activations.get(None)}:
-        raise ValueError("Only `None` and `softmax` activations are allowed for the `classifier_activation` "
-                         "argument when using pretrained weights, with `include_top=True`; Received: "
-                         f"classifier_activation={activation}")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy
 
+from .. import config
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 _CHUNK = 1000  # images per task sent to a decoding worker
 _POOL_MIN_IMAGES = 4000  # below this, a pool costs more than it saves
@@ -172,6 +174,8 @@ def _pax_path(records: bytes) -> str | None:
     while pos < len(records):
         space = records.index(b" ", pos)
         length = int(records[pos:space])
+        if length <= space - pos or pos + length > len(records):  # a record must hold its own length field
+            raise ArchiveError(f"pax header record at offset {pos} has length {length}: corrupted archive")
         key, _, value = records[space + 1:pos + length - 1].partition(b"=")
         if key == b"path":
             return value.decode("utf-8", "surrogateescape")
@@ -220,6 +224,33 @@ def _tar_members(buf: bytes) -> list[tuple[str, memoryview]]:
     return members
 
 
+class ArchiveSizeError(ArchiveError):
+    """An archive that inflates past the cap (``neuronka.config`` setting ``max_archive_bytes``)."""
+
+
+def _gunzip_capped(raw: bytes, path) -> bytes:
+    """The gunzipped bytes, inflated in pieces and counted: more than ``max_archive_bytes`` (4 GiB by default)
+    is refused before it fills the memory (a small gzip can inflate a thousandfold)."""
+    cap = int(config.get("max_archive_bytes"))
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out, total, pos = [], 0, 0
+    while pos < len(raw) or inflater.unconsumed_tail:
+        data = inflater.unconsumed_tail or raw[pos:pos + (1 << 20)]
+        if not inflater.unconsumed_tail:
+            pos += len(data)
+        piece = inflater.decompress(data, 1 << 24)
+        total += len(piece)
+        if total > cap:
+            raise ArchiveSizeError(f"archive {path} inflates to more than {cap} bytes (neuronka.config "
+                                   f"'max_archive_bytes'); refused. Raise the cap if the archive is real")
+        out.append(piece)
+        if inflater.eof:
+            break
+    if not inflater.eof:
+        raise EOFError("the gzip stream ends before its end marker")
+    return b"".join(out)
+
+
 def read_tar(path: str | os.PathLike) -> list[tuple[str, memoryview]]:
     """All regular files of a ``.tar``, ``.tar.gz`` or ``.tgz`` archive as ``(name, bytes)`` pairs, in archive order.
 
@@ -233,9 +264,11 @@ def read_tar(path: str | os.PathLike) -> list[tuple[str, memoryview]]:
     path = Path(path)
     try:
         raw = path.read_bytes()
-        buf = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        buf = _gunzip_capped(raw, path) if raw[:2] == b"\x1f\x8b" else raw
         del raw
         return _tar_members(buf)
+    except ArchiveSizeError:
+        raise
     except (ArchiveError, EOFError, zlib.error, gzip.BadGzipFile, ValueError) as e:
         raise ArchiveError(f"archive {path} is truncated or corrupted ({type(e).__name__}: {e}); expected a "
                            f"complete tar or tar.gz file: delete it and provide (or download) it again") from None

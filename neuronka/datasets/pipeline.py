@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 
 import numpy
 
+from .. import random as _random
+
 
 def channel_stats(x: numpy.ndarray, rescale: float = 1.0 / 255.0) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Per-channel mean and standard deviation of ``x · rescale`` over all images and pixels (float32, shape (C,)).
@@ -357,7 +359,8 @@ class ImageBatches:
         self.augment = augment
         self.rescale = float(rescale)
         self.drop_remainder = bool(drop_remainder)
-        self.seed = int(numpy.random.SeedSequence().entropy % (1 << 63)) if seed is None else int(seed)
+        # no seed: one drawn from neuronka.random (so set_random_seed makes the augmentation repeatable)
+        self.seed = _random.make_default_seed() if seed is None else int(seed)
         self.epoch = 0
         self._work = Workspace()  # scratch arrays reused from batch to batch (one pass at a time)
         self._cached_order: tuple[int, numpy.ndarray] | None = None

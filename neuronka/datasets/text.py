@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy
 
 from .. import config
+from .. import random as _random
 from ..layers.text_vectorization import split_whitespace
 
 __all__ = [
@@ -118,7 +119,7 @@ def stratified_split(groups, test_fraction: float = 0.2,
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 <= test_fraction < 1:
         raise ValueError(f"stratified_split: expected `test_fraction` in [0, 1), received {test_fraction!r}")
     groups = numpy.asarray(groups)
-    rng = numpy.random.default_rng(seed)
+    rng = _random.generator(None) if seed is None else numpy.random.default_rng(seed)
     _, inverse = numpy.unique(groups, return_inverse=True)
     inverse = inverse.reshape(-1)
     train, test = [], []
@@ -198,7 +199,10 @@ def load_sentiment(path: str | os.PathLike | None = None, sources: Sequence[str]
 # augmentation: noise on tokens
 # ----------------------------------------------------------------------------------
 def _generator(seed) -> numpy.random.Generator:
-    return seed if isinstance(seed, numpy.random.Generator) else numpy.random.default_rng(seed)
+    """``seed`` as a generator: a Generator itself, an int a fresh one, None neuronka.random's global one."""
+    if isinstance(seed, numpy.random.Generator):
+        return seed
+    return _random.generator(None) if seed is None else numpy.random.default_rng(seed)
 
 
 def _check_fraction(fn: str, arg: str, value) -> float:

@@ -16,22 +16,23 @@ from .base import InputSpec, Layer
 __all__ = ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
 
 
-def _check_number(layer: str, arg: str, value, allow_none: bool = False):
+def _check_non_negative(message: str, value, allow_none: bool = False):
+    """Keras's checks of a ReLU argument: a number >= 0 (or None where allowed), kept as given."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, numpy.number)) or value < 0:
-        raise ValueError(f"{layer}: expected a float >= 0 for `{arg}`, received {arg}={value!r}")
-    return float(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, numpy.number)) or value < 0:
+        raise ValueError(message.format(value))
+    return value.item() if isinstance(value, numpy.number) else value
 
 
 class _Elementwise(Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return input_shape
 
 
 class ReLU(_Elementwise):
@@ -40,11 +41,15 @@ class ReLU(_Elementwise):
     A'(x) = 1 on [threshold, max_value), negative_slope below threshold, 0 above max_value.
     """
 
-    def __init__(self, max_value=None, negative_slope: float = 0.0, threshold: float = 0.0, **kwargs):
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.max_value = _check_number("ReLU", "max_value", max_value, allow_none=True)
-        self.negative_slope = _check_number("ReLU", "negative_slope", negative_slope)
-        self.threshold = _check_number("ReLU", "threshold", threshold)
+        self.max_value = _check_non_negative(
+            "max_value of a ReLU layer cannot be a negative value. Received: max_value={}", max_value, True)
+        self.negative_slope = _check_non_negative(
+            "negative_slope of a ReLU layer cannot be None or a negative value. Received: negative_slope={}",
+            negative_slope)
+        self.threshold = _check_non_negative(
+            "threshold of a ReLU layer cannot be None or a negative value. Received: threshold={}", threshold)
 
     def call(self, inputs):
         return ops.relu(inputs, negative_slope=self.negative_slope, max_value=self.max_value,
@@ -63,12 +68,14 @@ class LeakyReLU(_Elementwise):
     ``alpha`` argument is accepted, as in Keras.
     """
 
-    def __init__(self, negative_slope: float = 0.3, **kwargs):
+    def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
-            warnings.warn("LeakyReLU: argument `alpha` is deprecated; use `negative_slope` instead", stacklevel=2)
+            warnings.warn("Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2)
         super().__init__(**kwargs)
-        self.negative_slope = _check_number("LeakyReLU", "negative_slope", negative_slope)
+        self.negative_slope = _check_non_negative(
+            "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. Expected a float. "
+            "Received: negative_slope={}", negative_slope)
 
     def call(self, inputs):
         return ops.leaky_relu(inputs, negative_slope=self.negative_slope)
@@ -78,27 +85,28 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    """A(x) = x if x > 0 else α(eˣ − 1); A'(x) = 1 or αeˣ."""
+    """A(x) = x if x > 0 else α(eˣ − 1); A'(x) = 1 or αeˣ.
 
-    def __init__(self, alpha: float = 1.0, **kwargs):
+    Like Keras's ELU it has no ``get_config`` of its own: its config is the automatic one (the name, then
+    ``alpha``, then the base arguments given to the constructor, then the others).
+    """
+
+    def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, numpy.number)):
             raise ValueError(f"ELU: expected a float for `alpha`, received alpha={alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = alpha.item() if isinstance(alpha, numpy.number) else alpha
 
     def call(self, inputs):
         return ops.elu(inputs, alpha=self.alpha)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "alpha": self.alpha}
 
 
 class Softmax(_Elementwise):
     """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along ``axis`` (an int or a list of ints).
 
-    ``mask`` (True = keep, same shape as the input) adds −10⁹ (−3·10⁴ in float16) to the masked-out
-    logits before the softmax, so they get (almost) zero probability, as Keras does.
-    Backward: dL/dx = y ⊙ (g − Σ g·y).
+    ``mask`` (True = keep; broadcastable to the input; a float mask means > 0.5): the masked-out logits are
+    replaced by a large negative number (−10⁹, −3·10⁴ in float16) before the softmax and their outputs set
+    to 0 after it, as Keras does. Backward: dL/dx = y ⊙ (g − Σ g·y) on the kept entries.
     """
 
     def __init__(self, axis=-1, **kwargs):
@@ -106,21 +114,26 @@ class Softmax(_Elementwise):
         if isinstance(axis, (list, tuple)):
             if not axis or not all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
                 raise ValueError(f"Softmax: expected `axis` to be an int or a list of ints, received axis={axis!r}")
-            self.axis = list(axis)
-        elif isinstance(axis, int) and not isinstance(axis, bool):
-            self.axis = axis
-        else:
+        elif not isinstance(axis, int) or isinstance(axis, bool):
             raise ValueError(f"Softmax: expected `axis` to be an int or a list of ints, received axis={axis!r}")
+        self.axis = axis
 
     def call(self, inputs, mask=None):
         x = inputs
+        keep = None
         if mask is not None:
             m = getattr(mask, "data", mask)
             xp = get_array_module(m)
+            m = xp.asarray(m)
+            if m.ndim > x.ndim or any(a != 1 and a != b for a, b in zip(m.shape[::-1], x.shape[::-1])):
+                raise ValueError(f"The `mask` must be broadcastable to `inputs` and must not have more dimensions. "
+                                 f"Received: inputs.shape={tuple(x.shape)}, mask.shape={tuple(m.shape)}")
+            keep = m if m.dtype == bool else m > 0.5
             large_negative = -3e4 if x.dtype == numpy.float16 else -1e9
-            x = x + (1.0 - xp.asarray(m).astype(x.dtype)) * large_negative
-        axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
-        return ops.softmax(x, axis=axis)
+            x = ops.where(keep, x, large_negative)
+        axis = tuple(self.axis) if isinstance(self.axis, (list, tuple)) else self.axis
+        y = ops.softmax(x, axis=axis)
+        return y if keep is None else ops.where(keep, y, 0.0)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}

@@ -11,6 +11,7 @@ symbolic inputs (the functional API), and adds activity-regularization losses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import re
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 import numpy
 
 from ..autograd import Tensor, no_grad
-from ..backend import clear_session, floatx, get_uid
+from ..backend import clear_session, get_uid
 
 _ctx = threading.local()
 
@@ -75,6 +76,7 @@ class Variable(Tensor):
         super().__init__(value, requires_grad=trainable, dtype=dtype)
         self.name = name
         self.trainable = trainable
+        self._created_trainable = bool(trainable)  # fixes its place in the layer's weights (Keras's order)
         self.constraint = constraint
         self.regularizer = regularizer
         self.path = name
@@ -106,11 +108,44 @@ class Variable(Tensor):
 
 
 class InputSpec:
-    """What a layer accepts: ``ndim``, ``min_ndim``, ``max_ndim`` and fixed sizes of some ``axes``."""
+    """What a layer accepts (Keras's ``InputSpec``): a ``dtype``, a ``shape`` (None entries free; it fixes
+    ``ndim``), ``ndim``, ``min_ndim``, ``max_ndim``, fixed sizes of some ``axes`` ({axis: size}), a ``name``,
+    ``optional``. ``allow_last_axis_squeeze`` is recorded (Keras's argument)."""
 
-    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, allow_last_axis_squeeze=False):
-        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
-        self.axes = dict(axes or {})
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None, optional=False):
+        self.dtype = None if dtype is None else numpy.dtype(dtype).name
+        if shape is not None:
+            self.shape = tuple(None if s is None else int(s) for s in shape)
+            self.ndim = len(self.shape)
+        else:
+            self.shape = None
+            self.ndim = ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
+        self.name, self.optional = name, optional
+        self.allow_last_axis_squeeze = allow_last_axis_squeeze
+        try:
+            axes = axes or {}
+            self.axes = {int(k): axes[k] for k in axes}
+        except (ValueError, TypeError):
+            raise TypeError(f"Argument `axes` must be a dict with integer keys. Received: axes={axes}") from None
+        if self.axes and (self.ndim is not None or self.max_ndim is not None):
+            max_dim = (self.ndim if self.ndim else self.max_ndim) - 1
+            if max(self.axes) > max_dim:
+                raise ValueError(f"Axis {max(self.axes)} is greater than the maximum allowed value: {max_dim}")
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={getattr(self, k)}" for k in ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes")
+                 if getattr(self, k)]
+        return f"InputSpec({', '.join(parts)})"
+
+    def get_config(self) -> dict:
+        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
+                "min_ndim": self.min_ndim, "axes": self.axes, "optional": self.optional}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
     def check(self, layer_name: str, shape, index: int = 0) -> None:
         rank = len(shape)
@@ -127,6 +162,10 @@ class InputSpec:
             raise ValueError(
                 f"{where}: expected max_ndim={self.max_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
             )
+        if self.shape is not None:
+            for want, got in zip(self.shape, shape):
+                if want is not None and got is not None and want != got:
+                    raise ValueError(f"{where}: expected shape={self.shape}, found shape={tuple(shape)}")
         for axis, size in self.axes.items():
             if size is None:
                 continue
@@ -181,33 +220,167 @@ def _flatten(struct) -> list:
     return [struct]
 
 
+def _is_plain(value) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _capture_init_args(cls, args, kwargs) -> dict | None:
+    """Keras's automatic config: the constructor's arguments by name (defaults included, then the keyword
+    arguments given beyond the signature), without ``name``; None when one is not plain JSON data."""
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    config = {}
+    for p in list(signature.parameters.values())[1:]:
+        value = bound.arguments.get(p.name)
+        if p.kind is p.VAR_POSITIONAL:
+            if value:
+                return None
+        elif p.kind is p.VAR_KEYWORD:
+            config.update(value or {})
+        else:
+            config[p.name] = value
+    config.pop("name", None)
+    return config if _is_plain(config) else None
+
+
+def _resolve_dtype_policy(dtype):
+    """Keras's ``dtype`` argument — None (the global policy), a name, a NumPy dtype, a ``DTypePolicy`` or its
+    serialized dict — as a ``DTypePolicy``."""
+    from .. import dtype_policies  # noqa: PLC0415
+
+    if dtype is not None and not isinstance(dtype, (str, dict, dtype_policies.DTypePolicy)):
+        try:
+            dtype = numpy.dtype(dtype).name
+        except TypeError:
+            raise ValueError(f"Cannot interpret `dtype` argument. Expected a string or an instance of DTypePolicy. "
+                             f"Received: dtype={dtype!r}") from None
+    if isinstance(dtype, str) and not dtype.startswith("mixed_"):
+        dtype = numpy.dtype(dtype).name  # "float" → "float64", as Keras's standardize_dtype
+    policy = dtype_policies.get(dtype)
+    if policy.compute_dtype != policy.variable_dtype:
+        raise NotImplementedError(
+            f"dtype policy {policy.name!r}: neuronka's layers compute in the dtype of their weights; mixed "
+            f"precision policies (compute {policy.compute_dtype}, weights {policy.variable_dtype}) are not supported")
+    return policy
+
+
+def _build_scope() -> list:
+    """The layers whose ``build`` is running in this thread, outermost first."""
+    scope = getattr(_ctx, "build_scope", None)
+    if scope is None:
+        scope = _ctx.build_scope = []
+    return scope
+
+
+def _recording_build(build):
+    """Wrap a layer class's ``build`` as Keras does: the outermost call records its arguments (for
+    ``get_build_config``) and marks the layer built, so a custom ``build`` need not set ``self.built``."""
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        if self.__dict__.get("_inside_build"):
+            return build(self, *args, **kwargs)
+        object.__setattr__(self, "_inside_build", True)
+        scope = _build_scope()
+        scope.append(self)  # weights created now get the path of the layers being built: outer/inner/kernel
+        try:
+            result = build(self, *args, **kwargs)
+        finally:
+            scope.pop()
+            object.__setattr__(self, "_inside_build", False)
+        try:
+            bound = inspect.signature(build).bind(self, *args, **kwargs).arguments
+            bound.pop(next(iter(bound)))  # self
+        except TypeError:
+            bound = {}
+        self._build_shapes_dict = {k: _freeze_shape(v) for k, v in bound.items()}
+        self.built = True
+        return result
+
+    wrapper._records_build = True
+    return wrapper
+
+
+def _freeze_shape(shape):
+    """A build argument as Keras records it: shapes as tuples (structures kept), anything else as is."""
+    if isinstance(shape, (list, tuple)):
+        if all(s is None or isinstance(s, (int, numpy.integer)) for s in shape):
+            return tuple(None if s is None else int(s) for s in shape)
+        return [_freeze_shape(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _freeze_shape(v) for k, v in shape.items()}
+    return shape
+
+
 class Layer:
-    """Base class of every layer (Keras 3 ``keras.layers.Layer``)."""
+    """Base class of every layer (Keras 3 ``keras.layers.Layer``).
+
+    Arguments (Keras's, keyword-only): ``activity_regularizer``, ``trainable`` (a bool), ``dtype`` (None for
+    the global policy, a dtype name or a ``DTypePolicy`` or its serialized dict), ``autocast`` (stored;
+    neuronka's layers compute in one dtype), ``name``. ``input_shape``/``input_dim`` are accepted (a
+    ``Sequential`` model turns them into its ``InputLayer``) and so is Keras 2's ``batch_input_shape``
+    (legacy configs carry it); any other keyword is Keras's ``ValueError``.
+
+    ``weights`` are Keras's order: the layer's own weights created trainable, then its own created
+    non-trainable, then each sub-layer's, recursively (the order of ``get_weights``/``set_weights`` and of
+    Keras's files; freezing a layer does not reorder it). ``get_config()`` starts with Keras's
+    ``{"name", "trainable", "dtype": <DTypePolicy dict>[, "activity_regularizer"]}``.
+    """
 
     # set by subclasses that propagate or consume masks
     supports_masking = False
 
-    def __init__(self, trainable: bool = True, dtype=None, name: str | None = None, **kwargs):
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # Keras records the constructor's arguments: a layer without its own get_config() returns them
+        object.__setattr__(instance, "_auto_config", _capture_init_args(cls, args, kwargs))
+        return instance
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_records_build", False):
+            cls.build = _recording_build(build)
+
+    def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None, autocast: bool = True,
+                 name: str | None = None, **kwargs):
+        from .. import regularizers  # noqa: PLC0415
+
         input_shape = kwargs.pop("input_shape", None)
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
-        kwargs.pop("autocast", None)
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}; "
-                f"check the argument names against the layer's documentation"
-            )
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"Argument `name` must be a string and cannot contain character `/`. "
+                             f"Received: name={name} (of type {type(name)})")
+        if not isinstance(trainable, bool):
+            raise ValueError(f"Expected `trainable` to be a boolean. Received: trainable={trainable} "
+                             f"(of type {type(trainable)})")
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_tracked_weights", [])
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self._dtype = numpy.dtype(dtype or floatx()).name
-        self._trainable = bool(trainable)
+        self._dtype_policy = _resolve_dtype_policy(dtype)
+        self._dtype = self._dtype_policy.compute_dtype
+        self.autocast = bool(autocast)
+        self._trainable = trainable
         self.built = False
         self.input_spec: InputSpec | list[InputSpec] | None = None
         self._losses: list[Tensor] = []
         self._inbound_nodes: list = []
         self._build_input_shape = None  # the input shape of the first build (batch axis None), for summary/saving
-        self.activity_regularizer = None
+        self._build_shapes_dict = None  # the arguments of the first build, as given (Keras's build config)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -216,6 +389,7 @@ class Layer:
             self._batch_input_shape = (None, *tuple(input_shape))
         else:
             self._batch_input_shape = None
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._call_has_training = _accepts(self.call, "training")
         self._call_has_mask = _accepts(self.call, "mask")
 
@@ -233,6 +407,16 @@ class Layer:
         object.__setattr__(self, name, value)
 
     # ---- properties ---------------------------------------------------------------
+    @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy`` (its ``name`` is what ``get_config()["dtype"]`` records)."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        self._dtype_policy = _resolve_dtype_policy(value)
+        self._dtype = self._dtype_policy.compute_dtype
+
     @property
     def dtype(self) -> str:
         return self._dtype
@@ -262,10 +446,17 @@ class Layer:
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
+    def _own_weights(self) -> list[Variable]:
+        """This layer's own weights in Keras's order: those created trainable, then those created non-trainable."""
+        own = self._tracked_weights
+        return ([w for w in own if getattr(w, "_created_trainable", w.trainable)]
+                + [w for w in own if not getattr(w, "_created_trainable", w.trainable)])
+
     def _all_weights(self) -> list[Variable]:
+        """Own weights (Keras's order), then each sub-layer's, recursively, without repeats."""
         seen: set[int] = set()
         out: list[Variable] = []
-        for w in self._tracked_weights:
+        for w in self._own_weights():
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
@@ -278,8 +469,8 @@ class Layer:
 
     @property
     def weights(self) -> list[Variable]:
-        """Trainable weights first, then non-trainable ones (Keras's order)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight in Keras's order (see the class docstring): the order of ``get_weights``."""
+        return self._all_weights()
 
     @property
     def trainable_weights(self) -> list[Variable]:
@@ -333,7 +524,12 @@ class Layer:
         var = Variable(value, trainable=trainable and self.trainable, name=name or "variable",
                        constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer))
         var._declared_trainable = trainable
-        var.path = f"{self.name}/{var.name}"
+        var._created_trainable = bool(trainable)
+        scope = _build_scope()
+        if scope and scope[-1] is self:  # Keras's path: the names of the layers being built, outermost first
+            var.path = "/".join([layer.name for layer in scope] + [var.name])
+        else:
+            var.path = f"{self.name}/{var.name}"
         self._tracked_weights.append(var)
         return var
 
@@ -341,6 +537,12 @@ class Layer:
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape``; the default has none."""
         self.built = True
+
+    def _build_at_init(self) -> None:
+        """A layer that does not override ``build`` has nothing to build: built at once, as in Keras (its
+        ``get_build_config()`` then stays None)."""
+        if type(self).build is Layer.build:
+            self.built = True
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
@@ -363,19 +565,72 @@ class Layer:
         return _map_structure(lambda t: (batch, *tuple(t.shape[1:])), out)
 
     def compute_mask(self, inputs, mask=None):
-        """The mask of the outputs: passed through where the layer supports masking, else dropped."""
-        return mask if self.supports_masking else None
+        """The mask of the outputs: by default the input's mask. ``__call__`` attaches it to the outputs only
+        when the layer ``supports_masking`` (True by default for a layer overriding ``compute_mask``, as in
+        Keras); otherwise the mask is dropped there."""
+        return mask
 
     def get_config(self) -> dict:
-        """Everything needed to rebuild the layer (``type(layer).from_config(config)``)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
-        if self._batch_input_shape is not None:
-            config["batch_input_shape"] = list(self._batch_input_shape)
+        """Everything needed to rebuild the layer (``type(layer).from_config(config)``), Keras's keys first."""
+        from .. import dtype_policies, regularizers  # noqa: PLC0415
+
+        config = {"name": self.name}
+        if type(self).get_config is Layer.get_config:  # no get_config of its own: Keras's automatic config
+            auto = self.__dict__.get("_auto_config")
+            if auto is None and type(self).__init__ is not Layer.__init__:
+                raise NotImplementedError(
+                    f"Object {type(self).__name__} was created by passing non-serializable argument values in "
+                    f"`__init__()`, and therefore the object must override `get_config()` in order to be "
+                    f"serializable. Please implement `get_config()`.")
+            config.update(auto or {})
+        config.update({"trainable": self.trainable, "dtype": dtype_policies.serialize(self._dtype_policy)})
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        """``cls(**config)``; the ``dtype`` may be a policy's serialized dict, nested objects Keras's dicts."""
+        try:
+            return cls(**config)
+        except Exception as e:
+            raise TypeError(f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                            f"Exception encountered: {e}") from e
+
+    def get_build_config(self) -> dict | None:
+        """The arguments of the first ``build`` (Keras's ``{"input_shape": ...}``), None before it."""
+        shapes = self._build_shapes_dict
+        if shapes is None:
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": next(iter(shapes.values()))}
+        return {"shapes_dict": dict(shapes)}
+
+    def build_from_config(self, config: dict | None) -> None:
+        """Build from :meth:`get_build_config`'s dict (as a loaded model does)."""
+        if not config:
+            return
+        from ..models.model import to_shape  # noqa: PLC0415
+
+        if "input_shape" in config:
+            self.build(to_shape(config["input_shape"]))
+        elif "shapes_dict" in config:
+            self.build(**{k: to_shape(v) for k, v in config["shapes_dict"].items()})
+        self.built = True
+
+    def save_own_variables(self, store) -> None:
+        """``store["0"], store["1"], ...``: this layer's own weights, in Keras's order (not the sub-layers')."""
+        for i, w in enumerate(self._own_weights()):
+            store[f"{i}"] = w.numpy()
+
+    def load_own_variables(self, store) -> None:
+        """Assign this layer's own weights from ``store["0"], store["1"], ...`` (Keras's order)."""
+        own = self._own_weights()
+        if len(store.keys()) != len(own):
+            raise ValueError(f"Layer '{self.name}' expected {len(own)} variables, but received {len(store.keys())} "
+                             f"variables during loading. Expected: {[w.name for w in own]}")
+        for i, w in enumerate(own):
+            w.assign(numpy.asarray(store[f"{i}"]))
 
     # ---- __call__ -------------------------------------------------------------------
     def _check_input_spec(self, shapes) -> None:
@@ -424,22 +679,31 @@ class Layer:
             kwargs["mask"] = mask
 
         previous, _ctx.training = getattr(_ctx, "training", False), bool(training)  # training_scope, inlined
+        outermost = not getattr(_ctx, "in_call", False)
+        if outermost:  # a layer called on its own keeps the losses of its latest call only (Keras)
+            _ctx.in_call = True
+            if self._losses:
+                self._losses.clear()
         try:
             outputs = self.call(inputs, *args, **kwargs)
         finally:
             _ctx.training = previous
+            if outermost:
+                _ctx.in_call = False
 
         if self.activity_regularizer is not None:
             for out in _flatten(outputs):
                 self.add_loss(self.activity_regularizer(out) / out.shape[0])
-        out_mask = self.compute_mask(inputs, mask)
-        if out_mask is not None:
-            if isinstance(outputs, Tensor):
-                outputs._keras_mask = out_mask
-            elif isinstance(outputs, (list, tuple)) and not isinstance(out_mask, (list, tuple)):
-                for out in outputs:
-                    if isinstance(out, Tensor):
-                        out._keras_mask = out_mask
+        if self.supports_masking:  # a layer that does not support masking drops the mask (Keras)
+            out_mask = self.compute_mask(inputs, mask)
+            if out_mask is not None:
+                if isinstance(outputs, Tensor):
+                    outputs._keras_mask = out_mask
+                elif isinstance(outputs, (list, tuple)):  # masks paired with outputs in order (Keras)
+                    masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask]
+                    for out, m in zip(outputs, masks):
+                        if isinstance(out, Tensor) and m is not None:
+                            out._keras_mask = m
         return outputs
 
     def _convert_input(self, x):
@@ -462,13 +726,15 @@ class Layer:
 
     @property
     def losses(self) -> list[Tensor]:
-        """Regularization losses of this layer and its sub-layers, computed from the current weights."""
+        """Keras's order: the losses added in the latest call (this layer's, then its sub-layers', depth first),
+        then the regularization of every trainable weight, computed from the current weights."""
         out = list(self._losses)
-        for w in self._tracked_weights:
-            if w.regularizer is not None and w.trainable:
-                out.append(w.regularizer(w))
-        for layer in self._layers:
-            out.extend(layer.losses)
+        stack = list(reversed(self._layers))
+        while stack:
+            layer = stack.pop()
+            out.extend(layer._losses)
+            stack.extend(reversed(layer._layers))
+        out.extend(w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None)
         return out
 
     def _clear_losses(self) -> None:
@@ -491,6 +757,9 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+Layer.build = _recording_build(Layer.build)
 
 
 def _flatten_shapes(shapes) -> list[tuple]:

@@ -24,7 +24,8 @@ from .. import activations as _activations
 from .. import constraints, initializers, ops, regularizers
 from ..ops import convolution as _conv
 from .base import InputSpec, Layer, unique_name
-from .core import check_positive_int, serialize_common
+from .core import check_positive_int, weight_arguments
+from .lora import LoRAMixin
 from .reshaping import standardize_data_format
 
 __all__ = [
@@ -122,7 +123,7 @@ class _ConvBase(Layer):
                  activation=None, use_bias=True, bias_initializer="zeros", bias_regularizer=None,
                  activity_regularizer=None, bias_constraint=None, **kwargs):
         default_name(type(self), kwargs)
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         cls = type(self).__name__
         self.kernel_size = _tuple(cls, "kernel_size", kernel_size, self.rank)
         self.strides = _tuple(cls, "strides", strides, self.rank)
@@ -134,7 +135,6 @@ class _ConvBase(Layer):
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
@@ -165,17 +165,14 @@ class _ConvBase(Layer):
                                               self.strides, self.dilation_rate)]
         return _with_channels(input_shape[0], spatial, channels, self.data_format)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate), "activation": _activations.serialize(self.activation),
-                "use_bias": self.use_bias, **serialize_common(self)}
+    def _window_config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding}
 
 
 # ----------------------------------------------------------------------------------
 # Conv1D, Conv2D
 # ----------------------------------------------------------------------------------
-class _Conv(_ConvBase):
+class _Conv(LoRAMixin, _ConvBase):
     """y = activation(conv(x, kernel) + bias), kernel (*kernel_size, in_channels // groups, filters).
 
     With ``groups`` = G the channels are cut into G groups and group g of the output
@@ -187,7 +184,7 @@ class _Conv(_ConvBase):
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
-                 **kwargs):
+                 lora_alpha=None, **kwargs):
         super().__init__(kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
@@ -198,9 +195,7 @@ class _Conv(_ConvBase):
         if self.filters % self.groups:
             raise ValueError(f"{cls}: expected `filters` to be divisible by `groups`, received "
                              f"filters={self.filters} and groups={self.groups}")
-        if lora_rank is not None:
-            raise NotImplementedError(f"{cls}: LoRA is not implemented; expected lora_rank=None, "
-                                      f"received lora_rank={lora_rank!r}")
+        self._init_lora(lora_rank, lora_alpha)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
@@ -218,26 +213,28 @@ class _Conv(_ConvBase):
         self._add_bias(self.filters)
         self._fix_channels(channels)
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
     def _convolve(self, x, kernel):
         return _conv.conv(x, kernel, strides=self.strides, padding=self.padding, data_format=self.data_format,
                           dilation_rate=self.dilation_rate)
 
     def call(self, inputs):
-        if self.groups == 1:
-            y = self._convolve(inputs, self.kernel)
-        else:  # one convolution per group of channels, concatenated
-            axis = self._channel_axis
-            xs = ops.split(inputs, self.groups, axis=axis)
-            ks = ops.split(self.kernel, self.groups, axis=-1)
-            y = ops.concatenate([self._convolve(x, k) for x, k in zip(xs, ks)], axis=axis)
-        return self._finish(y)
+        # groups > 1: ops.conv reads the groups from the kernel's shape (a depthwise op when each has one channel)
+        kernel = self._lora_merged() if self.lora_enabled else self.kernel
+        return self._finish(self._convolve(inputs, kernel))
 
     def compute_output_shape(self, input_shape):
         return self._conv_output_shape(input_shape, self.filters)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "filters": self.filters, "groups": self.groups}
+        config = super().get_config()
+        config.update({"filters": self.filters, **self._window_config(), "data_format": self.data_format,
+                       "dilation_rate": self.dilation_rate, "groups": self.groups,
+                       "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                       **weight_arguments(self, "kernel", "bias")})
+        return self._lora_config(config)
 
 
 class Conv1D(_Conv):
@@ -320,8 +317,12 @@ class _ConvTranspose(_ConvBase):
         return _with_channels(input_shape[0], spatial, self.filters, self.data_format)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "filters": self.filters,
-                "output_padding": None if self.output_padding is None else list(self.output_padding)}
+        config = super().get_config()
+        config.update({"filters": self.filters, **self._window_config(), "output_padding": self.output_padding,
+                       "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                       "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                       **weight_arguments(self, "kernel", "bias")})
+        return config
 
 
 class Conv1DTranspose(_ConvTranspose):
@@ -396,7 +397,12 @@ class _DepthwiseConv(_ConvBase):
         return self._conv_output_shape(input_shape, None if channels is None else channels * self.depth_multiplier)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "depth_multiplier": self.depth_multiplier}
+        config = super().get_config()
+        config.update({"depth_multiplier": self.depth_multiplier, **self._window_config(),
+                       "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                       "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                       **weight_arguments(self, "depthwise", "bias")})
+        return config
 
 
 class DepthwiseConv1D(_DepthwiseConv):
@@ -467,7 +473,12 @@ class _SeparableConv(_ConvBase):
         return self._conv_output_shape(input_shape, self.filters)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "filters": self.filters, "depth_multiplier": self.depth_multiplier}
+        config = super().get_config()
+        config.update({"depth_multiplier": self.depth_multiplier, "filters": self.filters, **self._window_config(),
+                       "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                       "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                       **weight_arguments(self, "depthwise", "pointwise", "bias")})
+        return config
 
 
 class SeparableConv1D(_SeparableConv):

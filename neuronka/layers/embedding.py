@@ -14,48 +14,57 @@ from .. import constraints, initializers, ops, regularizers
 from ..autograd import Tensor
 from ..backend import get_array_module
 from .base import Layer
+from .core import check_no_quantization
+from .lora import LoRAMixin
 
 __all__ = ["Embedding"]
 
 
 def _positive_int(arg: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value <= 0:
-        raise ValueError(f"Embedding: expected a positive integer for `{arg}`, received {arg}={value!r}")
+        raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value} "
+                         f"(of type {type(value).__name__}).")
     return int(value)
 
 
-class Embedding(Layer):
+class Embedding(LoRAMixin, Layer):
     """Turns non-negative integer indices into dense vectors: y = E[x], E of shape (input_dim, output_dim).
 
-    Input: integers of any shape (batch, ...) in [0, input_dim); float inputs holding whole numbers are
-    accepted and cast. Output: shape (batch, ..., output_dim). ``mask_zero=True`` reserves index 0 as
-    padding: the output mask is ``x != 0``, which downstream layers (LSTM, GRU, pooling, ...) honour;
-    the vocabulary then needs input_dim = vocabulary size + 1. ``weights``: an initial (input_dim,
-    output_dim) matrix. ``lora_rank``: the lookup uses E + (lora_alpha/lora_rank)·A·B with trainable
-    A (input_dim, rank) and B (rank, output_dim) while E is frozen (Keras's LoRA).
+    Input: integers of any shape (batch, ...) in [0, input_dim). Output: shape (batch, ..., output_dim).
+    ``mask_zero=True`` reserves index 0 as padding: the output mask is ``x != 0``, which downstream layers
+    (LSTM, GRU, pooling, ...) honour; the vocabulary then needs input_dim = vocabulary size + 1.
+    ``weights``: an initial (input_dim, output_dim) matrix. ``lora_rank``/``enable_lora``: the lookup uses
+    E + (lora_alpha/lora_rank)·A·B with trainable A (input_dim, rank) and B (rank, output_dim) while E is
+    frozen (:mod:`neuronka.layers.lora`). ``quantization_config`` is accepted for Keras's configs and must be
+    None (no quantization here).
+
+    Deliberately stricter than Keras (which casts any input to int32, truncating): float inputs must hold
+    whole numbers, and an index outside [0, input_dim) is a ValueError naming it.
     """
+
+    _lora_weight = "_embeddings"
+    _lora_names = ("lora_embeddings_a", "lora_embeddings_b")
+    _lora_constraint = "embeddings_constraint"
+    _lora_regularizer = "embeddings_regularizer"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
-                 **kwargs):
+                 quantization_config=None, **kwargs):
+        input_dim = _positive_int("input_dim", input_dim)
+        output_dim = _positive_int("output_dim", output_dim)
         if kwargs.pop("input_length", None) is not None:
-            warnings.warn("Embedding: argument `input_length` is deprecated (Keras 3). Just remove it.",
-                          stacklevel=2)
-        activity_regularizer = kwargs.pop("activity_regularizer", None)
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
         super().__init__(**kwargs)
-        self.input_dim = _positive_int("input_dim", input_dim)
-        self.output_dim = _positive_int("output_dim", output_dim)
+        self.input_dim = input_dim
+        self.output_dim = output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.mask_zero = bool(mask_zero)
-        self.supports_masking = self.mask_zero
-        if lora_rank is not None:
-            lora_rank = _positive_int("lora_rank", lora_rank)
-        self.lora_rank = lora_rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
-        self.lora_enabled = False
+        self.mask_zero = mask_zero
+        self.supports_masking = mask_zero
+        self.autocast = False
+        self._init_lora(lora_rank, lora_alpha)
+        self.quantization_config = check_no_quantization("Embedding", quantization_config)
         if weights is not None:
             self.build()
             if not (isinstance(weights, list) and len(weights) == 1):
@@ -76,38 +85,14 @@ class Embedding(Layer):
                                            constraint=self.embeddings_constraint)
         self.built = True
         if self.lora_rank:
-            self.enable_lora(self.lora_rank, self.lora_alpha)
+            self.enable_lora(self.lora_rank)
 
     @property
     def embeddings(self):
         """The lookup table: the ``embeddings`` weight, plus (lora_alpha/lora_rank)·A·B with LoRA enabled."""
         if not self.built:
-            raise AttributeError(f"Embedding {self.name!r}: build the layer before accessing `embeddings`")
-        if self.lora_enabled:
-            delta = ops.matmul(self.lora_embeddings_a, self.lora_embeddings_b)
-            return self._embeddings + delta * (self.lora_alpha / self.lora_rank)
-        return self._embeddings
-
-    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform", b_initializer="zeros") -> None:
-        """Freeze ``embeddings`` and learn a low-rank update A·B instead (A: he_uniform, B: zeros, so the
-        layer's output is unchanged at first)."""
-        rank = _positive_int("rank", rank)
-        if self.embeddings_constraint is not None:
-            raise ValueError(f"Embedding {self.name!r}: LoRA is incompatible with an `embeddings_constraint`; "
-                             f"remove the constraint to enable LoRA")
-        if not self.built:
-            raise ValueError(f"Embedding {self.name!r}: cannot enable LoRA on a layer that isn't built yet")
-        if self.lora_enabled:
-            raise ValueError(f"Embedding {self.name!r}: LoRA is already enabled; it can be enabled only once")
-        self.lora_embeddings_a = self.add_weight(shape=(self.input_dim, rank), name="lora_embeddings_a",
-                                                 initializer=a_initializer, regularizer=self.embeddings_regularizer)
-        self.lora_embeddings_b = self.add_weight(shape=(rank, self.output_dim), name="lora_embeddings_b",
-                                                 initializer=b_initializer, regularizer=self.embeddings_regularizer)
-        self._embeddings._declared_trainable = False
-        self._embeddings.trainable = False
-        self.lora_enabled = True
-        self.lora_rank = rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+            raise AttributeError("You must build the layer before accessing `embeddings`.")
+        return self._lora_merged() if self.lora_enabled else self._embeddings
 
     def _indices(self, inputs):
         """The input as a validated integer array."""
@@ -145,14 +130,10 @@ class Embedding(Layer):
         return (*tuple(input_shape), self.output_dim)
 
     def get_config(self):
-        config = {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+        config = {"input_dim": self.input_dim, "output_dim": self.output_dim,
                   "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                   "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
                   "activity_regularizer": regularizers.serialize(self.activity_regularizer),
                   "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
-                  "mask_zero": self.mask_zero}
-        if self.lora_rank:
-            config["lora_rank"] = self.lora_rank
-            config["lora_alpha"] = self.lora_alpha
-        return config
-
+                  "mask_zero": self.mask_zero, "quantization_config": self.quantization_config}
+        return {**super().get_config(), **self._lora_config(config)}

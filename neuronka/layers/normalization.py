@@ -8,6 +8,7 @@ the statistics (batch or moving, per sample, per group) and own the weights.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy
 
@@ -72,8 +73,8 @@ class _AffineMixin:
 
     def _init_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                      beta_constraint, gamma_constraint):
-        self.center = bool(center)
-        self.scale = bool(scale)
+        self.center = center
+        self.scale = scale
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -130,21 +131,36 @@ class BatchNormalization(_AffineMixin, Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         self.axis = _check_int_axis("BatchNormalization", axis)
+        self.synchronized = synchronized  # one process, one device: nothing to synchronize
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization: expected `momentum` to be a float in [0, 1], "
                              f"received momentum={momentum!r}")
         self.momentum = float(momentum)
-        self.epsilon = _check_epsilon("BatchNormalization", epsilon)
+        self.epsilon = float(_check_epsilon("BatchNormalization", epsilon))
         self._init_affine(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                           beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.synchronized = bool(synchronized)  # one process, one device: nothing to synchronize
-        self.gamma = self.beta = None
         self.supports_masking = True
+        self.renorm = renorm
+        if renorm:
+            renorm_clipping = renorm_clipping or {}
+            if set(renorm_clipping) - {"rmax", "rmin", "dmax"}:
+                raise ValueError(f"Received invalid keys for `renorm_clipping` argument: {renorm_clipping}. "
+                                 f"Supported values: ['rmax', 'rmin', 'dmax'].")
+            rmax, rmin, dmax = (renorm_clipping.get(k) for k in ("rmax", "rmin", "dmax"))
+            if rmax is not None and rmin is not None and rmax < rmin:
+                raise ValueError(f"rmax should be greater than rmin in the `renorm_clipping` argument. "
+                                 f"Received: rmax={rmax}, rmin={rmin}.")
+            if dmax is not None and dmax < 0:
+                raise ValueError(f"dmax should be non-negative in the `renorm_clipping` argument. "
+                                 f"Received: dmax={dmax}.")
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = renorm_momentum
+        self.gamma = self.beta = None
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -165,6 +181,16 @@ class BatchNormalization(_AffineMixin, Layer):
                                            trainable=False)
         self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
                                                initializer=self.moving_variance_initializer, trainable=False)
+        if self.renorm:  # the moving standard deviation, and the renorm statistics (Keras's weights, in its order)
+            std = numpy.sqrt(self.moving_variance.numpy())
+            self.moving_stddev = self.add_weight(shape=shape, name="moving_stddev", initializer="zeros",
+                                                 trainable=False)
+            self.moving_stddev.assign(std)
+            self.renorm_mean = self.add_weight(shape=shape, name="renorm_mean",
+                                               initializer=self.moving_mean_initializer, trainable=False)
+            self.renorm_stddev = self.add_weight(shape=shape, name="renorm_stddev", initializer="zeros",
+                                                 trainable=False)
+            self.renorm_stddev.assign(std)
         self.input_spec = InputSpec(ndim=ndim, axes={self.axis: channels})
         self._reduction_axes = tuple(a for a in range(ndim) if a != ax)
         self.built = True
@@ -188,7 +214,9 @@ class BatchNormalization(_AffineMixin, Layer):
 
     def call(self, inputs, training=False, mask=None):
         relu = self._fused_relu
-        if training and self.trainable:
+        if training and self.trainable and self.renorm:
+            y = self._renorm_call(inputs, mask)
+        elif training and self.trainable:
             if mask is None:  # the ReLU inside the batch norm's op (one pass fewer each way)
                 y, mean, var = ops.batch_norm_train(inputs, self.gamma, self.beta, axis=self.axis,
                                                     epsilon=self.epsilon, relu=relu)
@@ -204,6 +232,48 @@ class BatchNormalization(_AffineMixin, Layer):
                                         offset=self.beta, scale=self.gamma, epsilon=self.epsilon)
         return ops.relu(y) if relu else y
 
+    def _renorm_call(self, x, mask):
+        """Batch renormalization (Ioffe, 2017), in training: with σ_B = √(σ²_B + ε),
+        r = clip(σ_B / max(renorm_stddev, √ε), rmin, rmax), d = clip((μ_B − renorm_mean) / max(renorm_stddev, √ε),
+        −dmax, dmax), both held constant in the backward pass,
+        y = x̂_B · (r·γ) + (d·γ + β); then renorm_mean, renorm_stddev (momentum ``renorm_momentum``),
+        moving_mean and moving_stddev (``momentum``) move towards μ_B and σ_B, and
+        moving_variance = relu(moving_stddev² − ε)."""
+        if mask is None:
+            red = self._reduction_axes
+            mean = ops.mean(x, axis=red, keepdims=True)
+            var = ops.mean(ops.square(x - mean), axis=red, keepdims=True)
+        else:
+            mean, var = self._masked_moments(x, mask)
+        xp = get_array_module(x.data)
+        ch = self.moving_mean.shape
+        mu, sig2 = mean.data.reshape(ch), var.data.reshape(ch)
+        std = xp.sqrt(sig2 + self.epsilon)
+        renorm_std = xp.maximum(self.renorm_stddev.data, numpy.sqrt(self.epsilon))
+        r = std / renorm_std
+        d = (mu - self.renorm_mean.data) / renorm_std
+        clip = self.renorm_clipping or {}
+        if clip.get("rmin") is not None:
+            r = xp.maximum(r, clip["rmin"])
+        if clip.get("rmax") is not None:
+            r = xp.minimum(r, clip["rmax"])
+        if clip.get("dmax") is not None:
+            d = xp.clip(d, -clip["dmax"], clip["dmax"])
+        r, d = r.astype(x.dtype), d.astype(x.dtype)
+        scale = r if self.gamma is None else self.gamma * r
+        offset = d if self.gamma is None else self.gamma * d
+        if self.beta is not None:
+            offset = offset + self.beta
+        y = ops.batch_normalization(x, mean, var, axis=self.axis, offset=offset, scale=scale, epsilon=self.epsilon)
+        m, rm = self.momentum, self.renorm_momentum
+        self.renorm_mean.assign(self.renorm_mean.data * rm + mu * (1.0 - rm))
+        self.renorm_stddev.assign(self.renorm_stddev.data * rm + std * (1.0 - rm))
+        self.moving_mean.assign(self.moving_mean.data * m + mu * (1.0 - m))
+        new_std = self.moving_stddev.data * m + std * (1.0 - m)
+        self.moving_stddev.assign(new_std)
+        self.moving_variance.assign(xp.maximum(new_std * new_std - self.epsilon, 0.0))
+        return y
+
     def _update_moving(self, var, batch_value) -> None:
         """moving ← moving · momentum + batch · (1 − momentum), in place."""
         data = var.data
@@ -211,14 +281,24 @@ class BatchNormalization(_AffineMixin, Layer):
         data += (1.0 - self.momentum) * batch_value.reshape(data.shape).astype(data.dtype, copy=False)
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        n = len(input_shape)
+        if not -n <= self.axis < n:
+            raise ValueError(f"Axis {self.axis} is out of bounds for input shape {input_shape}. "
+                             f"Received: axis={self.axis}")
+        return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                **self._affine_config(),
-                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-                "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
-                "synchronized": self.synchronized}
+        affine = self._affine_config()
+        config = {"axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
+                  "scale": self.scale, "beta_initializer": affine["beta_initializer"],
+                  "gamma_initializer": affine["gamma_initializer"],
+                  "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                  "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+                  **{k: affine[k] for k in ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                            "gamma_constraint")},
+                  "synchronized": self.synchronized, "renorm": self.renorm, "renorm_clipping": self.renorm_clipping,
+                  "renorm_momentum": self.renorm_momentum}
+        return {**super().get_config(), **config}
 
 
 # ----------------------------------------------------------------------------------
@@ -241,25 +321,35 @@ class LayerNormalization(_AffineMixin, Layer):
     """Layer normalization (Ba et al., 2016): each sample normalized over ``axis`` (an int or a list).
 
     μ = mean(x), σ² = mean((x − μ)²) over ``axis``; y = γ·(x − μ)/√(σ² + ε) + β, γ and β spanning
-    ``axis`` (shape ``tuple(input_shape[a] for a in axis)``). ``rms_scaling=True`` ignores ``center``
-    and ``scale`` and computes y = γ·x/√(σ² + ε) (Keras 3's formula: the variance, not the mean square).
+    ``axis`` (shape ``tuple(input_shape[a] for a in axis)``; a list of axes is sorted when the layer is
+    built, as Keras does). The deprecated ``rms_scaling=True`` (a keyword, warned about as in Keras) ignores
+    ``center`` and ``scale`` and computes y = γ·x/√(σ² + ε) (Keras 3's formula: the variance, not the mean
+    square; ``RMSNormalization`` is the real one).
+
+    Where a list mixes negative and positive axes (e.g. [-1, 1]), Keras sorts the numbers as given and then
+    reshapes γ and β onto the input's axes, which scrambles their values; neuronka keeps each weight axis with
+    its input axis (so the weight shapes are Keras's, the outputs differ in that case only).
     """
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False, beta_initializer="zeros",
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
+        rms_scaling = kwargs.pop("rms_scaling", False)
+        if rms_scaling:
+            warnings.warn("You passed `rms_scaling=True`, which is deprecated. This argument incorrectly scales the "
+                          "input by the variance, not the root mean square. To correctly use RMS Normalization, "
+                          "please use `keras.layers.RMSNormalization` instead.", stacklevel=2)
         super().__init__(**kwargs)
         self.axis = _check_axes("LayerNormalization", axis)
         self.epsilon = _check_epsilon("LayerNormalization", epsilon)
-        self.rms_scaling = bool(rms_scaling)
+        self.rms_scaling = rms_scaling
         self._init_affine(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                           beta_constraint, gamma_constraint)
         self.gamma = self.beta = None
         self.supports_masking = True
 
     def build(self, input_shape):
-        if not isinstance(self.axis, list):
-            self.axis = [self.axis]
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
         axes = _resolve_axes(f"LayerNormalization {self.name!r}", self.axis, len(input_shape))
         shape = tuple(input_shape[a] for a in axes)
         if any(s is None for s in shape):
@@ -289,8 +379,10 @@ class LayerNormalization(_AffineMixin, Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "rms_scaling": self.rms_scaling,
-                **self._affine_config()}
+        affine = self._affine_config()
+        config = {"axis": self.axis, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                  "rms_scaling": self.rms_scaling, **{k: v for k, v in affine.items() if k not in ("center", "scale")}}
+        return {**super().get_config(), **config}
 
 
 class RMSNormalization(Layer):
@@ -301,9 +393,9 @@ class RMSNormalization(Layer):
         super().__init__(**kwargs)
         self.axis = _check_axes("RMSNormalization", axis)
         self.epsilon = _check_epsilon("RMSNormalization", epsilon)
-        self.supports_masking = True
 
     def build(self, input_shape):
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
         axes = _resolve_axes(f"RMSNormalization {self.name!r}", self.axis, len(input_shape))
         shape = tuple(input_shape[a] for a in axes)
         self.scale = self.add_weight(shape=shape, name="scale", initializer="ones")
@@ -332,9 +424,9 @@ class GroupNormalization(_AffineMixin, Layer):
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(groups, bool) or not isinstance(groups, (int, numpy.integer)) or groups <= 0:
-            raise ValueError(f"GroupNormalization: expected a positive integer for `groups`, "
-                             f"received groups={groups!r}")
+        if isinstance(groups, bool) or not isinstance(groups, (int, numpy.integer)) or (groups <= 0 and groups != -1):
+            raise ValueError(f"Received an invalid value for argument `groups`, expected a positive integer (or `-1` "
+                             f"for instance normalization). Received: groups={groups}")
         self.groups = int(groups)
         self.axis = _check_int_axis("GroupNormalization", axis)
         self.epsilon = _check_epsilon("GroupNormalization", epsilon)
@@ -349,6 +441,8 @@ class GroupNormalization(_AffineMixin, Layer):
         if dim is None:
             raise ValueError(f"GroupNormalization {self.name!r}: axis {self.axis} of the input must have a known "
                              f"size, received input shape {tuple(input_shape)}")
+        if self.groups == -1:  # instance normalization: one group per channel
+            self.groups = dim
         if dim < self.groups:
             raise ValueError(f"GroupNormalization {self.name!r}: expected at most {dim} groups for {dim} channels "
                              f"(input shape {tuple(input_shape)}), received groups={self.groups}")
@@ -393,6 +487,7 @@ class UnitNormalization(Layer):
         super().__init__(**kwargs)
         self.axis = _check_axes("UnitNormalization", axis)
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs):
         axes = _resolve_axes(f"UnitNormalization {self.name!r}", self.axis, inputs.ndim)
@@ -468,7 +563,7 @@ class Normalization(Layer):
                                               trainable=False)
             self.adapt_variance = self.add_weight(shape=self._mean_and_var_shape, name="variance",
                                                   initializer="ones", trainable=False)
-            self.count = self.add_weight(shape=(), name="count", dtype="int64", initializer="zeros", trainable=False)
+            self.count = self.add_weight(shape=(), name="count", dtype="int32", initializer="zeros", trainable=False)
         else:
             self._fixed = tuple(self._broadcast_given(v) for v in (self.input_mean, self.input_variance))
         self.built = True

@@ -49,7 +49,8 @@ class _Pooling(Layer):
     rank = 2
     mode = "max"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        kwargs["name"] = name
         default_name(type(self), kwargs)
         super().__init__(**kwargs)
         cls = type(self).__name__
@@ -58,6 +59,7 @@ class _Pooling(Layer):
         self.padding = _conv.normalize_padding(padding, cls)
         self.data_format = standardize_data_format(cls, data_format)
         self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._build_at_init()
 
     def call(self, inputs):
         pool = _pooling.max_pool if self.mode == "max" else _pooling.average_pool
@@ -85,8 +87,8 @@ class _Pooling(Layer):
         return (input_shape[0], input_shape[1], *out)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
-                "strides": list(self.strides), "data_format": self.data_format}
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
 
 
 class MaxPooling1D(_Pooling):
@@ -95,8 +97,8 @@ class MaxPooling1D(_Pooling):
 
     rank, mode = 1, "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class MaxPooling2D(_Pooling):
@@ -105,8 +107,8 @@ class MaxPooling2D(_Pooling):
 
     rank, mode = 2, "max"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class AveragePooling1D(_Pooling):
@@ -115,8 +117,8 @@ class AveragePooling1D(_Pooling):
 
     rank, mode = 1, "average"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class AveragePooling2D(_Pooling):
@@ -125,8 +127,8 @@ class AveragePooling2D(_Pooling):
 
     rank, mode = 2, "average"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 # ----------------------------------------------------------------------------------
@@ -142,8 +144,9 @@ class _GlobalPooling(Layer):
         default_name(type(self), kwargs)
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(type(self).__name__, data_format)
-        self.keepdims = bool(keepdims)
+        self.keepdims = keepdims
         self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._build_at_init()
 
     @property
     def _spatial_axes(self) -> tuple[int, ...]:

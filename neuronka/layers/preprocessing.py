@@ -22,12 +22,18 @@ class Resizing(Layer):
 
     ``crop_to_aspect_ratio=True`` first takes the largest centred crop with the target aspect ratio
     width/height (so the image is not distorted); ``pad_to_aspect_ratio=True`` instead pads the image
-    evenly with ``fill_value`` up to that ratio. Otherwise the image is stretched.
+    evenly with ``fill_value`` up to that ratio. Otherwise the image is stretched. Integer images come back
+    in their dtype, rounded and clipped to its range (Keras's); float ones in the layer's dtype.
+    Keras's dict inputs with bounding boxes (``bounding_box_format``) are not supported.
     """
 
     def __init__(self, height: int, width: int, interpolation: str = "bilinear", crop_to_aspect_ratio: bool = False,
                  pad_to_aspect_ratio: bool = False, fill_mode: str = "constant", fill_value: float = 0.0,
                  antialias: bool = False, data_format: str | None = None, **kwargs):
+        bounding_box_format = kwargs.pop("bounding_box_format", None)
+        if bounding_box_format is not None:
+            raise NotImplementedError(f"Resizing: bounding boxes are not supported; expected "
+                                      f"bounding_box_format=None, received {bounding_box_format!r}")
         super().__init__(**kwargs)
         for arg, v in (("height", height), ("width", width)):
             if isinstance(v, bool) or not isinstance(v, (int, numpy.integer)) or v <= 0:
@@ -45,7 +51,7 @@ class Resizing(Layer):
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
         self.fill_mode = fill_mode
-        self.fill_value = float(fill_value)
+        self.fill_value = fill_value
         self.antialias = bool(antialias)
         self.data_format = normalize_data_format(data_format, "Resizing")
 
@@ -60,11 +66,18 @@ class Resizing(Layer):
         from ..ops import image  # noqa: PLC0415
 
         self._hw_axes(inputs.ndim)
-        x = inputs if numpy.issubdtype(inputs.dtype, numpy.floating) else ops.cast(inputs, self.compute_dtype)
-        return image.resize(x, (self.height, self.width), interpolation=self.interpolation, antialias=self.antialias,
-                            crop_to_aspect_ratio=self.crop_to_aspect_ratio,
-                            pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_mode=self.fill_mode,
-                            fill_value=self.fill_value, data_format=self.data_format)
+        is_float = numpy.issubdtype(inputs.dtype, numpy.floating)
+        x = inputs if is_float else ops.cast(inputs, self.compute_dtype)
+        y = image.resize(x, (self.height, self.width), interpolation=self.interpolation, antialias=self.antialias,
+                         crop_to_aspect_ratio=self.crop_to_aspect_ratio, pad_to_aspect_ratio=self.pad_to_aspect_ratio,
+                         fill_mode=self.fill_mode, fill_value=self.fill_value, data_format=self.data_format)
+        if is_float:
+            return y
+        info = numpy.iinfo(inputs.dtype) if inputs.dtype != numpy.bool_ else None
+        y = ops.round(y)
+        if info is not None:
+            y = ops.clip(y, info.min, info.max)
+        return ops.cast(y, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         out = list(input_shape)
@@ -73,15 +86,16 @@ class Resizing(Layer):
         return tuple(out)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "height": self.height, "width": self.width,
+        return {**super().get_config(), "data_format": self.data_format, "height": self.height, "width": self.width,
                 "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                 "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
-                "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format}
+                "fill_value": self.fill_value, "antialias": self.antialias}
 
 
 class Rescaling(Layer):
     """y = x · scale + offset (e.g. ``Rescaling(1/255)`` maps [0, 255] to [0, 1]); integer inputs become
-    floats. ``scale`` and ``offset`` may be per-channel lists (broadcast against the last axis)."""
+    floats. ``scale`` and ``offset`` may be per-channel lists (broadcast against the last axis, or against
+    axis −3 when ``keras.config.image_data_format()`` is "channels_first", as Keras does)."""
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -99,16 +113,31 @@ class Rescaling(Layer):
         return float(value) if numpy.ndim(value) == 0 else numpy.asarray(value, dtype=dtype)
 
     def call(self, inputs):
+        from ..config import image_data_format  # noqa: PLC0415
+
         x = inputs
         if not numpy.issubdtype(x.dtype, numpy.floating):
             x = ops.cast(x, self.compute_dtype)
-        return x * self._as_dtype(self.scale, x.dtype) + self._as_dtype(self.offset, x.dtype)
+        scale = self._as_dtype(self.scale, x.dtype)
+        if numpy.ndim(scale) > 0 and image_data_format() == "channels_first":
+            scale = scale.reshape(scale.shape + (1,) * (3 - scale.ndim))
+        return x * scale + self._as_dtype(self.offset, x.dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def get_config(self) -> dict:
-        def plain(v):
-            return numpy.asarray(v).tolist() if numpy.ndim(v) else float(v)
+        from ..serialization import serialize_keras_object  # noqa: PLC0415
 
-        return {**super().get_config(), "scale": plain(self.scale), "offset": plain(self.offset)}
+        return {**super().get_config(), "scale": serialize_keras_object(self.scale),
+                "offset": serialize_keras_object(self.offset)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..serialization import deserialize_keras_object  # noqa: PLC0415
+
+        config = dict(config)
+        for key in ("scale", "offset"):
+            if key in config:
+                config[key] = deserialize_keras_object(config[key], custom_objects=custom_objects)
+        return cls(**config)

@@ -1,4 +1,5 @@
-"""Recurrent layers: SimpleRNN, LSTM, GRU (and their cells), the generic RNN(cell) and Bidirectional.
+"""Recurrent layers: SimpleRNN, LSTM, GRU (and their cells) and the generic RNN(cell); Bidirectional is in
+:mod:`.bidirectional`.
 
 Keras 3's layout: the weights live in the layer's ``cell`` (``lstm/lstm_cell/kernel`` ...):
 ``kernel`` (F, k·U), ``recurrent_kernel`` (U, k·U), ``bias`` (k·U,) — GRU with ``reset_after=True``:
@@ -34,7 +35,7 @@ from ..ops import random as _random
 from ..ops import recurrent as _rec_ops
 from .base import InputSpec, Layer
 
-__all__ = ["GRU", "LSTM", "RNN", "Bidirectional", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
 
 
 def _positive_int(layer: str, arg: str, value) -> int:
@@ -223,19 +224,32 @@ class _Cell(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
+    # Keras's key order of each cell's config (after the base keys)
+    _config_keys: tuple[str, ...] = ()
+
+    def _argument_config(self) -> dict:
+        """Every argument of the cell by name, serialized as Keras writes it."""
+        out = {"units": self.units, "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+               "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        for w in ("kernel", "recurrent", "bias"):
+            out[f"{w}_initializer"] = initializers.serialize(getattr(self, f"{w}_initializer"))
+            out[f"{w}_regularizer"] = regularizers.serialize(getattr(self, f"{w}_regularizer"))
+            out[f"{w}_constraint"] = constraints.serialize(getattr(self, f"{w}_constraint"))
+        if hasattr(self, "recurrent_activation"):
+            out["recurrent_activation"] = _activations.serialize(self.recurrent_activation)
+        for extra in ("unit_forget_bias", "reset_after"):
+            if hasattr(self, extra):
+                out[extra] = getattr(self, extra)
+        return out
+
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": _activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        args = self._argument_config()
+        return {**super().get_config(), **{k: args[k] for k in self._config_keys}}
+
+
+_WEIGHT_ARGS = ("kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
+                "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+                "bias_constraint")
 
 
 class SimpleRNNCell(_Cell):
@@ -245,6 +259,7 @@ class SimpleRNNCell(_Cell):
     """
 
     _gates = 1
+    _config_keys = ("units", "activation", "use_bias", *_WEIGHT_ARGS, "dropout", "recurrent_dropout", "seed")
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -275,6 +290,8 @@ class LSTMCell(_Cell):
     """
 
     _gates = 4
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", *_WEIGHT_ARGS,
+                    "dropout", "recurrent_dropout", "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -321,9 +338,6 @@ class LSTMCell(_Cell):
         h_t = o * self.activation(c)
         return h_t, [h_t, c]
 
-    def get_config(self):
-        return {**super().get_config(), "recurrent_activation": _activations.serialize(self.recurrent_activation),
-                "unit_forget_bias": self.unit_forget_bias}
 
 
 class GRUCell(_Cell):
@@ -336,12 +350,14 @@ class GRUCell(_Cell):
     """
 
     _gates = 3
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS, "dropout",
+                    "recurrent_dropout", "reset_after", "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 reset_after=True, **kwargs):
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, reset_after=True,
+                 seed=None, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
                          kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
                          recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed, **kwargs)
@@ -383,9 +399,6 @@ class GRUCell(_Cell):
         h_t = z * h_tm1 + (1.0 - z) * hh
         return h_t, ([h_t] if nested else h_t)
 
-    def get_config(self):
-        return {**super().get_config(), "recurrent_activation": _activations.serialize(self.recurrent_activation),
-                "reset_after": self.reset_after}
 
 
 # ----------------------------------------------------------------------------------
@@ -588,6 +601,16 @@ class RNN(Layer):
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
                 "zero_output_for_mask": self.zero_output_for_mask, "cell": _serialize(self.cell)}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cell = config.pop("cell")
+        if isinstance(cell, dict):
+            from ..serialization import deserialize_keras_object  # noqa: PLC0415
+
+            cell = deserialize_keras_object(cell, custom_objects=custom_objects)
+        return cls(cell, **config)
+
 
 class _BuiltinRNN(RNN):
     """SimpleRNN / LSTM / GRU: the cell is built from the layer's arguments; its arguments are the layer's."""
@@ -597,8 +620,8 @@ class _BuiltinRNN(RNN):
     def _init_builtin(self, cell, use_cudnn, activity_regularizer, return_sequences, return_state, go_backwards,
                       stateful, unroll, kwargs):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, **kwargs)
         self.input_spec = InputSpec(ndim=3)
         if use_cudnn not in ("auto", True, False):
             raise ValueError(f"{type(self).__name__}: expected `use_cudnn` to be one of 'auto', True, False; "
@@ -618,13 +641,18 @@ class _BuiltinRNN(RNN):
             return False
         return all(_fusable(getattr(cell, a)) for a in ("activation", "recurrent_activation") if hasattr(cell, a))
 
+    _config_keys: tuple[str, ...] = ()  # Keras's order of the cell's arguments in the layer's config
+
     def get_config(self):
         config = super().get_config()
         del config["cell"]
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype", "batch_input_shape"):
-            cell_config.pop(key, None)
-        return {**config, **cell_config, "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+        args = self.cell._argument_config()
+        args["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return {**config, **{k: args[k] for k in self._config_keys}}
+
+    @classmethod
+    def from_config(cls, config):
+        return Layer.from_config.__func__(cls, config)
 
 
 _COMMON = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
@@ -639,13 +667,16 @@ class SimpleRNN(_BuiltinRNN):
     """
 
     _cell_args = _COMMON
+    _config_keys = ("units", "activation", "use_bias", *_WEIGHT_ARGS[:6], "activity_regularizer", *_WEIGHT_ARGS[6:],
+                    "dropout", "recurrent_dropout")  # Keras's SimpleRNN config has no seed
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
                  recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 use_cudnn="auto", **kwargs):
+                 seed=None, **kwargs):
+        use_cudnn = "auto"  # Keras's SimpleRNN has no use_cudnn argument
         cell = SimpleRNNCell(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                              recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                              kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
@@ -678,6 +709,9 @@ class LSTM(_BuiltinRNN):
     """
 
     _cell_args = (*_COMMON, "recurrent_activation", "unit_forget_bias")
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS[:3], "unit_forget_bias",
+                    *_WEIGHT_ARGS[3:6], "activity_regularizer", *_WEIGHT_ARGS[6:], "dropout", "recurrent_dropout",
+                    "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -717,6 +751,8 @@ class GRU(_BuiltinRNN):
     """
 
     _cell_args = (*_COMMON, "recurrent_activation", "reset_after")
+    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS[:6],
+                    "activity_regularizer", *_WEIGHT_ARGS[6:], "dropout", "recurrent_dropout", "reset_after", "seed")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -745,150 +781,3 @@ class GRU(_BuiltinRNN):
                          activation=cell.activation, recurrent_activation=cell.recurrent_activation,
                          return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
         return out, [h]
-
-
-# ----------------------------------------------------------------------------------
-# Bidirectional
-# ----------------------------------------------------------------------------------
-def _removeprefix(s: str, prefix: str) -> str:
-    return s[len(prefix):] if s.startswith(prefix) else s
-
-
-class Bidirectional(Layer):
-    """Runs a recurrent layer forwards and a copy backwards over the sequence and merges the two.
-
-    forward = layer(x); backward = layer'(x) with ``go_backwards=True`` (its sequence output is reversed
-    back into time order); ``merge_mode``: "concat" [y_f, y_b] on the last axis (default), "sum"
-    y_f + y_b, "mul" y_f ⊙ y_b, "ave" (y_f + y_b)/2, None → the list [y_f, y_b]. With
-    ``return_state`` the forward states then the backward ones follow the output(s). Masked steps give
-    zero outputs when returning sequences (``zero_output_for_mask`` is turned on in both copies).
-    ``initial_state``: the forward states followed by the backward ones. ``weights``: initial weights,
-    forward layer's then backward layer's.
-    """
-
-    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if isinstance(layer, dict):
-            layer = _deserialize(layer)
-        if isinstance(backward_layer, dict):
-            backward_layer = _deserialize(backward_layer)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"Bidirectional: expected `layer` to be a recurrent layer instance (LSTM, GRU, ...), "
-                             f"received layer={layer!r}")
-        if backward_layer is not None and not isinstance(backward_layer, Layer):
-            raise ValueError(f"Bidirectional: expected `backward_layer` to be a Layer instance, received "
-                             f"backward_layer={backward_layer!r}")
-        if not hasattr(layer, "go_backwards"):
-            raise ValueError(f"Bidirectional: expected a recurrent layer with a `go_backwards` argument, received "
-                             f"a {type(layer).__name__}")
-        if merge_mode not in ("sum", "mul", "ave", "concat", None):
-            raise ValueError(f"Bidirectional: invalid merge mode; expected one of 'sum', 'mul', 'ave', 'concat', "
-                             f"None, received merge_mode={merge_mode!r}")
-        super().__init__(**kwargs)
-        config = layer.get_config()
-        if kwargs.get("dtype") is not None:  # an explicit dtype on the wrapper applies to both copies
-            config["dtype"] = self._dtype
-        self.forward_layer = type(layer).from_config(
-            {**config, "name": "forward_" + _removeprefix(layer.name, "forward_")})
-        if backward_layer is None:
-            self.backward_layer = type(layer).from_config(
-                {**config, "go_backwards": True, "name": "backward_" + _removeprefix(layer.name, "backward_")})
-        else:
-            self.backward_layer = backward_layer
-        f, b = self.forward_layer, self.backward_layer
-        if f.go_backwards == b.go_backwards:
-            raise ValueError(f"Bidirectional: the forward and backward layers should have different `go_backwards` "
-                             f"values, received forward_layer.go_backwards={f.go_backwards}, "
-                             f"backward_layer.go_backwards={b.go_backwards}")
-        for a in ("stateful", "return_sequences", "return_state"):
-            if getattr(f, a) != getattr(b, a):
-                raise ValueError(f"Bidirectional: the forward and backward layers should have the same {a!r}, "
-                                 f"received {getattr(f, a)} (forward) and {getattr(b, a)} (backward)")
-        for sub in (f, b):
-            if hasattr(sub, "zero_output_for_mask"):
-                sub.zero_output_for_mask = sub.return_sequences
-        self.merge_mode = merge_mode
-        self._initial_weights = list(weights) if weights is not None else None
-        self.stateful = layer.stateful
-        self.return_sequences = layer.return_sequences
-        self.return_state = layer.return_state
-        self.supports_masking = True
-        self.input_spec = layer.input_spec
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        for sub in (self.forward_layer, self.backward_layer):
-            if not sub.built:
-                sub.build(sequences_shape)
-                sub.built = True
-                sub._build_input_shape = (None, *tuple(sequences_shape)[1:])
-        if self._initial_weights:
-            nw = len(self._initial_weights)
-            self.forward_layer.set_weights(self._initial_weights[: nw // 2])
-            self.backward_layer.set_weights(self._initial_weights[nw // 2:])
-            self._initial_weights = None
-        self.built = True
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        fwd_state = bwd_state = None
-        if initial_state is not None:
-            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            half = len(states) // 2
-            fwd_state, bwd_state = states[:half], states[half:]
-        y = self.forward_layer(sequences, initial_state=fwd_state, mask=mask, training=training)
-        y_rev = self.backward_layer(sequences, initial_state=bwd_state, mask=mask, training=training)
-        states = []
-        if self.return_state:
-            states = list(y[1:]) + list(y_rev[1:])
-            y, y_rev = y[0], y_rev[0]
-        if self.return_sequences:
-            y_rev = ops.getitem(y_rev, (slice(None), slice(None, None, -1)))
-        if self.merge_mode == "concat":
-            output = ops.concatenate([y, y_rev], axis=-1)
-        elif self.merge_mode == "sum":
-            output = y + y_rev
-        elif self.merge_mode == "ave":
-            output = (y + y_rev) * 0.5
-        elif self.merge_mode == "mul":
-            output = y * y_rev
-        else:
-            output = [y, y_rev]
-        m = mask[0] if isinstance(mask, (list, tuple)) else mask
-        if self.return_sequences and m is not None:
-            for o in output if isinstance(output, list) else [output]:
-                o._keras_mask = m.data if isinstance(m, Tensor) else m
-        if self.return_state:
-            return (output if isinstance(output, list) else [output]) + states
-        return output
-
-    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
-        out = self.forward_layer.compute_output_shape(sequences_shape)
-        back = self.backward_layer.compute_output_shape(sequences_shape)
-        f_states = b_states = []
-        if self.return_state:
-            out, f_states, back, b_states = out[0], list(out[1:]), back[0], list(back[1:])
-        out, back = tuple(out), tuple(back)
-        if self.merge_mode == "concat":
-            out = (*out[:-1], out[-1] + back[-1])
-        outs = [out, back] if self.merge_mode is None else [out]
-        if self.return_state:
-            return outs + f_states + b_states
-        return outs if self.merge_mode is None else out
-
-    def compute_mask(self, inputs, mask=None):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        out_mask = mask if self.return_sequences else None
-        if self.merge_mode is None or self.return_state:
-            return None  # list outputs: masks are set on the sequence outputs in call
-        return out_mask
-
-    def reset_state(self) -> None:
-        if not self.stateful:
-            raise AttributeError(f"Bidirectional {self.name!r}: reset_state() needs a stateful layer")
-        self.forward_layer.reset_state()
-        self.backward_layer.reset_state()
-
-    reset_states = reset_state
-
-    def get_config(self):
-        return {**super().get_config(), "merge_mode": self.merge_mode, "layer": _serialize(self.forward_layer),
-                "backward_layer": _serialize(self.backward_layer)}

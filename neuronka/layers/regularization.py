@@ -1,10 +1,11 @@
 """Regularization layers: noise and dropping in training, identity (or a fixed rescaling) at inference.
 
 ``Dropout`` lives in :mod:`.core`. Here: SpatialDropout1D/2D/3D (whole channels), GaussianNoise,
-GaussianDropout, AlphaDropout, ActivityRegularization, and two of the notes' regularizers as layers:
-``DropConnect`` (drop weights instead of units) and ``StochasticDepth`` (drop a residual branch per
-sample). Every random draw comes from :mod:`neuronka.ops.random`; a layer built with an integer
-``seed`` owns its generator, so a run is reproducible while successive calls still differ.
+GaussianDropout, AlphaDropout, ActivityRegularization (all as Keras's), and two of the notes' regularizers as
+layers, neuronka's own (Keras has neither): ``DropConnect`` (drop weights instead of units) and
+``StochasticDepth`` (drop a residual branch per sample). Every random draw comes from
+:mod:`neuronka.ops.random`; a layer built with an integer ``seed`` owns its generator, so a run is
+reproducible while successive calls still differ.
 """
 from __future__ import annotations
 
@@ -56,12 +57,17 @@ def _standard_normal(layer, shape, like):
 # ----------------------------------------------------------------------------------
 class _SpatialDropout(Dropout):
     """Inverted dropout of whole channels: one Bernoulli(1 − rate) draw per (sample, channel), shared
-    over the steps/pixels (noise_shape (N, 1, …, 1, C)), kept channels scaled by 1/(1 − rate)."""
+    over the steps/pixels (noise_shape (N, 1, …, 1, C)), kept channels scaled by 1/(1 − rate).
+
+    As Keras's, the constructor takes only ``rate``, ``data_format``, ``seed``, ``name`` and ``dtype``, and
+    the config is ``{"rate", "seed", "name", "dtype"[, "data_format"]}`` with the dtype as a plain name
+    (Keras's SpatialDropout writes it so, without ``trainable``).
+    """
 
     rank = 0
 
-    def __init__(self, rate, data_format: str | None = None, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+    def __init__(self, rate, data_format: str | None = None, seed=None, name=None, dtype=None):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype)
         self.data_format = normalize_data_format(data_format, type(self).__name__)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
@@ -72,7 +78,7 @@ class _SpatialDropout(Dropout):
         return (shape[0], shape[1], *ones)
 
     def get_config(self) -> dict:
-        config = {k: v for k, v in super().get_config().items() if k != "noise_shape"}
+        config = {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
         if self.rank > 1:
             config["data_format"] = self.data_format
         return config
@@ -83,8 +89,8 @@ class SpatialDropout1D(_SpatialDropout):
 
     rank = 1
 
-    def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, None, seed=seed, **kwargs)
+    def __init__(self, rate, seed=None, name=None, dtype=None):
+        super().__init__(rate, None, seed=seed, name=name, dtype=dtype)
 
 
 class SpatialDropout2D(_SpatialDropout):
@@ -92,8 +98,8 @@ class SpatialDropout2D(_SpatialDropout):
 
     rank = 2
 
-    def __init__(self, rate, data_format: str | None = None, seed=None, **kwargs):
-        super().__init__(rate, data_format, seed=seed, **kwargs)
+    def __init__(self, rate, data_format: str | None = None, seed=None, name=None, dtype=None):
+        super().__init__(rate, data_format, seed=seed, name=name, dtype=dtype)
 
 
 class SpatialDropout3D(_SpatialDropout):
@@ -101,24 +107,27 @@ class SpatialDropout3D(_SpatialDropout):
 
     rank = 3
 
-    def __init__(self, rate, data_format: str | None = None, seed=None, **kwargs):
-        super().__init__(rate, data_format, seed=seed, **kwargs)
+    def __init__(self, rate, data_format: str | None = None, seed=None, name=None, dtype=None):
+        super().__init__(rate, data_format, seed=seed, name=name, dtype=dtype)
 
 
 # ----------------------------------------------------------------------------------
 # noise
 # ----------------------------------------------------------------------------------
 class GaussianNoise(Layer):
-    """In training y = x + ε, ε ~ N(0, stddev²) drawn per entry; at inference y = x. dL/dx = dL/dy."""
+    """In training y = x + ε, ε ~ N(0, stddev²) drawn per entry; at inference y = x. dL/dx = dL/dy.
+    ``stddev`` must lie in [0, 1] (Keras's check)."""
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
-            raise ValueError(f"GaussianNoise: expected a float >= 0 for `stddev`, received stddev={stddev!r}")
-        self.stddev = float(stddev)
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, numpy.number)) or not 0 <= stddev <= 1:
+            raise ValueError(f"Invalid value received for argument `stddev`. Expected a float value between 0 and 1. "
+                             f"Received: stddev={stddev}")
+        self.stddev = stddev
         self.seed = seed
         self._rng = _layer_rng(seed)
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
@@ -126,7 +135,7 @@ class GaussianNoise(Layer):
         return inputs + _standard_normal(self, inputs.shape, inputs.data) * self.stddev
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return input_shape
 
     def get_config(self) -> dict:
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
@@ -143,6 +152,7 @@ class GaussianDropout(Layer):
         self.seed = seed
         self._rng = _layer_rng(seed)
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, training=False):
         if not training or not 0 < self.rate < 1:
@@ -151,7 +161,7 @@ class GaussianDropout(Layer):
         return inputs * (1.0 + _standard_normal(self, inputs.shape, inputs.data) * stddev)
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return input_shape
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
@@ -168,46 +178,50 @@ class AlphaDropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate("AlphaDropout", rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
+        self.noise_shape = noise_shape
         self._rng = _layer_rng(seed)
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, training=False):
         if not training or not 0 < self.rate < 1:
             return inputs
         alpha_p = -ops.activations.SELU_ALPHA * ops.activations.SELU_SCALE
-        shape = _random._noise_shape(self.noise_shape, inputs.shape, "AlphaDropout")
+        noise_shape = None if self.noise_shape is None else tuple(self.noise_shape)
+        shape = _random._noise_shape(noise_shape, inputs.shape, "AlphaDropout")
         keep = _bernoulli_keep(self, shape, self.rate, inputs.data)
         a = ((1.0 - self.rate) * (1.0 + self.rate * alpha_p**2)) ** -0.5
         b = -a * alpha_p * self.rate
         return inputs * (keep * a) + ((1.0 - keep) * (a * alpha_p) + b).astype(inputs.dtype, copy=False)
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rate": self.rate,
-                "noise_shape": None if self.noise_shape is None else list(self.noise_shape), "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
 
 
 class ActivityRegularization(Layer):
-    """y = x, and adds l1·Σ|y| + l2·Σy² to the layer's losses (a penalty on activations, not weights)."""
+    """y = x, and adds l1·Σ|y| + l2·Σy² (divided by the batch size) to the layer's losses: a penalty on
+    activations, not weights. Its config holds ``l1`` and ``l2``, not the regularizer (Keras's)."""
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.l1, self.l2 = float(l1), float(l2)
-        self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
         self.supports_masking = True
+        self.l1, self.l2 = l1, l2
+        self._build_at_init()
 
     def call(self, inputs):
         return inputs
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+        config = super().get_config()
+        config.pop("activity_regularizer", None)
+        return {**config, "l1": self.l1, "l2": self.l2}
 
 
 # ----------------------------------------------------------------------------------

@@ -131,6 +131,7 @@ class Reshape(Layer):
             raise ValueError(f"Reshape: expected `target_shape` of positive ints with at most one -1, "
                              f"received target_shape={target_shape!r}")
         self.target_shape = target
+        self.built = True  # nothing to build (Keras's Reshape is built at once: no build config)
 
     def _resolve(self, rest) -> tuple:
         """``target_shape`` with its −1 replaced, for input non-batch dims ``rest`` (None when unknown)."""
@@ -389,6 +390,7 @@ class _UpSampling(Layer):
         name = type(self).__name__
         self.size = _int_tuple(name, "size", size, self.rank, allow_zero=False)
         self.data_format = normalize_data_format(data_format, name)
+        interpolation = interpolation.lower() if isinstance(interpolation, str) else interpolation
         if interpolation not in self.interpolations:
             raise ValueError(f"{name}: expected `interpolation` to be one of {list(self.interpolations)}, "
                              f"received interpolation={interpolation!r}")
@@ -401,6 +403,10 @@ class _UpSampling(Layer):
         from ..ops import image  # noqa: PLC0415
 
         size = self.size[0] if self.rank == 1 else self.size
+        if self.interpolation not in ("nearest", "bilinear"):  # Keras: a resize to (h·s_h, w·s_w)
+            h, w = _spatial_axes(2, self.data_format)
+            return image.resize(inputs, (inputs.shape[h] * size[0], inputs.shape[w] * size[1]), self.interpolation,
+                                data_format=self.data_format)
         return image.upsample(inputs, size, interpolation=self.interpolation, data_format=self.data_format)
 
     def compute_output_shape(self, input_shape):
@@ -430,13 +436,13 @@ class UpSampling1D(_UpSampling):
 class UpSampling2D(_UpSampling):
     """(N, H, W, C) → (N, H·sh, W·sw, C).
 
-    ``interpolation="nearest"``: each pixel repeated sh × sw times. ``"bilinear"``: resized with
-    :func:`neuronka.ops.image.resize` (half-pixel centres, as ``F.interpolate(align_corners=False)``).
-    Both by :func:`neuronka.ops.image.upsample`.
+    ``interpolation="nearest"``: each pixel repeated sh × sw times. ``"bilinear"``, ``"bicubic"``,
+    ``"lanczos3"``, ``"lanczos5"``: resized with :func:`neuronka.ops.image.resize` to (H·sh, W·sw) (half-pixel
+    centres), as Keras does.
     """
 
     rank = 2
-    interpolations = ("nearest", "bilinear")
+    interpolations = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
 
     def __init__(self, size=(2, 2), data_format: str | None = None, interpolation: str = "nearest", **kwargs):
         super().__init__(size, data_format, interpolation, **kwargs)

@@ -14,12 +14,21 @@ from ..ops import _util
 from .base import Layer, _flatten, _flatten_shapes, _map_structure, unique_name
 
 
+def _standardize_input_dtype(dtype) -> str:
+    """Keras's dtype names: None → floatx(), "str"/str/"string" → "string", others NumPy's name."""
+    if dtype is None:
+        return floatx()
+    if dtype in ("string", "str", str) or (isinstance(dtype, numpy.dtype) and dtype.kind in "US"):
+        return "string"
+    return numpy.dtype(dtype).name
+
+
 class KerasTensor:
     """A placeholder with a shape (batch axis None) and a dtype, remembering which node made it."""
 
     def __init__(self, shape, dtype=None, name: str | None = None, sparse: bool = False):
         self.shape = tuple(None if s is None else int(s) for s in shape)
-        self.dtype = numpy.dtype(dtype or floatx()).name
+        self.dtype = _standardize_input_dtype(dtype)
         self.name = name
         self._keras_history: tuple[Node, int] | None = None  # (node, index among its outputs)
         self._keras_mask = None
@@ -109,25 +118,50 @@ def _map_shapes(fn, shapes):
 
 
 class InputLayer(Layer):
-    """The layer behind ``Input``: it holds the input's shape and produces the first symbolic tensor."""
+    """The layer behind ``Input``: it holds the input's shape and produces the first symbolic tensor.
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
-                 input_tensor=None, **kwargs):
-        if "input_shape" in kwargs and shape is None:
+    Keras's arguments and config ``{"batch_shape", "dtype", "sparse", "ragged", "name", "optional"}`` (the
+    dtype a plain name). ``sparse``/``ragged`` tensors do not exist here: True is Keras's error for a backend
+    without them. ``input_tensor``: an existing ``KerasTensor`` to wrap.
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, **kwargs):
+        if "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
-        if "batch_input_shape" in kwargs and batch_shape is None:
+        if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
-        super().__init__(name=name or unique_name("input_layer"), dtype=dtype, **kwargs)
-        if batch_shape is None:
-            if shape is None:
-                raise ValueError("Input: expected `shape` (without the batch axis) or `batch_shape`, received neither")
-            if isinstance(shape, int):
-                shape = (shape,)
-            batch_shape = (batch_size, *tuple(shape))
-        self.batch_shape = tuple(batch_shape)
+        super().__init__(name=name or unique_name("input_layer"), **kwargs)
+        if input_tensor is not None:
+            if not isinstance(input_tensor, KerasTensor):
+                raise ValueError(f"Argument `input_tensor` must be a KerasTensor. Received invalid type: "
+                                 f"input_tensor={input_tensor} (of type {type(input_tensor)})")
+            batch_shape, dtype = input_tensor.shape, input_tensor.dtype
+        else:
+            if shape is not None and batch_shape is not None:
+                raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+            if batch_size is not None and batch_shape is not None:
+                raise ValueError("You cannot pass both `batch_size` and `batch_shape` at the same time.")
+            if shape is None and batch_shape is None:
+                raise ValueError("You must pass a `shape` argument.")
+            if shape is not None:
+                shape = (shape,) if isinstance(shape, int) else tuple(shape)
+                batch_shape = (batch_size, *shape)
+        self.batch_shape = tuple(None if s is None else int(s) for s in batch_shape)
+        self._input_dtype = _standardize_input_dtype(dtype)
+        for arg, value in (("sparse", sparse), ("ragged", ragged)):
+            if value:
+                raise ValueError(f"`{arg}=True` is not supported with the neuronka backend")
+        self.sparse, self.ragged = bool(sparse), bool(ragged)
+        self.optional = optional
         self.built = True
-        self.output_tensor = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name)
+        self.output_tensor = input_tensor if input_tensor is not None else KerasTensor(
+            self.batch_shape, dtype=self._input_dtype, name=self.name)
         Node(self, [], (), {}, self.output_tensor)
+
+    @property
+    def dtype(self) -> str:
+        return self._input_dtype
 
     def call(self, inputs):
         return inputs
@@ -136,11 +170,13 @@ class InputLayer(Layer):
         return self.batch_shape
 
     def get_config(self) -> dict:
-        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "sparse": self.sparse, "ragged": self.ragged,
+                "name": self.name, "optional": self.optional}
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,  # noqa: N802
-          tensor=None) -> KerasTensor:
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None, name=None,  # noqa: N802
+          tensor=None, optional=False) -> KerasTensor:
     """A symbolic input of ``shape`` (without the batch axis), as ``keras.Input``."""
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name)
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, ragged=ragged,
+                       batch_shape=batch_shape, name=name, input_tensor=tensor, optional=optional)
     return layer.output_tensor

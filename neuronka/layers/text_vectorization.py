@@ -113,6 +113,12 @@ class TextVectorization(Layer):
     with ``vocabulary=`` / :meth:`set_vocabulary`, and stored in :meth:`get_config`.
     Input: a list, tuple or NumPy array of str (or bytes, decoded with ``encoding``) of shape (N,) or (N, 1),
     a neuronka Tensor holding one, or a single string.
+
+    Config: Keras's keys in Keras's order (``max_tokens`` ... ``vocabulary_size``) plus ``has_input_vocabulary``.
+    Deliberately unlike Keras, whose config holds only a vocabulary given to the constructor (an adapted one
+    goes to the saved file's assets), ``vocabulary``/``idf_weights`` hold the layer's current vocabulary, so
+    the config alone rebuilds an adapted layer; ``has_input_vocabulary`` tells the two cases apart. (Keras's
+    TextVectorization needs TensorFlow, so it is not compared with Keras here.)
     """
 
     def __init__(self, max_tokens: int | None = None,

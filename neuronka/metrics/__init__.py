@@ -16,3 +16,16 @@ from .plots import plot_confusion_matrix, plot_history
 
 __all__ = sorted([*_objects_all, "accuracy_score", "classification_report", "confusion_matrix", "format_report",
                   "precision_recall_fscore_support", "top_k_accuracy", "plot_confusion_matrix", "plot_history"])
+
+# Which way each metric improves (Keras's ``_direction``): what EarlyStopping / ModelCheckpoint /
+# ReduceLROnPlateau use in mode "auto". A MeanMetricWrapper of a loss function points down.
+_UP = ("AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "ConcordanceCorrelation", "CosineSimilarity",
+       "FBetaScore", "PearsonCorrelation", "Precision", "R2Score", "Recall", "SparseCategoricalAccuracy",
+       "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy", "IoU", "SensitivityAtSpecificity",
+       "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision")
+_DOWN = ("BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalHinge", "Hinge", "LogCoshError",
+         "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError",
+         "RootMeanSquaredError", "SparseCategoricalCrossentropy", "SquaredHinge")
+for _name in _UP + _DOWN:
+    globals()[_name]._direction = "up" if _name in _UP else "down"
+del _name

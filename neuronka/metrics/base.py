@@ -185,6 +185,10 @@ class MeanMetricWrapper(Mean):
             fn = deserialize_function(fn)
         self._fn = fn
         self._fn_kwargs = kwargs
+        from .. import losses as _losses  # noqa: PLC0415 - losses import metrics' helpers
+
+        if getattr(_losses, getattr(fn, "__name__", ""), None) is fn:  # a loss function: lower is better (Keras)
+            self._direction = "down"
         super().__init__(name=name or "mean_metric_wrapper", dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:

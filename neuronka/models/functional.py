@@ -324,8 +324,9 @@ class Functional(Model):
 
     # ---- config --------------------------------------------------------------------------
     def _node_index(self, layer, node) -> int:
-        """The index of ``node`` among ``layer``'s nodes that belong to this model."""
-        i = 0
+        """The index of ``node`` among ``layer``'s nodes that belong to this model; as in Keras, a functional
+        model's own nodes count from 1 (Keras gives it a node of its own, input to output, at construction)."""
+        i = 1 if isinstance(layer, Functional) else 0
         for n in layer._inbound_nodes:
             if n is node:
                 return i
@@ -348,6 +349,10 @@ class Functional(Model):
         if hasattr(v, "item") and not isinstance(v, Tensor):
             return v.item()
         return v
+
+    def get_build_config(self) -> dict:
+        """Keras writes ``{"input_shape": None}`` for a functional model: its config rebuilds it built."""
+        return {"input_shape": None}
 
     def get_config(self) -> dict:
         if not has_functional_constructor(type(self)):
@@ -394,7 +399,9 @@ def _get_tensor(created: dict, name: str, node_index: int, tensor_index: int) ->
     if name not in created:
         raise ValueError(f"Functional config: unknown layer {name!r} in a node reference")
     layer = created[name]
-    if len(layer._inbound_nodes) <= node_index:
+    if isinstance(layer, Functional):  # Keras counts a functional model's nodes from 1 (see _node_index)
+        node_index -= 1
+    if node_index < 0 or len(layer._inbound_nodes) <= node_index:
         raise IndexError(f"layer {name!r} has no node {node_index} yet")
     return _flatten(layer._inbound_nodes[node_index].outputs)[tensor_index]
 

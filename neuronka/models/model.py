@@ -99,14 +99,30 @@ def to_shape(shape):
     return shape
 
 
-def serialize_layer(layer: Layer) -> dict:
-    """Keras 3's form of a layer: ``{"module", "class_name", "config", "registered_name"[, "build_config"]}``."""
-    cls = type(layer)
-    out = {"module": cls.__module__, "class_name": cls.__name__, "config": layer.get_config(),
-           "registered_name": _registered_name(cls)}
+def layer_build_config(layer: Layer) -> dict | None:
+    """Keras's ``build_config`` of a layer: ``{"input_shape": ...}`` when the layer is built and has a ``build`` of
+    its own (a layer with the default build — Dropout, Flatten in Keras — has none); a model's own."""
+    getter = getattr(layer, "get_build_config", None)
+    if callable(getter):
+        return getter()
     shape = getattr(layer, "_build_input_shape", None)
-    if layer.built and shape is not None:
-        out["build_config"] = {"input_shape": _jsonable_shape(shape)}
+    if not layer.built or shape is None or type(layer).build is Layer.build:
+        return None
+    return {"input_shape": _jsonable_shape(shape)}
+
+
+def serialize_layer(layer: Layer) -> dict:
+    """Keras 3's form of a layer: ``{"module", "class_name", "config", "registered_name"[, "build_config"]}``,
+    with Keras's public module names (``"keras.layers"``) and a registered class's ``"package>Name"``."""
+    from ..serialization import serialize_keras_object  # noqa: PLC0415 - serialization imports the models
+
+    out = serialize_keras_object(layer)  # a model's comes with its build_config and compile_config
+    if out.get("registered_name") is None:  # a class put in CUSTOM_OBJECTS under "package>Name" by hand
+        out["registered_name"] = _registered_name(type(layer))
+    if "build_config" not in out:
+        build = layer_build_config(layer)
+        if build is not None:
+            out["build_config"] = build
     return out
 
 
@@ -882,7 +898,10 @@ class Model(Layer):
         args = self._compile_args or {}
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": ser_loss(self.loss),
                 "loss_weights": args.get("loss_weights"), "metrics": ser_metric(args.get("metrics")),
-                "weighted_metrics": ser_metric(args.get("weighted_metrics"))}
+                "weighted_metrics": ser_metric(args.get("weighted_metrics")),
+                "run_eagerly": bool(getattr(self, "run_eagerly", False)),
+                "steps_per_execution": getattr(self, "steps_per_execution", 1),
+                "jit_compile": getattr(self, "jit_compile", "auto")}
 
     def compile_from_config(self, config: dict) -> None:
         """``compile`` from :meth:`get_compile_config`'s dict."""
@@ -911,7 +930,10 @@ class Model(Layer):
         optimizer = config.get("optimizer")
         self.compile(optimizer=optimizers.deserialize(optimizer) if isinstance(optimizer, dict) else (
             optimizer or "rmsprop"), loss=de_loss(config.get("loss")), loss_weights=config.get("loss_weights"),
-            metrics=de_metric(config.get("metrics")), weighted_metrics=de_metric(config.get("weighted_metrics")))
+            metrics=de_metric(config.get("metrics")), weighted_metrics=de_metric(config.get("weighted_metrics")),
+            run_eagerly=bool(config.get("run_eagerly", False)),
+            steps_per_execution=config.get("steps_per_execution", 1) or 1,
+            jit_compile=config.get("jit_compile", "auto"))
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -1397,10 +1419,12 @@ def _map_shapes(fn, shapes):
 # module-level helpers of keras.models
 # ==================================================================================
 def model_from_json(json_string: str, custom_objects: dict | None = None) -> Model:
-    """The model described by :meth:`Model.to_json` (fresh weights)."""
-    import json  # noqa: PLC0415
+    """The model described by :meth:`Model.to_json` or Keras's ``model.to_json()`` (fresh weights); read as
+    ``load_model`` reads ``config.json`` (no code run, no module imported)."""
+    from ..saving import config_io  # noqa: PLC0415
 
-    return deserialize_layer(json.loads(json_string), custom_objects)
+    config = config_io.json_object(json_string, "model_from_json")
+    return config_io.model_from_config(config, "model_from_json", custom_objects)
 
 
 def clone_model(model: Model, input_tensors=None, clone_function=None, call_function=None,

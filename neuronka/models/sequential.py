@@ -192,7 +192,11 @@ class Sequential(Model):
 
     # ---- config ------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
+        """Keras 3's form: ``{"name", "trainable", "dtype": a DTypePolicy object, "layers": [every layer, the
+        InputLayer first when there is one], "build_input_shape": the input's batch shape}``."""
+        dtype = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self.dtype},
+                 "registered_name": None}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype,
                   "layers": [serialize_layer(layer) for layer in self._layers]}
         if self._layers and isinstance(self._layers[0], InputLayer):
             config["build_input_shape"] = list(self._layers[0].batch_shape)

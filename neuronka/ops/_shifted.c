@@ -55,6 +55,17 @@
 
 int shifted_vector_bytes(void) { return VBYTES; }
 
+/* 2: built for AVX-512, 1: for AVX2 + FMA, 0: neither (there the tiles lose to BLAS and are not used) */
+int shifted_simd_level(void) {
+#if defined(__AVX512F__)
+    return 2;
+#elif defined(__AVX2__) && defined(__FMA__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 #define INLINE static inline __attribute__((always_inline))
 
 /* The tile sizes are compile-time constants (one function per size, made by these macros), so that the

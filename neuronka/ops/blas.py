@@ -289,8 +289,12 @@ _same3: dict = {}  # {dtype: (conv3x3_same, conv3x3_same_wgrad)} of _shifted.c
 
 def _load_direct():
     """({dtype: (forward, transposed)}, {dtype: forward on rows}, vector bytes) from the compiled library
-    (``native.py``), or ({}, {}, 0)."""
-    if native.library() is None:
+    (``native.py``), or ({}, {}, 0). Only a library built for AVX2 + FMA or AVX-512 serves them
+    (``shifted_simd_level``): compiled for the SSE2 baseline, the register tiles are far slower than BLAS (one
+    ResNet-20 step: 23.7 s against 2.1 s), so there the convolutions take the BLAS paths and only the LSTM
+    loops come from the library."""
+    level = native.function("shifted_simd_level", [], ctypes.c_int)
+    if native.library() is None or level is None or level() < 1:
         return {}, {}, 0
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     kernels, rows = {}, {}

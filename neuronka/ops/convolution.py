@@ -1020,8 +1020,13 @@ def _groups(inputs, kernel, data_format) -> int:
 
 def _grouped_conv(inputs, kernel, groups, strides, padding, data_format, dilation_rate) -> Tensor:
     """conv of each of ``groups`` channel slices with its slice of the kernel's outputs, concatenated."""
-    from .math import concatenate, split  # noqa: PLC0415
+    from .math import concatenate, reshape, split  # noqa: PLC0415
 
+    k_shape = _shape(kernel)
+    if k_shape[-2] == 1 and padding != "causal":  # one input channel per group: a depthwise convolution,
+        # kernel (..., 1, G·M) read as (..., G, M) (output channel g·M + m in both)
+        depthwise = reshape(kernel, (*k_shape[:-2], groups, k_shape[-1] // groups))
+        return depthwise_conv(inputs, depthwise, strides, padding, data_format, dilation_rate)
     axis = 1 if normalize_data_format(data_format, "conv") == "channels_first" else -1
     xs, ks = split(inputs, groups, axis=axis), split(kernel, groups, axis=-1)
     return concatenate([conv(x, k, strides, padding, data_format, dilation_rate) for x, k in zip(xs, ks)], axis=axis)

@@ -464,6 +464,8 @@ class MatMul(Function):
         self.a_vector, self.b_vector = a.ndim == 1, b.ndim == 1
         self.a = a[None, :] if self.a_vector else a  # a vector as a 1×k matrix, b as a k×1 one
         self.b = b[:, None] if self.b_vector else b
+        if a.ndim > 2 and b.ndim == 2:  # a stack of rows times one matrix: one GEMM, not one per 2-D slice
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
         return a @ b
 
     def backward(self, gy):  # y = a@b: dL/da = gy@bᵀ, dL/db = aᵀ@gy (batch axes summed where broadcast)
