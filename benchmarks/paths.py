@@ -111,10 +111,10 @@ def conv_rows(rounds):
 
 
 def plan_rows(rounds):
-    from neuronka.applications import resnet
+    from neuronka.applications.cifar_resnet import get as get_zoo_model
 
     neuronka.initializers.set_seed(0)
-    model = resnet.get("resnet20")
+    model = get_zoo_model("resnet20")
     for batch in (1, 128):
         x = numpy.random.default_rng(1).standard_normal((batch, 32, 32, 3)).astype("float32")
 
@@ -209,11 +209,11 @@ def tile_rows(rounds):
 
 
 def fusion_rows(rounds):
-    from neuronka.applications import resnet
+    from neuronka.applications.cifar_resnet import get as get_zoo_model
     from neuronka.models import fusion
 
     neuronka.initializers.set_seed(0)
-    model = resnet.get("resnet20")
+    model = get_zoo_model("resnet20")
     model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
     rng = numpy.random.default_rng(4)
     x, y = rng.standard_normal((128, 32, 32, 3)).astype("float32"), rng.integers(0, 10, 128)

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import neuronka  # noqa: E402
 from neuronka import initializers  # noqa: E402
-from neuronka.applications import resnet  # noqa: E402
+from neuronka.applications.cifar_resnet import get as get_zoo_model  # noqa: E402
 from neuronka.autograd import Function, Tensor  # noqa: E402
 
 # op-kind names for the breakdown table (Function class name → kind)
@@ -48,7 +48,7 @@ KINDS = {
 
 def build(batch: int, seed: int = 0):
     initializers.set_seed(seed)
-    model = resnet.get("resnet20")
+    model = get_zoo_model("resnet20")
     model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
     rng = numpy.random.default_rng(seed)
     x = rng.standard_normal((batch, 32, 32, 3)).astype("float32")

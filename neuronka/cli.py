@@ -40,7 +40,7 @@ def _add_train(sub) -> None:
                     "dataset's kind (shown in brackets: image / text). Everything lands in the run folder --out.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("what to train")
-    g.add_argument("--model", help="resnet20/32/44/56/110, plain20/.../110 (CIFAR nets), resnet18/34/50/101/152 "
+    g.add_argument("--model", help="resnet20/32/44/56/110, plain20/.../110 (CIFAR nets), resnet50/101/152 "
                                    "(ImageNet nets at 32x32 input); text: lstm, gru, conv1d, bilstm "
                                    "[resnet20 / lstm]")
     g.add_argument("--dataset", help="cifar10, cifar100, sms-spam, sentiment [cifar10]")
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _summary(args) -> None:
-    from .applications.resnet import CIFAR_DEPTHS, MODELS  # noqa: PLC0415
+    from .applications.cifar_resnet import CIFAR_DEPTHS, MODELS  # noqa: PLC0415
     from .applications.text import TEXT_MODELS, text_classifier  # noqa: PLC0415
     from .training import JobError  # noqa: PLC0415
 

@@ -103,7 +103,7 @@ def _kind(dataset: str) -> str:
 
 
 def _image_models() -> list[str]:
-    from .applications.resnet import MODELS  # noqa: PLC0415
+    from .applications.cifar_resnet import MODELS  # noqa: PLC0415
 
     return sorted(MODELS)
 
@@ -482,7 +482,7 @@ def _vectorizer_from_config(config: dict):
 def _custom_objects() -> dict:
     """Layer classes the model registry may not know, for loading model files: the ResNets' zero-padding
     shortcut (not registered as serializable) and Embedding (not re-exported by neuronka.layers)."""
-    from .applications.resnet import ZeroPadShortcut  # noqa: PLC0415
+    from .applications.cifar_resnet import ZeroPadShortcut  # noqa: PLC0415
     from .layers.embedding import Embedding  # noqa: PLC0415
     from .transfer import ImageNetPreprocessing  # noqa: PLC0415
 
@@ -496,7 +496,7 @@ def build_model(s: dict, num_classes: int, input_shape=None, vocab_size: int | N
 
         return build_transfer_model(s, num_classes, tuple(input_shape or (32, 32, 3)), load_weights=False)
     if s["kind"] == "image":
-        from .applications.resnet import get  # noqa: PLC0415
+        from .applications.cifar_resnet import get  # noqa: PLC0415
 
         return get(s["model"], classes=num_classes, input_shape=tuple(input_shape or (32, 32, 3)))
     from .applications.text import text_classifier  # noqa: PLC0415

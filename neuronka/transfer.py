@@ -187,10 +187,8 @@ def _torchvision_imagenet_file(model_name: str) -> str:
 
 
 # ---- Keras's ResNet50 and Keras's weights ----------------------------------------------------------------------
-# A separate branch: it needs neuronka.applications.ResNet50 in Keras's architecture (stride on the first 1×1
-# convolution, convolutions with biases; 25,636,712 parameters) and neuronka's reader of Keras's .h5 files.
-# Until both are merged, ResNet50 here is the torchvision layout and a Keras file fails to load with a clear
-# error (tests/test_resnet50_job.py skips its Keras case until then).
+# neuronka.applications.ResNet50 is Keras's architecture (stride on the first 1×1 convolution, convolutions with
+# biases; 25,636,712 parameters), so Keras's files (.h5 by layer order, .weights.h5 / .keras) load into it.
 def _keras_imagenet_file(model_name: str, include_top: bool) -> str:
     """Keras's published weights file through :func:`neuronka.utils.get_file` (cached in ~/.keras/models)."""
     from .utils import get_file  # noqa: PLC0415

@@ -222,9 +222,9 @@ def test_bad_options_exit_2_with_a_message(capsys, argv, message):
 def test_summary_prints_resnet50(capsys):
     code, out, _ = run_cli(capsys, "summary", "--model", "resnet50")
     assert code == 0
-    # torchvision's ResNet-50 count; Keras's "Total" adds the 53,120 BatchNormalization moving statistics
-    assert "Trainable params: 25,557,032" in out
-    assert "Total params: 25,610,152" in out and "Non-trainable params: 53,120" in out
+    # Keras's ResNet50 (neuronka.applications.ResNet50); "Total" adds the 53,120 BatchNormalization moving statistics
+    assert "Trainable params: 25,583,592" in out
+    assert "Total params: 25,636,712" in out and "Non-trainable params: 53,120" in out
     code, out, _ = run_cli(capsys, "summary", "--model", "resnet20", "--input-shape", "32,32,3")
     assert code == 0 and "Trainable params: 269,722" in out
 

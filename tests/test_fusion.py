@@ -142,8 +142,8 @@ def test_sequential_fuses_batch_norm_and_relu(monkeypatch):
 
 
 def test_resnet20_fuses_every_relu():
-    from neuronka.applications import resnet
+    from neuronka.applications.cifar_resnet import get as get_zoo_model
 
-    model = resnet.get("resnet20")
+    model = get_zoo_model("resnet20")
     # 19 ReLUs: the stem's and the first of each of 9 blocks follow a BN, the other 9 an Add
     assert len(model._fuse_first) == len(model._fuse_skip) == 19

@@ -1,24 +1,33 @@
 """What the ImageNet model constructors share: the input-shape rules, the stride-2 padding, the
-checks of ``weights``/``classifier_activation``, and fetching Keras's published weight files.
+checks of ``weights``/``classifier_activation``, the input and the pooling head, and fetching and loading
+Keras's published weight files.
 
 These follow ``keras.applications``: the same checks in the same order, with Keras's messages, so that
-a script moving from Keras fails (or works) the same way.
+a script moving from Keras fails (or works) the same way. ``obtain_input_shape``, ``correct_pad`` and
+``validate_activation`` are also public in :mod:`.imagenet_utils`, where Keras has them.
+
+The weights are Keras's own files (legacy HDF5, read by ``Model.load_weights``); they are fetched through
+:func:`neuronka.utils.get_file` into Keras's cache (``~/.keras/models``, or ``$KERAS_HOME/models``), so a
+file Keras already downloaded is used as it is, with its hash checked and no network.
 """
 from __future__ import annotations
 
 import os
 import warnings
 
-from .. import activations
+from .. import activations, layers
 from ..config import image_data_format
 from ..layers.symbolic import Input, KerasTensor
 from ..utils import file_utils
 from ..utils.general import get_source_inputs
 
+KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
-def channel_axis() -> int:
-    """The channel axis of an image batch under ``keras.config.image_data_format()``: 3 or 1."""
-    return 3 if image_data_format() == "channels_last" else 1
+
+def channel_axis(channels_last: int = 3) -> int:
+    """The channel axis of an image batch under ``keras.config.image_data_format()``: ``channels_last``
+    (3, or −1 where the Keras model writes it so) or 1."""
+    return channels_last if image_data_format() == "channels_last" else 1
 
 
 def weights_is_valid(weights) -> bool:
@@ -29,6 +38,12 @@ def weights_is_valid(weights) -> bool:
         return os.path.exists(weights)
     except TypeError:
         return False
+
+
+def check_weights(weights, message: str) -> None:
+    """``weights`` must be None, "imagenet" or the path of an existing file; else ValueError(message)."""
+    if not weights_is_valid(weights):
+        raise ValueError(message)
 
 
 def obtain_input_shape(input_shape, default_size: int, min_size: int, data_format: str, require_flatten: bool,
@@ -110,19 +125,43 @@ def model_inputs(input_tensor, img_input):
     return img_input if input_tensor is None else get_source_inputs(input_tensor)
 
 
-def fetch_weights(model_name: str, file_name: str, origin: str, file_hash: str) -> str:
+def pooling_head(x, pooling, avg_name: str | None = None, max_name: str | None = None):
+    """Without the top: global average (``"avg"``) or max (``"max"``) pooling, or the feature map (None)."""
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name=avg_name)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name=max_name)(x)
+    return x
+
+
+def fetch_weights(model_name: str, file_name: str, origin: str, file_hash: str | None = None) -> str:
     """The local path of a published weights file, from Keras's cache (``~/.keras/models``, reused
-    without the network when its hash matches) or downloaded there; offline, an error saying which
-    file to put where."""
+    without the network when its hash matches; Keras gives MobileNet's and MobileNetV2's files none) or
+    downloaded there.
+
+    A download that fails (no network) raises ConnectionError (an OSError) naming the file, its URL and
+    hash and the path to put it at; a downloaded file with the wrong hash raises ValueError (``get_file``).
+    """
     try:
         return file_utils.get_file(file_name, origin, cache_subdir="models", file_hash=file_hash)
     except ValueError:  # a downloaded file with the wrong hash: get_file's message says so
         raise
     except Exception as err:  # noqa: BLE001 - any failure to download ends here, with what to do about it
-        algorithm = "sha256" if len(file_hash) == 64 else "md5"
         target = os.path.join(file_utils.keras_home(), "models", file_name)
-        raise OSError(
-            f"{model_name}: could not download the ImageNet weights {file_name!r} from {origin} ({err}). "
-            f"Without network access, fetch that URL elsewhere and put the file at {target} "
-            f"({algorithm} {file_hash}); a file there with that hash is used without downloading."
-        ) from err
+        digest = f" ({'sha256' if len(file_hash) == 64 else 'md5'} {file_hash})" if file_hash else ""
+        stale = (" The file already there does not have this hash, so it was not used."
+                 if file_hash and os.path.exists(target) else "")
+        raise ConnectionError(
+            f"{model_name}: could not download Keras's ImageNet weights file {file_name}{digest} from {origin} "
+            f"({err}). Without network access, fetch that URL elsewhere (or copy the file from a Keras cache, "
+            f"~/.keras/models/{file_name}) and put it at {target}; a file there is used without downloading."
+            f"{stale}") from err
+
+
+def load_weights(model, weights, imagenet_path) -> None:
+    """``weights="imagenet"``: load the file ``imagenet_path()`` finds; a path: load it; None: keep the
+    random initialization. Loading is ``model.load_weights(path)`` (Keras's legacy HDF5 by layer order)."""
+    if weights == "imagenet":
+        model.load_weights(imagenet_path())
+    elif weights is not None:
+        model.load_weights(weights)

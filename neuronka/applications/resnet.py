@@ -1,282 +1,205 @@
-"""Residual networks (He et al. 2015): y = F(x) + x.
+"""``keras.applications.resnet``: Keras's ResNet50 / 101 / 152 (He et al. 2015), layer for layer.
 
-A residual block learns the residual F(x) = H(x) − x instead of H(x); the
-shortcut carries x unchanged (identity) or, where the shape changes, through
-a 1×1 convolution (projection, option B) or by subsampling and zero-padding
-the channels (option A, no parameters).
+Residual learning: a block computes y = relu(F(x) + s(x)), F the bottleneck
+1×1 (reduce) → 3×3 → 1×1 (expand ×4) with BatchNormalization (ε = 1.001e-5) and ReLU between,
+s the identity or, in the first block of a stage, a 1×1 projection with its BatchNormalization.
+Keras's layout (the published weights' one, which differs from torchvision's): every convolution has
+a bias, and a stage's stride 2 sits on its first 1×1 convolution (and on the projection), not on the 3×3.
+Stem: 7×7/2 convolution after a 3-pixel zero padding, BN, ReLU, 3×3/2 max pooling after a 1-pixel padding;
+stages of 3, 4, 6 / 23 / 36, 3 blocks with 64, 128, 256, 512 bottleneck filters.
 
-- CIFAR ResNets (section 4.2 of the paper): a 3×3 convolution with 16 filters,
-  three stages of n basic blocks with 16 / 32 / 64 filters (stride 2 at the
-  start of stages 2 and 3), global average pooling, a softmax layer.
-  Depth 6n + 2: ResNet-20 / 32 / 44 / 56 / 110 (n = 3, 5, 7, 9, 18). The plain
-  nets of the same depth drop the shortcuts (the degradation experiment).
-- ImageNet ResNets: ResNet-18 / 34 (basic blocks) and ResNet-50 / 101 / 152
-  (bottleneck 1×1 → 3×3 → 1×1 blocks with projection shortcuts), laid out as
-  torchvision's (stride on the 3×3 convolution, bias-free convolutions), so
-  their parameter counts equal torchvision's.
-
-Every convolution uses He initialization and is followed by BatchNormalization
-(or, in the pre-activation variant, preceded by BN and ReLU).
+The pre-activation variant (ResNet V2) shares the builder :func:`ResNet` and lives in
+:mod:`neuronka.applications.resnet_v2`. Inputs are preprocessed in ``caffe`` mode (BGR, mean subtracted).
 """
 from __future__ import annotations
 
-import numpy
-
-from .. import layers, ops
-from ..layers.base import Layer
+from .. import layers
+from ..config import image_data_format
 from ..models import Model
-from ..saving import register_keras_serializable
+from . import imagenet_utils
+from ._common import (
+    KERAS_APPLICATIONS_URL,
+    channel_axis,
+    check_weights,
+    fetch_weights,
+    image_input,
+    load_weights,
+    model_inputs,
+    pooling_head,
+)
 
-CIFAR_DEPTHS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
-IMAGENET_BLOCKS = {
-    18: ("basic", [2, 2, 2, 2]),
-    34: ("basic", [3, 4, 6, 3]),
-    50: ("bottleneck", [3, 4, 6, 3]),
-    101: ("bottleneck", [3, 4, 23, 3]),
-    152: ("bottleneck", [3, 8, 36, 3]),
+BASE_WEIGHTS_PATH = KERAS_APPLICATIONS_URL + "resnet/"
+# md5 of Keras's published files: (with the top, without it)
+WEIGHTS_HASHES = {
+    "resnet50": ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
+    "resnet101": ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21"),
+    "resnet152": ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c"),
+    "resnet50v2": ("3ef43a0b657b3be2300d5770ece849e0", "fac2f116257151a9d068a22e544a4917"),
+    "resnet101v2": ("6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5"),
+    "resnet152v2": ("a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33"),
 }
+BN_EPSILON = 1.001e-5
 
 
-@register_keras_serializable(package="neuronka")
-class ZeroPadShortcut(Layer):
-    """Option A shortcut: x[:, ::s, ::s, :] with the channels zero-padded to ``filters`` (no parameters)."""
-
-    def __init__(self, filters: int, strides: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.filters, self.strides = int(filters), int(strides)
-
-    def call(self, inputs):
-        s = self.strides
-        x = inputs[:, ::s, ::s, :] if s > 1 else inputs
-        extra = self.filters - x.shape[-1]
-        if extra < 0:
-            raise ValueError(f"ZeroPadShortcut {self.name!r}: expected at most {self.filters} input channels, "
-                             f"received {x.shape[-1]}")
-        if extra:
-            before = extra // 2
-            x = ops.pad(x, ((0, 0), (0, 0), (0, 0), (before, extra - before)))
-        return x
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, _ = input_shape
-        s = self.strides
-        return (n, None if h is None else -(-h // s), None if w is None else -(-w // s), self.filters)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+def weights_file(weights_name: str, include_top: bool) -> tuple[str, str, str]:
+    """(file name, URL, md5) of Keras's published weights of ``weights_name`` with or without the top."""
+    fname = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    return fname, BASE_WEIGHTS_PATH + fname, WEIGHTS_HASHES[weights_name][0 if include_top else 1]
 
 
-def _conv(x, filters, kernel_size, strides, name, weight_decay, padding="same"):
-    reg = {"kernel_regularizer": {"class_name": "L2", "config": {"l2": weight_decay}}} if weight_decay else {}
-    if strides > 1 and kernel_size > 1:
-        # explicit symmetric padding, as torchvision's (Keras's "same" pads bottom/right only for stride 2)
-        x = layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-        padding = "valid"
-    return layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
-                         kernel_initializer="he_normal", name=name, **reg)(x)
+def ResNet(stack_fn, preact: bool, use_bias: bool, include_top: bool = True, weights="imagenet",  # noqa: N802
+           input_tensor=None, input_shape=None, pooling=None, classes: int = 1000,
+           classifier_activation="softmax", name: str = "resnet", weights_name: str | None = None) -> Model:
+    """The ResNet / ResNet V2 skeleton around ``stack_fn(x)`` (the residual stages).
 
-
-def _bn(x, name, momentum, epsilon):
-    return layers.BatchNormalization(momentum=momentum, epsilon=epsilon, name=name)(x)
-
-
-def _basic_block(x, filters, strides, name, *, shortcut, cfg):
-    """Two 3×3 convolutions; output relu(F(x) + shortcut(x)) (or F(x) + x with pre-activation)."""
-    in_channels = x.shape[-1]
-    m, eps, wd = cfg["bn_momentum"], cfg["bn_epsilon"], cfg["weight_decay"]
-    if cfg["preact"]:
-        pre = layers.Activation("relu", name=f"{name}_preact_relu")(_bn(x, f"{name}_preact_bn", m, eps))
-        y = _conv(pre, filters, 3, strides, f"{name}_1_conv", wd)
-        y = layers.Activation("relu", name=f"{name}_1_relu")(_bn(y, f"{name}_1_bn", m, eps))
-        y = _conv(y, filters, 3, 1, f"{name}_2_conv", wd)
-        source = pre
-    else:
-        y = _conv(x, filters, 3, strides, f"{name}_1_conv", wd)
-        y = layers.Activation("relu", name=f"{name}_1_relu")(_bn(y, f"{name}_1_bn", m, eps))
-        y = _conv(y, filters, 3, 1, f"{name}_2_conv", wd)
-        y = _bn(y, f"{name}_2_bn", m, eps)
-        source = x
-    if shortcut == "none":
-        out = y
-    else:
-        if strides == 1 and in_channels == filters:
-            sc = x
-        elif shortcut == "A":
-            sc = ZeroPadShortcut(filters, strides, name=f"{name}_shortcut")(x)
-        else:  # "B": projection
-            sc = _conv(source, filters, 1, strides, f"{name}_0_conv", wd)
-            if not cfg["preact"]:
-                sc = _bn(sc, f"{name}_0_bn", m, eps)
-        if cfg["stochastic_depth"]:
-            y = layers.StochasticDepth(cfg["drop_rate"](), name=f"{name}_drop")(y)
-        out = layers.Add(name=f"{name}_add")([sc, y])
-    if cfg["preact"]:
-        return out
-    return layers.Activation("relu", name=f"{name}_out")(out)
-
-
-def _bottleneck_block(x, filters, strides, name, *, shortcut, cfg):
-    """1×1 (reduce) → 3×3 (stride) → 1×1 (expand ×4), projection shortcut where the shape changes."""
-    m, eps, wd = cfg["bn_momentum"], cfg["bn_epsilon"], cfg["weight_decay"]
-    out_filters = 4 * filters
-    in_channels = x.shape[-1]
-    y = _conv(x, filters, 1, 1, f"{name}_1_conv", wd)
-    y = layers.Activation("relu", name=f"{name}_1_relu")(_bn(y, f"{name}_1_bn", m, eps))
-    y = _conv(y, filters, 3, strides, f"{name}_2_conv", wd)
-    y = layers.Activation("relu", name=f"{name}_2_relu")(_bn(y, f"{name}_2_bn", m, eps))
-    y = _conv(y, out_filters, 1, 1, f"{name}_3_conv", wd)
-    y = _bn(y, f"{name}_3_bn", m, eps)
-    if shortcut == "none":
-        out = y
-    else:
-        if strides == 1 and in_channels == out_filters:
-            sc = x
-        else:
-            sc = _bn(_conv(x, out_filters, 1, strides, f"{name}_0_conv", wd), f"{name}_0_bn", m, eps)
-        if cfg["stochastic_depth"]:
-            y = layers.StochasticDepth(cfg["drop_rate"](), name=f"{name}_drop")(y)
-        out = layers.Add(name=f"{name}_add")([sc, y])
-    return layers.Activation("relu", name=f"{name}_out")(out)
-
-
-def _config(preact, stochastic_depth, num_blocks, bn_momentum, bn_epsilon, weight_decay):
-    """Shared settings; stochastic depth's drop rate grows linearly with depth (Huang et al.: 0 → p_L)."""
-    counter = iter(range(1, num_blocks + 1))
-    final = float(stochastic_depth or 0.0)
-    return {
-        "preact": preact,
-        "stochastic_depth": final > 0,
-        "drop_rate": lambda: final * next(counter) / num_blocks,
-        "bn_momentum": bn_momentum,
-        "bn_epsilon": bn_epsilon,
-        "weight_decay": weight_decay,
-    }
-
-
-def cifar_resnet(depth: int = 20, classes: int = 10, input_shape=(32, 32, 3), shortcut: str = "A",
-                 plain: bool = False, preact: bool = False, stochastic_depth: float = 0.0,
-                 weight_decay: float = 0.0, bn_momentum: float = 0.9, bn_epsilon: float = 1e-5,
-                 classifier_activation: str | None = "softmax", name: str | None = None) -> Model:
-    """The CIFAR ResNet of depth 6n+2 (He et al. 2015, section 4.2).
-
-    ``shortcut``: "A" zero-padding identity shortcuts (the paper's CIFAR choice),
-    "B" projections where the shape changes. ``plain=True`` removes every
-    shortcut. ``preact=True`` is the pre-activation variant (He et al. 2016).
-    ``stochastic_depth`` = p_L, the drop rate of the last block (0 disables).
-    ``bn_momentum`` 0.9 equals PyTorch's BatchNorm momentum 0.1.
+    ``preact``: V2's pre-activation (no BN/ReLU after the stem; ``post_bn`` / ``post_relu`` at the end).
+    ``use_bias``: biases on the convolutions of the stem. ``weights_name`` picks Keras's published file.
     """
-    if depth not in CIFAR_DEPTHS and (depth - 2) % 6:
-        raise ValueError(f"cifar_resnet: expected depth = 6n + 2 (20, 32, 44, 56, 110, ...), received depth={depth}")
-    if shortcut not in ("A", "B"):
-        raise ValueError(f"cifar_resnet: expected shortcut 'A' or 'B', received shortcut={shortcut!r}")
-    n = (depth - 2) // 6
-    cfg = _config(preact, stochastic_depth, 3 * n, bn_momentum, bn_epsilon, weight_decay)
-    kind = "none" if plain else shortcut
-    inputs = layers.Input(shape=input_shape, name="input")
-    x = _conv(inputs, 16, 3, 1, "conv1_conv", weight_decay)
+    check_weights(weights, "The `weights` argument should be either `None` (random initialization), 'imagenet' "
+                           "(pre-training on ImageNet), or the path to the weights file to be loaded.  Received: "
+                           f"weights={weights}")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError("If using `weights='imagenet'` with `include_top=True`, `classes` should be 1000.  "
+                         f"Received classes={classes}")
+    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
+                                                    data_format=image_data_format(), require_flatten=include_top,
+                                                    weights=weights)
+    img_input = image_input(input_tensor, input_shape)
+    bn_axis = channel_axis(3)
+    x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
+    x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
     if not preact:
-        x = layers.Activation("relu", name="conv1_relu")(_bn(x, "conv1_bn", bn_momentum, bn_epsilon))
-    for stage, filters in enumerate((16, 32, 64)):
-        for block in range(n):
-            strides = 2 if stage > 0 and block == 0 else 1
-            x = _basic_block(x, filters, strides, f"stage{stage + 1}_block{block + 1}", shortcut=kind, cfg=cfg)
-    if preact:
-        x = layers.Activation("relu", name="post_relu")(_bn(x, "post_bn", bn_momentum, bn_epsilon))
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    reg = {"kernel_regularizer": {"class_name": "L2", "config": {"l2": weight_decay}}} if weight_decay else {}
-    outputs = layers.Dense(classes, activation=classifier_activation, kernel_initializer="he_normal",
-                           name="predictions", **reg)(x)
-    prefix = "plain" if plain else ("preact_resnet" if preact else "resnet")
-    return Model(inputs, outputs, name=name or f"{prefix}{depth}")
-
-
-def _imagenet_resnet(depth, include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-                     classes=1000, classifier_activation="softmax", preact=False, stochastic_depth=0.0,
-                     bn_momentum=0.9, bn_epsilon=1e-5, name=None) -> Model:
-    kind, blocks = IMAGENET_BLOCKS[depth]
-    if input_shape is None:
-        input_shape = (224, 224, 3) if include_top else (None, None, 3)
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"ResNet{depth}: expected pooling None, 'avg' or 'max', received pooling={pooling!r}")
-    cfg = _config(False, stochastic_depth, sum(blocks), bn_momentum, bn_epsilon, 0.0)
-    inputs = layers.Input(shape=input_shape, name="input") if input_tensor is None else input_tensor
-    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=False, kernel_initializer="he_normal", name="conv1_conv")(x)
-    x = layers.Activation("relu", name="conv1_relu")(_bn(x, "conv1_bn", bn_momentum, bn_epsilon))
-    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+        x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name="conv1_bn")(x)
+        x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-    block_fn = _basic_block if kind == "basic" else _bottleneck_block
-    for stage, (filters, count) in enumerate(zip((64, 128, 256, 512), blocks)):
-        for block in range(count):
-            strides = 2 if stage > 0 and block == 0 else 1
-            x = block_fn(x, filters, strides, f"conv{stage + 2}_block{block + 1}", shortcut="B", cfg=cfg)
+    x = stack_fn(x)
+    if preact:
+        x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name="post_bn")(x)
+        x = layers.Activation("relu", name="post_relu")(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = Model(inputs, x, name=name or f"resnet{depth}")
-    if weights not in (None, "imagenet"):
-        model.load_weights(weights)
-    elif weights == "imagenet":
-        raise ValueError(
-            "ResNet: weights='imagenet' needs a download, which neuronka does not do; "
-            "pass weights=None or the path of a weights file saved by neuronka"
-        )
+    else:
+        x = pooling_head(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    model = Model(model_inputs(input_tensor, img_input), x, name=name)
+    if weights == "imagenet" and weights_name not in WEIGHTS_HASHES:
+        return model  # Keras loads nothing for an unknown weights_name either
+
+    def imagenet_path():
+        return fetch_weights(name, *weights_file(weights_name, include_top))
+
+    load_weights(model, weights, imagenet_path)
     return model
 
 
-def _make_imagenet(depth):
-    def build(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
-              classifier_activation="softmax", **kwargs) -> Model:
-        return _imagenet_resnet(depth, include_top, weights, input_tensor, input_shape, pooling, classes,
-                                classifier_activation, **kwargs)
-
-    build.__name__ = build.__qualname__ = f"ResNet{depth}"
-    build.__doc__ = (f"ResNet-{depth} for ImageNet-sized inputs (Keras ``applications`` arguments); "
-                     f"{IMAGENET_BLOCKS[depth][0]} blocks {IMAGENET_BLOCKS[depth][1]}, torchvision's layout.")
-    return build
-
-
-ResNet18 = _make_imagenet(18)
-ResNet34 = _make_imagenet(34)
-ResNet50 = _make_imagenet(50)
-ResNet101 = _make_imagenet(101)
-ResNet152 = _make_imagenet(152)
-
-
-def _make_cifar(depth, plain=False):
-    def build(classes=10, input_shape=(32, 32, 3), **kwargs) -> Model:
-        return cifar_resnet(depth, classes=classes, input_shape=input_shape, plain=plain, **kwargs)
-
-    build.__name__ = build.__qualname__ = f"{'Plain' if plain else 'ResNet'}{depth}CIFAR"
-    build.__doc__ = f"The {'plain' if plain else 'residual'} CIFAR net of depth {depth} (He et al. 2015, 4.2)."
-    return build
+def residual_block_v1(x, filters: int, kernel_size: int = 3, stride: int = 1, conv_shortcut: bool = True,
+                      name: str | None = None):
+    """relu(F(x) + s(x)): F = 1×1/stride (filters) → 3×3 (filters) → 1×1 (4·filters), each followed by BN
+    (ReLU after the first two); s = 1×1/stride projection + BN (``conv_shortcut``) or the identity."""
+    bn_axis = channel_axis(3)
+    if conv_shortcut:
+        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
+        shortcut = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+    else:
+        shortcut = x
+    x = layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_2_conv")(x)
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_2_relu")(x)
+    x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return layers.Activation("relu", name=f"{name}_out")(x)
 
 
-ResNet20 = _make_cifar(20)
-ResNet32 = _make_cifar(32)
-ResNet44 = _make_cifar(44)
-ResNet56 = _make_cifar(56)
-ResNet110 = _make_cifar(110)
-
-MODELS = {
-    **{f"resnet{d}": _make_cifar(d) for d in CIFAR_DEPTHS},
-    **{f"plain{d}": _make_cifar(d, plain=True) for d in CIFAR_DEPTHS},
-    "resnet18": ResNet18, "resnet34": ResNet34, "resnet50": ResNet50, "resnet101": ResNet101,
-    "resnet152": ResNet152,
-}
+def stack_residual_blocks_v1(x, filters: int, blocks: int, stride1: int = 2, name: str | None = None):
+    """A stage: one projection block with stride ``stride1``, then ``blocks − 1`` identity blocks."""
+    x = residual_block_v1(x, filters, stride=stride1, name=f"{name}_block1")
+    for i in range(2, blocks + 1):
+        x = residual_block_v1(x, filters, conv_shortcut=False, name=f"{name}_block{i}")
+    return x
 
 
-def get(name: str, **kwargs) -> Model:
-    """Build a zoo model by name: resnet20 … resnet110, plain20 … plain110 (CIFAR), resnet18 … resnet152."""
-    key = name.lower().replace("-", "")
-    if key not in MODELS:
-        raise ValueError(f"Unknown model: received {name!r}; expected one of {sorted(MODELS)}")
-    return MODELS[key](**kwargs)
+def residual_block_v2(x, filters: int, kernel_size: int = 3, stride: int = 1, conv_shortcut: bool = False,
+                      name: str | None = None):
+    """Pre-activation block (He et al. 2016): p = relu(BN(x)); y = F(p) + s, F = 1×1 (no bias) → BN → ReLU →
+    pad 1 → 3×3/stride (no bias) → BN → ReLU → 1×1 (4·filters, bias); s = 1×1/stride projection of p
+    (``conv_shortcut``), else x subsampled by a 1×1/stride max pooling (or x itself at stride 1).
+    V2 puts a stage's stride on its **last** block."""
+    bn_axis = channel_axis(3)
+    preact = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_preact_bn")(x)
+    preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
+    if conv_shortcut:
+        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(preact)
+    else:
+        shortcut = layers.MaxPooling2D(1, strides=stride)(x) if stride > 1 else x
+    x = layers.Conv2D(filters, 1, strides=1, use_bias=False, name=f"{name}_1_conv")(preact)
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name=f"{name}_2_pad")(x)
+    x = layers.Conv2D(filters, kernel_size, strides=stride, use_bias=False, name=f"{name}_2_conv")(x)
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_2_relu")(x)
+    x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
+    return layers.Add(name=f"{name}_out")([shortcut, x])
 
 
-def count_params(model) -> int:
-    return int(sum(numpy.prod(w.shape) for w in model.trainable_weights))
+def stack_residual_blocks_v2(x, filters: int, blocks: int, stride1: int = 2, name: str | None = None):
+    """A V2 stage: a projection block (stride 1), ``blocks − 2`` identity blocks, a last block with stride
+    ``stride1``."""
+    x = residual_block_v2(x, filters, conv_shortcut=True, name=f"{name}_block1")
+    for i in range(2, blocks):
+        x = residual_block_v2(x, filters, name=f"{name}_block{i}")
+    return residual_block_v2(x, filters, stride=stride1, name=f"{name}_block{blocks}")
+
+
+def _v1_stages(depths):
+    def stack_fn(x):
+        x = stack_residual_blocks_v1(x, 64, depths[0], stride1=1, name="conv2")
+        x = stack_residual_blocks_v1(x, 128, depths[1], name="conv3")
+        x = stack_residual_blocks_v1(x, 256, depths[2], name="conv4")
+        return stack_residual_blocks_v1(x, 512, depths[3], name="conv5")
+
+    return stack_fn
+
+
+def ResNet50(include_top: bool = True, weights="imagenet", input_tensor=None, input_shape=None,  # noqa: N802
+             pooling=None, classes: int = 1000, classifier_activation="softmax", name: str = "resnet50") -> Model:
+    """Keras's ResNet50 (stages of 3, 4, 6, 3 bottleneck blocks; 25,636,712 parameters with the top).
+
+    ``include_top``: the 1000-way (``classes``) softmax classifier after global average pooling;
+    ``weights``: None (random), ``"imagenet"`` (Keras's published weights) or a weights file's path;
+    ``input_tensor``: a symbolic tensor to build on; ``input_shape``: (H, W, 3), H, W >= 32, only
+    without the top (or with ``weights=None``); ``pooling``: None / ``"avg"`` / ``"max"`` without the top;
+    ``classifier_activation``: the top's activation (None or "softmax" with pretrained weights).
+    """
+    return ResNet(_v1_stages((3, 4, 6, 3)), False, True, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, classifier_activation, name=name, weights_name="resnet50")
+
+
+def ResNet101(include_top: bool = True, weights="imagenet", input_tensor=None, input_shape=None,  # noqa: N802
+              pooling=None, classes: int = 1000, classifier_activation="softmax", name: str = "resnet101") -> Model:
+    """Keras's ResNet101 (stages of 3, 4, 23, 3 bottleneck blocks); arguments as :func:`ResNet50`."""
+    return ResNet(_v1_stages((3, 4, 23, 3)), False, True, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, classifier_activation, name=name, weights_name="resnet101")
+
+
+def ResNet152(include_top: bool = True, weights="imagenet", input_tensor=None, input_shape=None,  # noqa: N802
+              pooling=None, classes: int = 1000, classifier_activation="softmax", name: str = "resnet152") -> Model:
+    """Keras's ResNet152 (stages of 3, 8, 36, 3 bottleneck blocks); arguments as :func:`ResNet50`."""
+    return ResNet(_v1_stages((3, 8, 36, 3)), False, True, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, classifier_activation, name=name, weights_name="resnet152")
+
+
+def preprocess_input(x, data_format: str | None = None):
+    """``caffe`` mode: RGB → BGR, then the ImageNet channel means subtracted (no scaling)."""
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
+
+
+def decode_predictions(preds, top: int = 5):
+    """The ``top`` ImageNet classes of each row of ``preds``: see :func:`imagenet_utils.decode_predictions`."""
+    return imagenet_utils.decode_predictions(preds, top=top)
