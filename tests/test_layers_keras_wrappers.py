@@ -509,3 +509,37 @@ def test_initial_state_with_leading_masked_steps_gives_zero_outputs_as_keras(kin
     y = ours(x, initial_state=states, mask=mask)
     ky = theirs(torch.from_numpy(x), initial_state=[torch.from_numpy(s) for s in states], mask=torch.from_numpy(mask))
     numpy.testing.assert_allclose(y.numpy(), ky.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ---- StackedRNNCells on its own --------------------------------------------------------------------------------------
+@keras_api("layers.StackedRNNCells", "layers.RNN")
+def test_stacked_rnn_cells_config_step_and_states_match_keras():
+    keras = keras_or_skip()
+    import torch  # noqa: PLC0415
+
+    rng = numpy.random.default_rng(13)
+    ours = layers.StackedRNNCells([layers.SimpleRNNCell(3), layers.LSTMCell(2, recurrent_dropout=0.1)])
+    theirs = keras.layers.StackedRNNCells([keras.layers.SimpleRNNCell(3),
+                                           keras.layers.LSTMCell(2, recurrent_dropout=0.1)])
+    assert_configs_equal(ours.get_config(), theirs.get_config(), "StackedRNNCells (unbuilt)")
+    assert ours.state_size == theirs.state_size == [3, [2, 2]] and ours.output_size == theirs.output_size == 2
+    ours.build((4, 5))
+    theirs.build((4, 5))
+    assert [(w.name, tuple(w.shape)) for w in ours.weights] == [(w.name, tuple(w.shape)) for w in theirs.weights]
+    _copy_weights_into_keras(ours, theirs)
+    assert_configs_equal(ours.get_config(), theirs.get_config(), "StackedRNNCells (built)")
+    rebuilt = layers.StackedRNNCells.from_config(json_normalized(theirs.get_config()))
+    assert [type(c).__name__ for c in rebuilt.cells] == ["SimpleRNNCell", "LSTMCell"]
+    x = rng.standard_normal((4, 5)).astype(numpy.float32)
+    states = [[rng.standard_normal((4, 3)).astype(numpy.float32)],
+              [rng.standard_normal((4, 2)).astype(numpy.float32) for _ in range(2)]]
+    y, new = ours.call(nk.Tensor(x), [[nk.Tensor(s) for s in group] for group in states])
+    ky, knew = theirs.call(torch.from_numpy(x), [[torch.from_numpy(s) for s in group] for group in states])
+    numpy.testing.assert_allclose(y.numpy(), ky.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert [len(g) for g in new] == [len(g) for g in knew] == [1, 2]
+    for a, b in zip(_flat(new), _flat(knew)):
+        numpy.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    initial = ours.get_initial_state(batch_size=4)
+    assert [[tuple(s.shape) for s in _flat(g)] for g in initial] == [[(4, 3)], [(4, 2), (4, 2)]]
+    with pytest.raises(ValueError, match="`state_size`"):
+        layers.StackedRNNCells([layers.LSTMCell(2), layers.Dense(2)])

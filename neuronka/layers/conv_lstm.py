@@ -306,6 +306,12 @@ class ConvLSTM(RNN):
             return [out, (n, *state), (n, *state)]
         return out
 
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out_mask = mask if self.return_sequences else None
+        return [out_mask, None, None] if self.return_state else out_mask
+
     def _run(self, x, states, mask, training):
         """The input convolution of all steps at once, then the recurrent step per time step (channels last)."""
         cell = self.cell
@@ -342,7 +348,7 @@ class ConvLSTM(RNN):
         del config["cell"]
         args = self.cell._argument_config()
         args["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        keys = (*_CELL_KEYS[:15], "activity_regularizer", *_CELL_KEYS[15:])
+        keys = (*_CELL_KEYS[:16], "activity_regularizer", *_CELL_KEYS[16:])
         return {**config, **{k: args[k] for k in keys}}
 
     @classmethod
