@@ -59,7 +59,7 @@ CASES = [
     LayerCase("conv_lstm1d_dilated_masked", layers.ConvLSTM1D,
               {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "return_sequences": True}, (3, 4, 6, 2),
               keras=True, keras_mask_maker=leading_mask, **TOL),
-    # ---- ConvLSTM2D: (batch, time, height, width, channels) ------------------------------------------------------------
+    # ---- ConvLSTM2D: (batch, time, height, width, channels) --------------------------------------------------------
     LayerCase("conv_lstm2d", layers.ConvLSTM2D, {"filters": 2, "kernel_size": 2}, (1, 2, 3, 3, 1), keras=True,
               gradcheck=True, **TOL),
     LayerCase("conv_lstm2d_same_sequences", layers.ConvLSTM2D,
@@ -83,7 +83,7 @@ CASES = [
     LayerCase("conv_lstm2d_dropout_inference", layers.ConvLSTM2D,
               {"filters": 2, "kernel_size": 2, "dropout": 0.3, "recurrent_dropout": 0.2, "seed": 4},
               (2, 3, 4, 4, 1), keras=True, training_modes=(False, True), **TOL),
-    # ---- ConvLSTM3D: (batch, time, depth, height, width, channels) --------------------------------------------------------
+    # ---- ConvLSTM3D: (batch, time, depth, height, width, channels) -------------------------------------------------
     LayerCase("conv_lstm3d", layers.ConvLSTM3D, {"filters": 2, "kernel_size": 2}, (1, 2, 3, 3, 3, 1), keras=True,
               gradcheck=True, marks=needs_conv3d, **TOL),
     LayerCase("conv_lstm3d_same_sequences_channels_first", layers.ConvLSTM3D,

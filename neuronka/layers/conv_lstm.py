@@ -269,8 +269,6 @@ class ConvLSTM(RNN):
     ``unit_forget_bias``), gate blocks i, f, c, o.
     """
 
-    rank = 2
-
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  activation="tanh", recurrent_activation="sigmoid", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", unit_forget_bias=True,

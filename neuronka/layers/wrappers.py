@@ -140,8 +140,8 @@ class TimeDistributed(Wrapper):
             kwargs["training"] = bool(training)
         mask_array = None
         if mask is not None and inner._call_has_mask:
-            mask_array = get_array_module(mask.data if isinstance(mask, Tensor) else mask).asarray(
-                mask.data if isinstance(mask, Tensor) else mask)
+            m = mask.data if isinstance(mask, Tensor) else mask
+            mask_array = get_array_module(m).asarray(m)
         if training and _mixes_the_batch(inner):  # per-step batch statistics, as Keras's loop
             steps = []
             for s in range(t):
