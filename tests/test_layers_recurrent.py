@@ -476,8 +476,8 @@ def test_bad_inputs_raise_clear_errors():
               initial_state=[numpy.zeros((2, 3), numpy.float32), numpy.zeros((2, 4), numpy.float32)])
     with pytest.raises(ValueError, match="mask"):
         layer(numpy.zeros((2, 4, 3), numpy.float32), mask=numpy.ones((2, 5), bool))
-    with pytest.raises(NotImplementedError, match="StackedRNNCells"):
-        layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2)])
+    with pytest.raises(ValueError, match="`call` method"):
+        layers.RNN([layers.LSTMCell(2), object()])
 
 
 # ---- Bidirectional specifics ----------------------------------------------------------------------------

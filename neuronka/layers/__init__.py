@@ -21,9 +21,11 @@ from .activations import *  # noqa: F403
 from .audio import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
+from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
 from .embedding import *  # noqa: F403
+from .masking import Masking
 from .merging import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
@@ -31,8 +33,11 @@ from .preprocessing import *  # noqa: F403
 from .recurrent import *  # noqa: F403
 from .regularization import *  # noqa: F403
 from .reshaping import *  # noqa: F403
+from .reversible_embedding import ReversibleEmbedding
+from .stacked_rnn_cells import StackedRNNCells
 from .symbolic import Input, InputLayer, KerasTensor
 from .text_vectorization import TextVectorization
+from .wrappers import SpectralNormalization, TimeDistributed, Wrapper
 
 
 def serialize(layer) -> dict:

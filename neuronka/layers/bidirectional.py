@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import ops
-from .base import Layer
+from .base import Layer, _build_scope
 
 __all__ = ["Bidirectional"]
 
@@ -93,8 +93,11 @@ class Bidirectional(Layer):
             if not sub.built:
                 sub.build(sequences_shape)
                 sub._build_input_shape = (None, *tuple(sequences_shape)[1:])
-            for w in sub.weights:  # Keras's paths: bidirectional/forward_lstm/lstm_cell/kernel
-                w.path = f"{self.name}/{sub.name}/{_removeprefix(w.path, sub.name + '/')}"
+            outer = [layer.name for layer in _build_scope()] or [self.name]
+            for w in sub.weights:  # Keras's paths: [outer/]bidirectional/forward_lstm/lstm_cell/kernel
+                parts = w.path.split("/")
+                below = parts[parts.index(sub.name) + 1:] if sub.name in parts else parts[-1:]
+                w.path = "/".join([*outer, sub.name, *below])
         if self._initial_weights:
             nw = len(self._initial_weights)
             self.forward_layer.set_weights(self._initial_weights[: nw // 2])

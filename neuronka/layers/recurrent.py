@@ -1,5 +1,5 @@
-"""Recurrent layers: SimpleRNN, LSTM, GRU (and their cells) and the generic RNN(cell); Bidirectional is in
-:mod:`.bidirectional`.
+"""Recurrent layers: SimpleRNN, LSTM, GRU and the generic RNN(cell); their cells are in :mod:`.recurrent_cells`
+(re-exported here), StackedRNNCells in :mod:`.stacked_rnn_cells`, Bidirectional in :mod:`.bidirectional`.
 
 Keras 3's layout: the weights live in the layer's ``cell`` (``lstm/lstm_cell/kernel`` ...):
 ``kernel`` (F, k·U), ``recurrent_kernel`` (U, k·U), ``bias`` (k·U,) — GRU with ``reset_after=True``:
@@ -17,42 +17,25 @@ Two ways to run a sequence:
   step with several ops per time step) but follows the same equations and masking rules.
 
 Masking (Keras 3): a mask (N, T) — e.g. from ``Embedding(mask_zero=True)`` — marks the steps to use. At
-a masked step the states are carried over unchanged and the output repeats the previous output
-(or is zero with ``zero_output_for_mask``, which Bidirectional turns on when returning sequences).
+a masked step the states are carried over unchanged and the output repeats the previous output (zeros
+before the first unmasked step, whatever the initial state, as Keras's torch backend does), or is zero
+with ``zero_output_for_mask``, which Bidirectional turns on when returning sequences.
 ``go_backwards`` processes the sequence from its last step and returns the outputs in that order.
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy
 
-from .. import activations as _activations
-from .. import constraints, initializers, ops, regularizers
+from .. import ops, regularizers
 from ..autograd import Tensor
 from ..backend import get_array_module
 from ..ops import random as _random
 from ..ops import recurrent as _rec_ops
-from .base import InputSpec, Layer
+from .base import InputSpec, Layer, _build_scope
+from .recurrent_cells import _WEIGHT_ARGS, GRUCell, LSTMCell, SimpleRNNCell, _accepts, _active, _Cell
+from .stacked_rnn_cells import StackedRNNCells
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
-
-
-def _positive_int(layer: str, arg: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value <= 0:
-        raise ValueError(f"{layer}: expected a positive integer for `{arg}`, received {arg}={value!r}")
-    return int(value)
-
-
-def _rate(layer: str, arg: str, value) -> float:
-    """Keras clips dropout rates to [0, 1]; anything that is not a number is an error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, numpy.floating, numpy.integer)):
-        raise ValueError(f"{layer}: expected a float in [0, 1] for `{arg}`, received {arg}={value!r}")
-    return min(1.0, max(0.0, float(value)))
-
-
-def _active(rate: float) -> bool:
-    return 0.0 < rate < 1.0
 
 
 def _fusable(activation) -> bool:
@@ -62,14 +45,6 @@ def _fusable(activation) -> bool:
     except NotImplementedError:
         return False
     return True
-
-
-def _accepts(fn, arg: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _deserialize(config):
@@ -102,316 +77,56 @@ def _mask_array(mask, n: int, t: int, layer: str):
     return m.astype(bool)
 
 
-# ----------------------------------------------------------------------------------
-# cells
-# ----------------------------------------------------------------------------------
-class _Cell(Layer):
-    """What the three cells share: the weight arguments, and dropout masks drawn once per sequence
-    (Keras's DropoutRNNCell: ``get_dropout_mask`` caches until ``reset_dropout_mask``)."""
-
-    _gates = 1
-    _kind = "RNNCell"
-
-    def __init__(self, units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
-                 kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
-                 recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed, implementation=2, **kwargs):
-        super().__init__(**kwargs)
-        kind = type(self).__name__
-        self.units = _positive_int(kind, "units", units)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _rate(kind, "dropout", dropout)
-        self.recurrent_dropout = _rate(kind, "recurrent_dropout", recurrent_dropout)
-        self.implementation = 1 if self.recurrent_dropout != 0.0 else int(implementation)
-        self.seed = seed
-        self._rng = numpy.random.default_rng(seed) if seed is not None else None
-        self._dropout_mask = None
-        self._recurrent_dropout_mask = None
-        self.output_size = self.units
-
-    # ---- dropout masks (one per gate with implementation 1, else one) -------------------
-    def _draw(self, like, rate):
-        count = self._gates if self.implementation == 1 else 1
-        xp = get_array_module(like.data if isinstance(like, Tensor) else like)
-        masks = [_random.dropout_mask(tuple(like.shape), rate, dtype=like.dtype, rng=self._rng, xp=xp)
-                 for _ in range(count)]
-        return masks if count > 1 else masks[0]
-
-    def get_dropout_mask(self, step_input):
-        """The input dropout mask m/(1 − dropout) for this sequence (drawn on first use)."""
-        if self._dropout_mask is None and self.dropout > 0:
-            self._dropout_mask = self._draw(step_input, self.dropout)
-        return self._dropout_mask
-
-    def get_recurrent_dropout_mask(self, step_state):
-        """The recurrent dropout mask m/(1 − recurrent_dropout) on h_{t−1} for this sequence."""
-        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
-            self._recurrent_dropout_mask = self._draw(step_state, self.recurrent_dropout)
-        return self._recurrent_dropout_mask
-
-    def reset_dropout_mask(self) -> None:
-        self._dropout_mask = None
-
-    def reset_recurrent_dropout_mask(self) -> None:
-        self._recurrent_dropout_mask = None
-
-    def _masked_inputs(self, inputs, h_tm1, training):
-        """Per gate (a list of ``_gates``, or one), the dropped-out input and previous state."""
-        x_masks = self.get_dropout_mask(inputs) if training and _active(self.dropout) else None
-        h_masks = self.get_recurrent_dropout_mask(h_tm1) if training and _active(self.recurrent_dropout) else None
-        if self.implementation != 1:
-            return (inputs if x_masks is None else inputs * x_masks), (h_tm1 if h_masks is None else h_tm1 * h_masks)
-        xs = [inputs if x_masks is None else inputs * m for m in (x_masks or [None] * self._gates)]
-        hs = [h_tm1 if h_masks is None else h_tm1 * m for m in (h_masks or [None] * self._gates)]
-        return xs, hs
-
-    # ---- weights ------------------------------------------------------------------------
-    def _bias_shape(self):
-        return (self._gates * self.units,)
-
-    def _bias_value(self, shape, dtype):
-        return None  # the initializer's value
-
-    def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: the last axis of the input (features) must be "
-                             f"known, received input shape {tuple(input_shape)}")
-        k, u = self._gates, self.units
-        self.kernel = self.add_weight(shape=(input_dim, k * u), name="kernel", initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(shape=(u, k * u), name="recurrent_kernel",
-                                                initializer=self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer,
-                                                constraint=self.recurrent_constraint)
-        if self.use_bias:
-            shape = self._bias_shape()
-            self.bias = self.add_weight(shape=shape, name="bias", initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-            value = self._bias_value(shape, self.bias.dtype)
-            if value is not None:
-                self.bias.assign(value)
-        else:
-            self.bias = None
-        for w in self._tracked_weights:  # the orthogonal initializer gives Fortran-ordered arrays
-            if not w.data.flags.c_contiguous:
-                w.data = numpy.ascontiguousarray(w.data)
-        self.built = True
-
-    def _block(self, w, g, axis=-1):
-        """Gate block g of a weight (columns g·U:(g+1)·U)."""
-        u = self.units
-        index = (slice(None),) * (w.ndim - 1 if axis == -1 else axis) + (slice(g * u, (g + 1) * u),)
-        return ops.getitem(w, index)
-
-    @property
-    def state_size(self):
-        return self.units
-
-    def get_initial_state(self, batch_size=None):
-        return [Tensor(numpy.zeros((batch_size, s), dtype=self._dtype))
-                for s in (self.state_size if isinstance(self.state_size, list) else [self.state_size])]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
-
-    # Keras's key order of each cell's config (after the base keys)
-    _config_keys: tuple[str, ...] = ()
-
-    def _argument_config(self) -> dict:
-        """Every argument of the cell by name, serialized as Keras writes it."""
-        out = {"units": self.units, "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-               "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
-        for w in ("kernel", "recurrent", "bias"):
-            out[f"{w}_initializer"] = initializers.serialize(getattr(self, f"{w}_initializer"))
-            out[f"{w}_regularizer"] = regularizers.serialize(getattr(self, f"{w}_regularizer"))
-            out[f"{w}_constraint"] = constraints.serialize(getattr(self, f"{w}_constraint"))
-        if hasattr(self, "recurrent_activation"):
-            out["recurrent_activation"] = _activations.serialize(self.recurrent_activation)
-        for extra in ("unit_forget_bias", "reset_after"):
-            if hasattr(self, extra):
-                out[extra] = getattr(self, extra)
-        return out
-
-    def get_config(self):
-        args = self._argument_config()
-        return {**super().get_config(), **{k: args[k] for k in self._config_keys}}
+def _is_int(v) -> bool:
+    return isinstance(v, (int, numpy.integer)) and not isinstance(v, bool)
 
 
-_WEIGHT_ARGS = ("kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
-                "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
-                "bias_constraint")
+def _all_ints(v) -> bool:
+    return isinstance(v, (list, tuple)) and all(_is_int(s) for s in v)
 
 
-class SimpleRNNCell(_Cell):
-    """One step of a fully-connected RNN: h_t = A(x_t·W + b + h_{t−1}·U); output h_t.
-
-    ``kernel`` W (F, U), ``recurrent_kernel`` U (U, U), ``bias`` b (U,).
-    """
-
-    _gates = 1
-    _config_keys = ("units", "activation", "use_bias", *_WEIGHT_ARGS, "dropout", "recurrent_dropout", "seed")
-
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
-        super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
-                         kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
-                         recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed, **kwargs)
-        self.implementation = 2  # a single block: one mask either way
-
-    def call(self, sequence, states, training=False):
-        nested = isinstance(states, (list, tuple))
-        prev = states[0] if nested else states
-        x, prev = self._masked_inputs(sequence, prev, training)
-        h = ops.matmul(x, self.kernel)
-        if self.bias is not None:
-            h = h + self.bias
-        out = self.activation(h + ops.matmul(prev, self.recurrent_kernel))
-        return out, ([out] if nested else out)
+def _flatten_states(states) -> list:
+    """The state tensors of a (possibly nested, as StackedRNNCells's) list of states, in order."""
+    if isinstance(states, (list, tuple)):
+        return [t for s in states for t in _flatten_states(s)]
+    return [states]
 
 
-class LSTMCell(_Cell):
-    """One LSTM step (Hochreiter & Schmidhuber, 1997), gates in Keras's order (i, f, c, o):
+def _pack_states(structure, flat) -> list:
+    """``flat`` (a list of tensors) in the nesting of ``structure``."""
+    it = iter(flat)
 
-    i = σ(x W_i + h U_i + b_i), f = σ(x W_f + h U_f + b_f), c̃ = A(x W_c + h U_c + b_c),
-    o = σ(x W_o + h U_o + b_o); c_t = f ⊙ c_{t−1} + i ⊙ c̃, h_t = o ⊙ A(c_t)  (σ = recurrent_activation,
-    A = activation). ``unit_forget_bias`` initializes b_f to 1. States [h, c]; output h.
-    """
+    def pack(s):
+        return [pack(v) for v in s] if isinstance(s, (list, tuple)) else next(it)
 
-    _gates = 4
-    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", *_WEIGHT_ARGS,
-                    "dropout", "recurrent_dropout", "seed")
-
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, **kwargs):
-        super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
-                         kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
-                         recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed, **kwargs)
-        self.recurrent_activation = _activations.get(recurrent_activation)
-        self.unit_forget_bias = bool(unit_forget_bias)
-
-    @property
-    def state_size(self):
-        return [self.units, self.units]
-
-    def _bias_value(self, shape, dtype):
-        if not self.unit_forget_bias:
-            return None
-        u = self.units
-        init = self.bias_initializer
-        return numpy.concatenate([numpy.asarray(init((u,), dtype=dtype)), numpy.ones(u, dtype=dtype),
-                                  numpy.asarray(init((2 * u,), dtype=dtype))]).astype(dtype)
-
-    def call(self, inputs, states, training=False):
-        h_tm1, c_tm1 = states[0], states[1]
-        x, h = self._masked_inputs(inputs, h_tm1, training)
-        if self.implementation == 1:  # one mask per gate: per-gate matmuls
-            z = []
-            for g in range(4):
-                zg = (ops.matmul(x[g], self._block(self.kernel, g))
-                      + ops.matmul(h[g], self._block(self.recurrent_kernel, g)))
-                if self.bias is not None:
-                    zg = zg + self._block(self.bias, g)
-                z.append(zg)
-        else:
-            zz = ops.matmul(x, self.kernel) + ops.matmul(h, self.recurrent_kernel)
-            if self.bias is not None:
-                zz = zz + self.bias
-            z = ops.split(zz, 4, axis=1)
-        ract = self.recurrent_activation
-        i, f, o = ract(z[0]), ract(z[1]), ract(z[3])
-        c = f * c_tm1 + i * self.activation(z[2])
-        h_t = o * self.activation(c)
-        return h_t, [h_t, c]
+    return pack(structure)
 
 
+def _map_states(fn, states):
+    return [_map_states(fn, s) for s in states] if isinstance(states, (list, tuple)) else fn(states)
 
-class GRUCell(_Cell):
-    """One GRU step (Cho et al., 2014), gates in Keras's order (z, r, h):
 
-    z = σ(x W_z + b_z + h U_z [+ b'_z]), r = σ(x W_r + b_r + h U_r [+ b'_r]);
-    ``reset_after=True`` (default; bias (2, 3U) = [input bias b, recurrent bias b']):
-    h̃ = A(x W_h + b_h + r ⊙ (h U_h + b'_h)); ``reset_after=False`` (bias (3U,)):
-    h̃ = A(x W_h + b_h + (r ⊙ h) U_h); then h_t = z ⊙ h_{t−1} + (1 − z) ⊙ h̃. State [h]; output h.
-    """
-
-    _gates = 3
-    _config_keys = ("units", "activation", "recurrent_activation", "use_bias", *_WEIGHT_ARGS, "dropout",
-                    "recurrent_dropout", "reset_after", "seed")
-
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, reset_after=True,
-                 seed=None, **kwargs):
-        super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
-                         kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
-                         recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed, **kwargs)
-        self.recurrent_activation = _activations.get(recurrent_activation)
-        self.reset_after = bool(reset_after)
-
-    def _bias_shape(self):
-        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-
-    def call(self, inputs, states, training=False):
-        nested = isinstance(states, (list, tuple))
-        h_tm1 = states[0] if nested else states
-        x, h = self._masked_inputs(inputs, h_tm1, training)
-        if self.implementation != 1:
-            x, h = [x] * 3, [h] * 3
-        b_in = b_rec = None
-        if self.bias is not None:
-            if self.reset_after:
-                b_in, b_rec = ops.getitem(self.bias, 0), ops.getitem(self.bias, 1)
-            else:
-                b_in = self.bias
-        w, rk = self.kernel, self.recurrent_kernel
-        xz, xr, xh = (ops.matmul(x[g], self._block(w, g)) for g in range(3))
-        if b_in is not None:
-            xz, xr, xh = xz + self._block(b_in, 0), xr + self._block(b_in, 1), xh + self._block(b_in, 2)
-        rz, rr = ops.matmul(h[0], self._block(rk, 0)), ops.matmul(h[1], self._block(rk, 1))
-        if b_rec is not None:
-            rz, rr = rz + self._block(b_rec, 0), rr + self._block(b_rec, 1)
-        z = self.recurrent_activation(xz + rz)
-        r = self.recurrent_activation(xr + rr)
-        if self.reset_after:
-            rh = ops.matmul(h[2], self._block(rk, 2))
-            if b_rec is not None:
-                rh = rh + self._block(b_rec, 2)
-            rh = r * rh
-        else:
-            rh = ops.matmul(r * h[2], self._block(rk, 2))
-        hh = self.activation(xh + rh)
-        h_t = z * h_tm1 + (1.0 - z) * hh
-        return h_t, ([h_t] if nested else h_t)
-
+def _reset_dropout_masks(cell) -> None:
+    """Forget the dropout masks drawn for this sequence (in every stacked cell)."""
+    for c in getattr(cell, "cells", None) or [cell]:
+        for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            if hasattr(c, reset):
+                getattr(c, reset)()
 
 
 # ----------------------------------------------------------------------------------
 # the RNN layer
 # ----------------------------------------------------------------------------------
 class RNN(Layer):
-    """Runs a cell over the time axis of (batch, timesteps, features) inputs (Keras 3 ``keras.layers.RNN``).
+    """Runs a cell over the time axis of (batch, timesteps, ...) inputs (Keras 3 ``keras.layers.RNN``).
 
-    For t = 1..T (T..1 with ``go_backwards``): output_t, states_t = cell(x_t, states_{t−1}); masked steps
-    keep states_{t−1} and repeat the previous output (zero with ``zero_output_for_mask``). Returns the last
-    output (N, U), or all of them (N, T, U) with ``return_sequences``; with ``return_state`` a list
-    [output, *final_states]. ``initial_state=`` (call argument): a list of (N, state_size) tensors
-    (zeros by default). ``stateful=True`` starts each call from the previous call's final states (fixed
+    For t = 1..T (T..1 with ``go_backwards``): output_t, states_t = cell(x_t, states_{t−1}); at a masked step
+    the states keep states_{t−1} and the output repeats the previous step's output (zero before the first
+    unmasked step, and everywhere masked with ``zero_output_for_mask``). Returns the last output (N, U), or all
+    of them (N, T, U) with ``return_sequences``; with ``return_state`` a list [output, *final_states].
+    ``cell``: a cell, or a list of cells (made a :class:`StackedRNNCells`, whose states are one list per cell).
+    ``initial_state=`` (call argument): the states in the cell's structure (zeros by default, or the cell's
+    ``get_initial_state``). ``stateful=True`` starts each call from the previous call's final states (fixed
     batch size; ``reset_state()`` zeroes them). ``unroll`` is accepted and ignored.
     """
 
@@ -420,8 +135,7 @@ class RNN(Layer):
         if isinstance(cell, dict):
             cell = _deserialize(cell)
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError(f"{type(self).__name__}: a list of cells (StackedRNNCells) is not supported; "
-                                      f"stack RNN layers with return_sequences=True instead, received cell={cell!r}")
+            cell = StackedRNNCells(list(cell))
         if not callable(getattr(cell, "call", None)):
             raise ValueError(f"{type(self).__name__}: expected `cell` to have a `call(inputs, states)` method, "
                              f"received cell={cell!r}")
@@ -437,13 +151,13 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         size = cell.state_size
-        if isinstance(size, (int, numpy.integer)):
+        if _is_int(size):
             self.state_size = [int(size)]
-        elif isinstance(size, (list, tuple)) and all(isinstance(s, (int, numpy.integer)) for s in size):
-            self.state_size = [int(s) for s in size]
+        elif isinstance(size, (list, tuple)) and all(_is_int(s) or _all_ints(s) for s in size):
+            self.state_size = [int(s) if _is_int(s) else [int(v) for v in s] for s in size]
         else:
             raise ValueError(f"{type(self).__name__}: expected the cell's `state_size` to be an int or a list of "
-                             f"ints, received {size!r}")
+                             f"ints (or of lists of ints, one list per stacked cell), received {size!r}")
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=3)
         self.states = None
@@ -455,19 +169,22 @@ class RNN(Layer):
             self.cell.build(step_shape)
             self.cell.built = True
             self.cell._build_input_shape = (None, *step_shape[1:])
-        if isinstance(self.cell, Layer):
+        if isinstance(self.cell, Layer):  # Keras's paths, also for a cell built before: [outer/]rnn/cell/kernel
+            scope = [layer.name for layer in _build_scope()] or [self.name]
             for w in self.cell._tracked_weights:
-                w.path = f"{self.name}/{self.cell.name}/{w.name}"
+                w.path = "/".join([*scope, self.cell.name, w.name])
         if self.stateful and self.states is not None:
             self.reset_state()
         self.built = True
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         n, t = sequences_shape[0], sequences_shape[1]
-        out_size = getattr(self.cell, "output_size", None) or self.state_size[0]
+        out_size = getattr(self.cell, "output_size", None)
+        if out_size is None:
+            out_size = self.state_size[0]
         out = (n, t, out_size) if self.return_sequences else (n, out_size)
         if self.return_state:
-            return [out] + [(n, s) for s in self.state_size]
+            return [out] + [(n, s) if _is_int(s) else [(n, v) for v in s] for s in self.state_size]
         return out
 
     def compute_mask(self, inputs, mask=None):
@@ -480,21 +197,27 @@ class RNN(Layer):
 
     # ---- states ---------------------------------------------------------------------------
     def get_initial_state(self, batch_size):
-        return [Tensor(numpy.zeros((batch_size, s), dtype=self._dtype)) for s in self.state_size]
+        """The cell's ``get_initial_state(batch_size)`` as a list, or zeros (batch_size, size) per state."""
+        make = getattr(self.cell, "get_initial_state", None)
+        if make is None:
+            return [Tensor(numpy.zeros((batch_size, s), dtype=self._dtype)) for s in self.state_size]
+        states = make(batch_size=batch_size)
+        return list(states) if isinstance(states, (list, tuple)) else [states]
 
     def reset_state(self, states=None) -> None:
-        """Zero the stored states of a stateful layer (or set them to ``states``, a list of arrays)."""
+        """Zero the stored states of a stateful layer (or set them to ``states``, in the states' structure)."""
         if self.states is None:
             return
+        own = _flatten_states(self.states)
         if states is None:
-            for s in self.states:
+            for s in own:
                 s.data[...] = 0
             return
-        states = states if isinstance(states, (list, tuple)) else [states]
-        if len(states) != len(self.states):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: expected {len(self.states)} states, "
-                             f"received {len(states)}")
-        for s, v in zip(self.states, states):
+        given = _flatten_states(states if isinstance(states, (list, tuple)) else [states])
+        if len(given) != len(own):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected {len(own)} states, "
+                             f"received {len(given)}")
+        for s, v in zip(own, given):
             v = numpy.asarray(v.data if isinstance(v, Tensor) else v)
             if v.shape != s.shape:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: expected a state of shape {s.shape}, "
@@ -503,6 +226,15 @@ class RNN(Layer):
 
     reset_states = reset_state
 
+    def _zero_states(self, x) -> list:
+        """Fresh initial states for the batch of ``x``, in the cell's structure, in x's dtype and array module."""
+        n = x.shape[0]
+        xp = get_array_module(x.data)
+        if all(_is_int(s) for s in self.state_size) and (
+                isinstance(self.cell, _Cell) or getattr(self.cell, "get_initial_state", None) is None):
+            return [Tensor(xp.zeros((n, s), dtype=x.dtype)) for s in self.state_size]
+        return _map_states(lambda s: Tensor(xp.zeros(s.shape, dtype=x.dtype)), self.get_initial_state(n))
+
     def _initial_states(self, x, initial_state) -> list:
         n = x.shape[0]
         xp = get_array_module(x.data)
@@ -510,28 +242,32 @@ class RNN(Layer):
         if initial_state is None:
             if self.stateful:
                 if self.states is None:
-                    self.states = [Tensor(xp.zeros((n, s), dtype=x.dtype)) for s in self.state_size]
-                elif self.states[0].shape[0] != n:
-                    raise ValueError(f"{name}: a stateful layer keeps the batch size of its first call "
-                                     f"({self.states[0].shape[0]}); received a batch of {n}. Pass a fixed "
-                                     f"batch_size (and shuffle=False) or call reset_state() after a rebuild")
+                    self.states = self._zero_states(x)
+                else:
+                    first = _flatten_states(self.states)[0]
+                    if first.shape[0] != n:
+                        raise ValueError(f"{name}: a stateful layer keeps the batch size of its first call "
+                                         f"({first.shape[0]}); received a batch of {n}. Pass a fixed "
+                                         f"batch_size (and shuffle=False) or call reset_state() after a rebuild")
                 return list(self.states)
-            return [Tensor(xp.zeros((n, s), dtype=x.dtype)) for s in self.state_size]
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        if len(states) != len(self.state_size):
-            raise ValueError(f"{name}: expected `initial_state` to be a list of {len(self.state_size)} tensors "
-                             f"(one per state, each (batch, size)), received {len(states)}")
+            return self._zero_states(x)
+        expected = self._zero_states(x)
+        flat_expected = _flatten_states(expected)
+        given = _flatten_states(list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state])
+        if len(given) != len(flat_expected):
+            raise ValueError(f"{name}: expected `initial_state` to be a list of {len(flat_expected)} tensors "
+                             f"(one per state, each (batch, size)), received {len(given)}")
         out = []
-        for i, (s, size) in enumerate(zip(states, self.state_size)):
+        for i, (s, want) in enumerate(zip(given, flat_expected)):
             if not isinstance(s, Tensor):
                 s = Tensor(xp.asarray(s, dtype=x.dtype))
             elif s.dtype != x.dtype:
                 s = ops.cast(s, x.dtype)
-            if tuple(s.shape) != (n, size):
-                raise ValueError(f"{name}: expected initial_state[{i}] of shape {(n, size)}, received shape "
+            if tuple(s.shape) != tuple(want.shape):
+                raise ValueError(f"{name}: expected initial_state[{i}] of shape {tuple(want.shape)}, received shape "
                                  f"{tuple(s.shape)}")
             out.append(s)
-        return out
+        return _pack_states(expected, out)
 
     # ---- running ---------------------------------------------------------------------------
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -547,7 +283,7 @@ class RNN(Layer):
         m = _mask_array(mask, n, t, name)
         output, final = self._run(x, states, m, bool(training))
         if self.stateful:
-            self.states = [Tensor(s.data.copy()) for s in final]
+            self.states = _map_states(lambda s: Tensor(s.data.copy()), final)
         if self.return_state:
             if self.return_sequences and m is not None:
                 output._keras_mask = m
@@ -558,34 +294,56 @@ class RNN(Layer):
         """(output, final states) for the whole sequence; subclasses use the fused ops when they can."""
         return self._step_loop(x, states, mask, training)
 
-    def _step_loop(self, x, states, mask, training):
-        """One ``cell.call`` per time step (any cell, any activation, recurrent dropout)."""
+    def _step_loop(self, x, states, mask, training, step=None):
+        """One ``cell.call`` per time step (any cell, any activation, recurrent dropout).
+
+        ``step(s, states) -> (output, new_states)``, when given, replaces ``cell.call(x[:, s], states)``
+        (a layer that computes the input part of every step at once, as ConvLSTM does)."""
         cell = self.cell
-        kwargs = {"training": training} if _accepts(cell.call, "training") else {}
+        if step is None:
+            kwargs = {"training": training} if _accepts(cell.call, "training") else {}
+            rest = (slice(None),) * (x.ndim - 2)
+
+            def step(s, states):
+                return cell.call(ops.getitem(x, (slice(None), s, *rest)), list(states), **kwargs)
+
         t = x.shape[1]
         order = range(t - 1, -1, -1) if self.go_backwards else range(t)
-        rest = (slice(None),) * (x.ndim - 2)
-        outputs = []
+        outputs, prev_out = [], None
         try:
             for s in order:
-                xt = ops.getitem(x, (slice(None), s, *rest))
-                out, new = cell.call(xt, list(states), **kwargs)
+                out, new = step(s, states)
                 new = list(new) if isinstance(new, (list, tuple)) else [new]
                 if mask is not None and not bool(mask[:, s].all()):
+                    # a masked step: the states stay, the output repeats the previous one (zeros at first)
                     keep = mask[:, s].reshape(-1, *([1] * (out.ndim - 1)))
-                    if self.zero_output_for_mask:
-                        out = ops.where(keep, out, get_array_module(keep).zeros((), dtype=out.dtype))
+                    xp = get_array_module(keep)
+                    if self.zero_output_for_mask or prev_out is None:
+                        out = ops.where(keep, out, xp.zeros((), dtype=out.dtype))
                     else:
-                        out = ops.where(keep, out, states[0])
-                    new = [ops.where(keep.reshape(-1, *([1] * (ns.ndim - 1))), ns, os) for ns, os in zip(new, states)]
-                states = new
+                        out = ops.where(keep, out, prev_out)
+                    flat = [ops.where(mask[:, s].reshape(-1, *([1] * (ns.ndim - 1))), ns, os)
+                            for ns, os in zip(_flatten_states(new), _flatten_states(states))]
+                    new = _pack_states(new, flat)
+                states, prev_out = new, out
                 outputs.append(out)
         finally:
-            for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
-                if hasattr(cell, reset):
-                    getattr(cell, reset)()
+            _reset_dropout_masks(cell)
         output = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return output, states
+
+    def _zero_before_first_step(self, output, mask):
+        """Keras's outputs before a sequence's first unmasked step (in processing order) are zeros, whatever the
+        initial state; the fused ops repeat the initial state there, so those outputs are zeroed here."""
+        if mask is None:
+            return output
+        xp = get_array_module(mask)
+        seen = xp.logical_or.accumulate(mask[:, ::-1] if self.go_backwards else mask, axis=1)
+        if bool(seen[:, 0].all()):
+            return output
+        keep = seen if self.return_sequences else seen[:, -1]
+        return ops.where(keep.reshape(*keep.shape, *([1] * (output.ndim - keep.ndim))), output,
+                         xp.zeros((), dtype=output.dtype))
 
     def _input_dropout(self, x, training):
         """x · m/(1 − dropout) with one mask (N, 1, F) for every time step (the cell's input dropout)."""
@@ -696,7 +454,7 @@ class SimpleRNN(_BuiltinRNN):
                                 cell.bias, mask=mask, go_backwards=self.go_backwards, activation=cell.activation,
                                 return_sequences=self.return_sequences,
                                 zero_output_for_mask=self.zero_output_for_mask)
-        return out, [h]
+        return self._zero_before_first_step(out, mask), [h]
 
 
 class LSTM(_BuiltinRNN):
@@ -739,7 +497,7 @@ class LSTM(_BuiltinRNN):
                              cell.recurrent_kernel, cell.bias, mask=mask, go_backwards=self.go_backwards,
                              activation=cell.activation, recurrent_activation=cell.recurrent_activation,
                              return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
-        return out, [h, c]
+        return self._zero_before_first_step(out, mask), [h, c]
 
 
 class GRU(_BuiltinRNN):
@@ -780,4 +538,4 @@ class GRU(_BuiltinRNN):
                          mask=mask, go_backwards=self.go_backwards, reset_after=cell.reset_after,
                          activation=cell.activation, recurrent_activation=cell.recurrent_activation,
                          return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
-        return out, [h]
+        return self._zero_before_first_step(out, mask), [h]
