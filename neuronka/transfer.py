@@ -381,38 +381,13 @@ def train_transfer(job, data, resuming: bool, options: dict, wall_start: float) 
 # ======================================================================================
 # ImageNet predictions
 # ======================================================================================
-def _class_file_roots() -> list[Path]:
-    from . import config  # noqa: PLC0415
-
-    roots = []
-    env = config.get("data")  # NEURONKA_DATA
-    if env:
-        roots.append(Path(env))
-    roots += [Path.cwd().parent / "shared" / "datasets", Path(__file__).resolve().parents[2] / "shared" / "datasets"]
-    return roots
-
-
 def imagenet_class_names() -> list[str]:
-    """The 1,000 ImageNet-1k class names by class index (the index torchvision and Keras use).
+    """The 1,000 ImageNet-1k class names by class index (the index torchvision and Keras use), from the class
+    index shipped with the package (``applications/imagenet_class_index.json``, Keras's file)."""
+    from .applications.imagenet_utils import class_index  # noqa: PLC0415
 
-    The one place the names come from: ``imagenet_classes.tsv`` (lines ``index<TAB>wnid<TAB>name``) in
-    ``imagenet-samples/`` under ``$NEURONKA_DATA``, ``../shared/datasets`` or the shared folder beside the
-    checkout.
-    """
-    candidates = [root / "imagenet-samples" / "imagenet_classes.tsv" for root in _class_file_roots()]
-    for path in candidates:
-        if path.is_file():
-            names: dict[int, str] = {}
-            for line in path.read_text(encoding="utf-8").splitlines():
-                parts = line.split("\t")
-                if len(parts) >= 3 and parts[0].strip().isdigit():
-                    names[int(parts[0])] = parts[2].strip()
-            if sorted(names) != list(range(1000)):
-                raise ValueError(f"{path}: expected the classes 0 … 999, found {len(names)}")
-            return [names[i] for i in range(1000)]
-    raise FileNotFoundError("the ImageNet class names (imagenet-samples/imagenet_classes.tsv) were not found in "
-                            + ", ".join(str(p.parent.parent) for p in candidates)
-                            + "; set NEURONKA_DATA to the folder holding imagenet-samples/")
+    index = class_index()
+    return [index[str(i)][1] for i in range(len(index))]
 
 
 def read_imagenet_image(path: str, size: int, family: str) -> numpy.ndarray:

@@ -18,18 +18,6 @@ from .test_layers_keras_core import time_mask
 TOL = {"keras_rtol": 1e-4, "keras_atol": 3e-5}
 
 
-def _conv3d_available() -> bool:
-    try:
-        nk.ops.conv(numpy.zeros((1, 2, 2, 2, 1), numpy.float32), numpy.zeros((1, 1, 1, 1, 1), numpy.float32))
-    except ValueError:
-        return False
-    return True
-
-
-needs_conv3d = pytest.mark.skipif(not _conv3d_available(),
-                                  reason="ConvLSTM3D needs 3-D convolutions in neuronka.ops.conv (being added in "
-                                         "neuronka/ops/convolution.py by the conv3d work)")
-
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_names():
@@ -85,10 +73,10 @@ CASES = [
               (2, 3, 4, 4, 1), keras=True, training_modes=(False, True), **TOL),
     # ---- ConvLSTM3D: (batch, time, depth, height, width, channels) -------------------------------------------------
     LayerCase("conv_lstm3d", layers.ConvLSTM3D, {"filters": 2, "kernel_size": 2}, (1, 2, 3, 3, 3, 1), keras=True,
-              gradcheck=True, marks=needs_conv3d, **TOL),
+              gradcheck=True, **TOL),
     LayerCase("conv_lstm3d_same_sequences_channels_first", layers.ConvLSTM3D,
               {"filters": 2, "kernel_size": 2, "padding": "same", "return_sequences": True,
-               "data_format": "channels_first"}, (2, 2, 1, 3, 4, 3), keras=True, marks=needs_conv3d, **TOL),
+               "data_format": "channels_first"}, (2, 2, 1, 3, 4, 3), keras=True, **TOL),
 ]
 
 
