@@ -4,11 +4,15 @@ Each module lists its public layers in ``__all__``; they are all re-exported her
 """
 from . import (
     activations,
+    attention,
     bidirectional,
     convolutional,
     core,
+    einsum_dense,
     embedding,
+    grouped_query_attention,
     merging,
+    multi_head_attention,
     normalization,
     pooling,
     preprocessing,
@@ -17,12 +21,16 @@ from . import (
     reshaping,
 )
 from .activations import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
+from .einsum_dense import EinsumDense
 from .embedding import *  # noqa: F403
+from .grouped_query_attention import *  # noqa: F403
 from .merging import *  # noqa: F403
+from .multi_head_attention import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .preprocessing import *  # noqa: F403
