@@ -172,7 +172,7 @@ class CallCase:
 
     @property
     def keras_name(self) -> str:
-        return self.layer.__name__
+        return getattr(self.layer, "_keras_export_name", self.layer.__name__)
 
 
 def _inputs(case: CallCase, rng, dtype="float32"):
@@ -581,3 +581,58 @@ def test_attention_layers_refuse_bad_arguments_as_keras_does():
             make(keras.layers)
         with pytest.raises(error):
             make(layers)
+
+
+# ================================================================================================
+# Keras's files, both ways
+# ================================================================================================
+def _attention_model(K):
+    tokens = K.Input((6,), dtype="int32")
+    x = K.layers.Embedding(10, 8, mask_zero=True)(tokens)
+    x = K.layers.MultiHeadAttention(2, 4, name="mha")(x, x)
+    x = K.layers.GroupQueryAttention(4, 4, 2, name="gqa")(x, x, use_causal_mask=True)
+    y = K.layers.Attention(use_scale=True)([x, x])
+    z = K.layers.AdditiveAttention()([x, y])
+    z = K.layers.EinsumDense("abc,cd->abd", output_shape=(6, 3), bias_axes="d", activation="tanh")(z)
+    return K.Model(tokens, K.layers.GlobalAveragePooling1D()(z))
+
+
+def _tokens():
+    x = numpy.random.default_rng(3).integers(1, 10, (3, 6)).astype("int32")
+    x[1, 4:] = 0  # padding
+    return x
+
+
+@keras_api("layers.MultiHeadAttention", "layers.GroupQueryAttention", "layers.Attention",
+           "layers.AdditiveAttention", "layers.EinsumDense", "saving.save_model", "saving.load_model")
+def test_attention_models_move_between_keras_and_neuronka_files(tmp_path):
+    import h5py
+
+    keras = keras_or_skip()
+    x = _tokens()
+    try:
+        km, nm = _attention_model(keras), _attention_model(nk)
+        rng = numpy.random.default_rng(4)
+        km.set_weights([(rng.standard_normal(tuple(w.shape)) * 0.5).astype("float32") for w in km.weights])
+        km.save_weights(tmp_path / "k.weights.h5")
+        nm.load_weights(tmp_path / "k.weights.h5")
+        expected = km.predict(x, verbose=0)
+        numpy.testing.assert_allclose(nm.predict(x, verbose=0), expected, rtol=2e-4, atol=2e-5)
+        nm.save_weights(tmp_path / "n.weights.h5")
+
+        def tree(path):
+            out = {}
+            with h5py.File(path, "r") as f:
+                f.visititems(lambda name, o: out.__setitem__(name, o.shape) if isinstance(o, h5py.Dataset) else None)
+            return out
+        assert tree(tmp_path / "n.weights.h5") == tree(tmp_path / "k.weights.h5")
+
+        km.save(tmp_path / "k.keras")
+        loaded = nk.saving.load_model(tmp_path / "k.keras")
+        numpy.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=2e-4, atol=2e-5)
+        assert [type(la).__name__ for la in loaded.layers] == [type(la).__name__ for la in km.layers]
+        loaded.save(tmp_path / "n.keras")
+        back = keras.saving.load_model(tmp_path / "n.keras")
+        numpy.testing.assert_allclose(back.predict(x, verbose=0), expected, rtol=2e-4, atol=2e-5)
+    finally:
+        keras.backend.clear_session(free_memory=False)

@@ -23,7 +23,7 @@ from .. import constraints, initializers, regularizers
 from ..ops import attention as _attention
 from ..random import SeedGenerator, generator
 from .activations import Softmax
-from .base import Layer, unique_name
+from .base import Layer
 from .core import Dropout
 from .einsum_dense import EinsumDense
 from .multi_head_attention import (
@@ -38,7 +38,7 @@ from .multi_head_attention import (
 __all__ = ["GroupedQueryAttention", "GroupQueryAttention"]
 
 
-class GroupQueryAttention(Layer):
+class GroupedQueryAttention(Layer):
     """Grouped-query attention (see the module docstring). Keras's arguments: ``head_dim``, ``num_query_heads``,
     ``num_key_value_heads`` (a divisor of ``num_query_heads``), ``dropout``, ``use_bias``, ``sliding_window``,
     ``flash_attention`` (accepted, same result), the kernel/bias initializers, regularizers and constraints and
@@ -47,21 +47,20 @@ class GroupQueryAttention(Layer):
     attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False)``; the query and
     the value must have the same feature size (the output projection returns to it).
 
-    Keras's class is ``GroupedQueryAttention``, exported (and serialized) as ``GroupQueryAttention``; here both
-    names are this class, and its layers are named ``grouped_query_attention``, ``grouped_query_attention_1``,
-    ... as Keras's."""
+    Keras's class is ``GroupedQueryAttention``, exported (and serialized) as ``GroupQueryAttention``; here too
+    (``_keras_export_name``), and both names are this class."""
+
+    _keras_export_name = "GroupQueryAttention"  # the class_name Keras writes in configs
 
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
                  sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
-        if kwargs.get("name") is None:
-            kwargs["name"] = unique_name("grouped_query_attention")
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.head_dim = checked_positive_int("GroupQueryAttention", "head_dim", head_dim)
-        self.num_query_heads = checked_positive_int("GroupQueryAttention", "num_query_heads", num_query_heads)
-        self.num_key_value_heads = checked_positive_int("GroupQueryAttention", "num_key_value_heads",
+        self.head_dim = checked_positive_int("GroupedQueryAttention", "head_dim", head_dim)
+        self.num_query_heads = checked_positive_int("GroupedQueryAttention", "num_query_heads", num_query_heads)
+        self.num_key_value_heads = checked_positive_int("GroupedQueryAttention", "num_key_value_heads",
                                                         num_key_value_heads)
         if num_query_heads % num_key_value_heads != 0:
             raise ValueError("`num_query_heads` must be divisible by `num_key_value_heads`.")
@@ -181,4 +180,4 @@ class GroupQueryAttention(Layer):
         return {**super().get_config(), **config}
 
 
-GroupedQueryAttention = GroupQueryAttention  # Keras's class name (exported as GroupQueryAttention)
+GroupQueryAttention = GroupedQueryAttention  # the name Keras exports the class under
