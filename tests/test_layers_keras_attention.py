@@ -636,3 +636,21 @@ def test_attention_models_move_between_keras_and_neuronka_files(tmp_path):
         numpy.testing.assert_allclose(back.predict(x, verbose=0), expected, rtol=2e-4, atol=2e-5)
     finally:
         keras.backend.clear_session(free_memory=False)
+
+
+@keras_api("layers.MultiHeadAttention")
+def test_multi_head_attention_leaves_the_masks_of_its_inputs_where_keras_deletes_them():
+    import torch
+
+    keras = keras_or_skip()
+    x = numpy.random.default_rng(0).standard_normal((2, 4, 6)).astype("float32")
+    mask = numpy.array([[1, 1, 0, 0], [1, 1, 1, 0]], bool)
+    ours, theirs = nk.Tensor(x), torch.from_numpy(x)
+    ours._keras_mask, theirs._keras_mask = mask, torch.from_numpy(mask)
+    y = layers.MultiHeadAttention(2, 3)(ours, ours)
+    ky = keras.layers.MultiHeadAttention(2, 3)(theirs, theirs)
+    numpy.testing.assert_array_equal(y._keras_mask, mask)  # both outputs carry the query's mask
+    numpy.testing.assert_array_equal(ky._keras_mask.numpy(), mask)
+    assert ours._keras_mask is mask  # neuronka's input keeps its mask (a residual Add after it still sees it)
+    assert getattr(theirs, "_keras_mask", None) is None  # Keras's deletes it: the documented difference
+    keras.backend.clear_session(free_memory=False)
