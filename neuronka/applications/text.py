@@ -29,7 +29,7 @@ The two-class model outputs one probability (use ``binary_crossentropy``); more 
 """
 from __future__ import annotations
 
-from .. import initializers, layers, ops
+from .. import initializers, layers
 from ..layers.embedding import Embedding
 from ..models import Model
 from ..serialization import register_keras_serializable
