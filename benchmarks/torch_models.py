@@ -12,6 +12,11 @@ so :func:`copy_from_neuronka` can move neuronka's weights into it and the output
   bottleneck blocks [3, 4, 6, 3] with the stride on the 3×3 convolution and projection shortcuts,
   global average pooling, Dense(1000). 25,557,032 parameters.
 - :class:`LSTMClassifier`: LSTM(units) over (N, T, F), then Dense(classes) on the last output.
+- :class:`TransformerClassifier`: ``neuronka.applications.text.text_classifier("transformer")``: token
+  embedding plus a learned position embedding, post-norm encoder blocks (``nn.MultiheadAttention`` with the
+  padding as ``key_padding_mask``, residual, LayerNorm(eps 1e-6), Dense(units, relu), Dense(d), residual,
+  LayerNorm), the mean over the real tokens, Dense(1). Keras also masks the padded queries; their rows are
+  left out of the mean, so the outputs agree (:func:`copy_transformer_from_neuronka`).
 
 The models return logits; neuronka's end in a softmax, which its loss fuses with the cross-entropy, as
 ``torch.nn.functional.cross_entropy`` does with the logits.
@@ -149,6 +154,82 @@ class LSTMClassifier(nn.Module):
     def forward(self, x):
         out, _ = self.lstm(x)
         return self.fc(out[:, -1])
+
+
+class TransformerBlock(nn.Module):
+    """x = LN(x + Dropout(MHA(x, x, x))); x = LN(x + Dropout(W₂ relu(W₁ x))) (the keys of the padding masked)."""
+
+    def __init__(self, width: int, units: int, heads: int, dropout: float = 0.1):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.attention_norm = nn.LayerNorm(width, eps=1e-6)
+        self.ffn_1 = nn.Linear(width, units)
+        self.ffn_2 = nn.Linear(units, width)
+        self.ffn_norm = nn.LayerNorm(width, eps=1e-6)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, padding):
+        attended = self.attention(x, x, x, key_padding_mask=padding, need_weights=False)[0]
+        x = self.attention_norm(x + self.dropout(attended))
+        return self.ffn_norm(x + self.dropout(self.ffn_2(F.relu(self.ffn_1(x)))))
+
+
+class TransformerClassifier(nn.Module):
+    """Tokens (N, L), 0 = padding → the probability logit (N, 1) (see the module docstring)."""
+
+    def __init__(self, vocab: int, sequence_length: int, width: int = 64, units: int = 64, heads: int = 4,
+                 blocks: int = 2, block_dropout: float = 0.1, spatial_dropout: float = 0.2, dropout: float = 0.5):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, width)
+        self.position = nn.Parameter(torch.randn(sequence_length, width) * 0.05)
+        self.spatial_dropout = nn.Dropout1d(spatial_dropout)
+        self.blocks = nn.ModuleList(TransformerBlock(width, units, heads, block_dropout) for _ in range(blocks))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, tokens):
+        real = tokens != 0
+        x = self.embedding(tokens) + self.position[:tokens.shape[1]]
+        x = self.spatial_dropout(x.transpose(1, 2)).transpose(1, 2)  # whole channels per sequence
+        for block in self.blocks:
+            x = block(x, ~real)
+        weights = real.unsqueeze(-1).to(x.dtype)
+        pooled = (x * weights).sum(1) / weights.sum(1)
+        return self.head(self.dropout(pooled))
+
+
+def copy_transformer_from_neuronka(twin: TransformerClassifier, nk_model) -> None:
+    """Copy ``text_classifier("transformer")``'s weights into the twin: EinsumDense kernels (d, N, H) of the
+    query, key and value stacked into ``in_proj_weight`` (3d, d), the output kernel (N, H, d) into
+    ``out_proj.weight`` (d, d), Dense kernels transposed, LayerNorm γ, β as they are."""
+    def put(param, value):
+        value = torch.from_numpy(numpy.ascontiguousarray(value, dtype=numpy.float32))
+        if tuple(param.shape) != tuple(value.shape):
+            raise ValueError(f"copy_transformer_from_neuronka: shape {tuple(value.shape)} into {tuple(param.shape)}")
+        with torch.no_grad():
+            param.copy_(value)
+
+    get = nk_model.get_layer
+    put(twin.embedding.weight, get("embedding").get_weights()[0])
+    put(twin.position, get("position_embedding").get_weights()[0][:twin.position.shape[0]])
+    for i, block in enumerate(twin.blocks, start=1):
+        w = get(f"block{i}_attention").get_weights()  # q kernel, q bias, k ..., v ..., output kernel, bias
+        d = w[0].shape[0]
+        put(block.attention.in_proj_weight, numpy.concatenate([w[j].reshape(d, -1).T for j in (0, 2, 4)]))
+        put(block.attention.in_proj_bias, numpy.concatenate([w[j].reshape(-1) for j in (1, 3, 5)]))
+        put(block.attention.out_proj.weight, w[6].reshape(-1, d).T)
+        put(block.attention.out_proj.bias, w[7])
+        for name, mod in (("attention_norm", block.attention_norm), ("ffn_norm", block.ffn_norm)):
+            gamma, beta = get(f"block{i}_{name}").get_weights()
+            put(mod.weight, gamma)
+            put(mod.bias, beta)
+        for name, mod in (("ffn_1", block.ffn_1), ("ffn_2", block.ffn_2)):
+            kernel, bias = get(f"block{i}_{name}").get_weights()
+            put(mod.weight, kernel.T)
+            put(mod.bias, bias)
+    kernel, bias = get("predictions").get_weights()
+    put(twin.head.weight, kernel.T)
+    put(twin.head.bias, bias)
 
 
 def build(name: str) -> nn.Module:

@@ -11,7 +11,11 @@
 Cases (issue #5): CIFAR ResNet-20 and ResNet-56 (training step and inference at batch 128, inference at
 batch 1), ResNet-50 at 224x224 (inference at batch 8 and 1, training step at batch 16), LSTM(128) over
 (64, 100, 32) (training step), and the ops behind them, forward and backward: 3x3 convolution stride 1
-and 2, 1x1 convolution, batch norm (training mode), ReLU, 3x3/2 max pooling, dense.
+and 2, 1x1 convolution, batch norm (training mode), ReLU, 3x3/2 max pooling, dense. Attention (issue #14):
+a MultiHeadAttention training step (self-attention, batch 32, sequence 128, 8 heads, width 256, MSE
+loss) against ``torch.nn.MultiheadAttention``, and the Transformer text classifier's training step
+(``text_classifier("transformer")``: vocabulary 10,000, sequences of 100, width 64, 2 blocks of 4
+heads, binary cross-entropy) against its twin in ``torch_models.py``.
 
 How it measures. Every (case, framework) runs in a fresh child process (``--worker CASE FRAMEWORK``,
 printing one JSON line) with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = ``--threads``
@@ -32,6 +36,8 @@ initializes its own); shapes, parameter counts and FLOPs are equal.
 FLOP counting rule (analytic, per model, 2 FLOPs per multiply-add, only the GEMM-shaped work):
 - convolution forward: 2·N·Ho·Wo·Cout·kh·kw·Cin; dense forward: 2·N·in·out;
 - LSTM forward: the gate GEMMs, 2·N·(F + U)·4U per time step, T steps (plus the dense head);
+- attention forward: the four projections 2·N·T·d·d each, and the two products QKᵀ and PV, 2·N·T·T·d each
+  (over all heads); a Transformer block adds its feed-forward part, 2 · 2·N·T·d·units;
 - a training step = 3 × forward (the forward GEMM and the two backward ones, dX and dW), for every
   layer, the first included; an op's backward = 2 × its forward;
 - batch norm, ReLU, pooling, additions, the loss and the optimizer count 0 (memory-bound: their rows
@@ -111,6 +117,19 @@ def resnet50_flops(batch: int = 1, size: int = 224, classes: int = 1000, blocks=
     return total + dense_flops(batch, cin, classes)
 
 
+def attention_flops(batch: int, steps: int, width: int) -> int:
+    """Forward FLOPs of self-attention over (N, T, d): the projections Q, K, V and the output, 4 · 2·N·T·d·d,
+    and the products QKᵀ and PV over all heads, 2 · 2·N·T·T·d."""
+    return 4 * dense_flops(batch * steps, width, width) + 2 * 2 * batch * steps * steps * width
+
+
+def transformer_flops(batch: int, steps: int, width: int, units: int, blocks: int, classes: int = 1) -> int:
+    """Forward FLOPs of the Transformer text classifier: per block the attention and the feed-forward part
+    (d → units → d), then the head on the mean (embedding lookups and the normalizations count 0)."""
+    ffn = dense_flops(batch * steps, width, units) + dense_flops(batch * steps, units, width)
+    return blocks * (attention_flops(batch, steps, width) + ffn) + dense_flops(batch, width, classes)
+
+
 def lstm_flops(batch: int, steps: int, features: int, units: int, classes: int = 10) -> int:
     """Forward FLOPs of LSTM(units) over (N, T, F) then Dense(classes): the gate GEMMs
     [x_t, h_{t−1}] (N, F + U) · (F + U, 4U) at every step, and the head."""
@@ -167,6 +186,13 @@ def _model_cases() -> list[Case]:
              {"batch": 64, "steps": 100, "features": 32, "units": 128, "classes": 10},
              {"batch": 2, "steps": 5, "features": 4, "units": 8}, warmup=3, steps=10, target=1.0, mem_target=1.5,
              smoke_default=True),
+        Case("mha-train-b32", "MHA 8x32 T128 d256 train b32", "train", "mha",
+             {"batch": 32, "steps": 128, "width": 256, "heads": 8},
+             {"batch": 2, "steps": 6, "width": 8, "heads": 2}, warmup=3, steps=10, target=1.0),
+        Case("transformer-train-b32", "Transformer text T100 d64 train b32", "train", "transformer",
+             {"batch": 32, "steps": 100, "width": 64, "units": 64, "heads": 4, "blocks": 2, "vocab": 10000},
+             {"batch": 2, "steps": 6, "width": 8, "units": 8, "heads": 2, "blocks": 1, "vocab": 50},
+             warmup=3, steps=10),
     ]
 
 
@@ -206,6 +232,10 @@ def forward_flops(case: Case, p: dict) -> int | None:
         return resnet50_flops(p["batch"], p["size"])
     if case.model == "lstm":
         return lstm_flops(p["batch"], p["steps"], p["features"], p["units"], p.get("classes", 10))
+    if case.model == "mha":
+        return attention_flops(p["batch"], p["steps"], p["width"])
+    if case.model == "transformer":
+        return transformer_flops(p["batch"], p["steps"], p["width"], p["units"], p["blocks"])
     if case.model == "conv":
         ho = -(-p["size"] // p["stride"])
         return conv_flops(p["batch"], ho, ho, p["cin"], p["cout"], p["k"])
@@ -288,6 +318,8 @@ def _neuronka_phases(case: Case, p: dict) -> dict:
     initializers.set_seed(0)
     rng = numpy.random.default_rng(0)
     f32 = numpy.float32
+    if case.model in ("mha", "transformer"):
+        return _neuronka_attention(case, p, rng)
     if case.kind in ("train", "infer"):
         n = p["batch"]
         if case.model == "lstm":
@@ -347,6 +379,79 @@ def _neuronka_phases(case: Case, p: dict) -> dict:
     return {"fwd": (_none, lambda _: forward()), "bwd": (forward, lambda y: y.backward(gy))}
 
 
+def _token_batch(rng, p: dict):
+    """Token matrices as TextVectorization makes them: lengths from T/4 to T, the rest padding (0)."""
+    import numpy
+
+    tokens = rng.integers(1, p["vocab"], size=(p["batch"], p["steps"]))
+    lengths = rng.integers(max(1, p["steps"] // 4), p["steps"] + 1, size=p["batch"])
+    tokens[numpy.arange(p["steps"])[None, :] >= lengths[:, None]] = 0
+    return tokens, rng.integers(0, 2, size=(p["batch"], 1))
+
+
+def _neuronka_attention(case: Case, p: dict, rng) -> dict:
+    """The attention cases for neuronka: self-attention MultiHeadAttention(x, x) under an MSE loss, or the
+    Transformer text classifier under binary cross-entropy; SGD(0.1, momentum 0.9), ``train_on_batch``."""
+    import numpy
+
+    import neuronka
+    from neuronka import layers
+
+    if case.model == "mha":
+        x_in = neuronka.Input(shape=(p["steps"], p["width"]))
+        attention = layers.MultiHeadAttention(p["heads"], p["width"] // p["heads"])
+        model = neuronka.Model(x_in, attention(x_in, x_in))
+        x = rng.standard_normal((p["batch"], p["steps"], p["width"])).astype(numpy.float32)
+        y = rng.standard_normal((p["batch"], p["steps"], p["width"])).astype(numpy.float32)
+        loss = "mse"
+    else:
+        from neuronka.applications.text import text_classifier
+
+        model = text_classifier("transformer", p["vocab"], p["steps"], embedding_dim=p["width"], units=p["units"],
+                                num_heads=p["heads"], num_blocks=p["blocks"])
+        x, y = _token_batch(rng, p)
+        y = y.astype(numpy.float32)
+        loss = "binary_crossentropy"
+    model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss=loss)
+    return {"train": (_none, lambda _: model.train_on_batch(x, y))}
+
+
+def _torch_attention(case: Case, p: dict, torch_models) -> dict:
+    """The attention cases for PyTorch: ``nn.MultiheadAttention(batch_first=True)`` called as (x, x, x) without
+    the weights (Keras's layer returns none by default), MSE loss; or the Transformer classifier's twin on the
+    logits with ``binary_cross_entropy_with_logits``; SGD(0.1, momentum 0.9)."""
+    import numpy
+    import torch
+    import torch.nn.functional as F
+
+    rng = numpy.random.default_rng(0)
+    if case.model == "mha":
+        net = torch.nn.MultiheadAttention(p["width"], p["heads"], batch_first=True)
+        x = torch.randn(p["batch"], p["steps"], p["width"])
+        y = torch.randn(p["batch"], p["steps"], p["width"])
+
+        def loss_of():
+            return F.mse_loss(net(x, x, x, need_weights=False)[0], y)
+    else:
+        net = torch_models.TransformerClassifier(p["vocab"], p["steps"], p["width"], p["units"], p["heads"],
+                                                 p["blocks"])
+        tokens, labels = _token_batch(rng, p)
+        x, y = torch.from_numpy(tokens), torch.from_numpy(labels.astype(numpy.float32))
+
+        def loss_of():
+            return F.binary_cross_entropy_with_logits(net(x), y)
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+    def train(_):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_of()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return {"train": (_none, train)}
+
+
 def _torch_phases(case: Case, p: dict, threads: int, layout: str) -> dict:
     """{phase: (setup, step)} for PyTorch, everything built."""
     import torch
@@ -357,6 +462,8 @@ def _torch_phases(case: Case, p: dict, threads: int, layout: str) -> dict:
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    if case.model in ("mha", "transformer"):
+        return _torch_attention(case, p, torch_models)
     fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
 
     def image(*shape):

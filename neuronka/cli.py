@@ -40,8 +40,8 @@ def _add_train(sub) -> None:
                     "dataset's kind (shown in brackets: image / text). Everything lands in the run folder --out.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("what to train")
-    g.add_argument("--model", help="resnet20/32/44/56/110, plain20/.../110 (CIFAR nets), resnet50/101/152 "
-                                   "(ImageNet nets at 32x32 input); text: lstm, gru, conv1d, bilstm "
+    g.add_argument("--model", help="resnet20/32/44/56/110, plain20/.../110 (CIFAR nets), resnet18/34/50/101/152 "
+                                   "(ImageNet nets at 32x32 input); text: lstm, gru, conv1d, bilstm, transformer "
                                    "[resnet20 / lstm]")
     g.add_argument("--dataset", help="cifar10, cifar100, sms-spam, sentiment [cifar10]")
     g.add_argument("--label-mode", choices=("fine", "coarse"), help="cifar100 labels [fine]")
@@ -127,7 +127,7 @@ def _add_predict(sub) -> None:
 def _add_summary(sub) -> None:
     p = sub.add_parser("summary", help="print a model's layers and parameter counts (model.summary())")
     p.add_argument("--model", required=True, help="a zoo model (resnet20 ... resnet152, plain20 ...) or a text "
-                                                  "model (lstm, gru, conv1d, bilstm)")
+                                                  "model (lstm, gru, conv1d, bilstm, transformer)")
     p.add_argument("--input-shape", type=_shape, help="e.g. 224,224,3 [224,224,3 for ImageNet nets, 32,32,3 for "
                                                       "CIFAR nets]")
     p.add_argument("--classes", type=_positive_int, help="[1000 for ImageNet nets, 10 for CIFAR nets, 2 for text]")

@@ -209,7 +209,8 @@ def serialize_keras_object(obj):
         raise TypeError(f"serialize_keras_object: cannot serialize {obj!r} (of type {type(obj).__name__}): "
                         f"expected a built-in value, an array, a function or an object with get_config()")
     cls = type(obj)
-    out = {"module": keras_module_of(cls), "class_name": cls.__name__,
+    # a class Keras exports under another name (GroupedQueryAttention → "GroupQueryAttention") says so itself
+    out = {"module": keras_module_of(cls), "class_name": cls.__dict__.get("_keras_export_name", cls.__name__),
            "config": serialize_keras_object(obj.get_config()), "registered_name": _REGISTERED_NAMES.get(cls)}
     if cls.__name__ == "Functional":
         out["module"], out["registered_name"] = "keras.src.models.functional", "Functional"

@@ -145,7 +145,7 @@ def test_text_classifiers_build_and_predict(kind):
 
 def test_text_classifier_rejects_bad_arguments():
     with pytest.raises(ValueError, match="kind"):
-        text_classifier("transformer", 30, 7)
+        text_classifier("rnn", 30, 7)
     with pytest.raises(ValueError, match="num_classes"):
         text_classifier("gru", 30, 7, num_classes=1)
 

@@ -1,4 +1,5 @@
-"""Text classifiers over token sequences: an embedding, then a convolutional or recurrent encoder, then softmax.
+"""Text classifiers over token sequences: an embedding, then a convolutional, recurrent or Transformer encoder,
+then softmax.
 
 ``text_classifier(kind, vocab_size, sequence_length)`` builds, for int token matrices (N, L) as
 ``TextVectorization(output_mode="int")`` makes them (0 = padding, 1 = out of vocabulary)::
@@ -10,8 +11,17 @@
       "lstm"    LSTM(units)                                             h = h_T (masked steps skipped)
       "gru"     GRU(units)                                              h = h_T
       "bilstm"  Bidirectional(LSTM(units))                              h = [h_T→, h_1←]  (2·units)
+      "transformer"  + PositionEmbedding (learned, added), then ``num_blocks`` encoder blocks (Vaswani et al.,
+                post-norm, as Keras's text-classification example):
+                  x = LayerNorm(x + Dropout(MultiHeadAttention(num_heads, d / num_heads)(x, x)))
+                  x = LayerNorm(x + Dropout(Dense(d)(Dense(units, relu)(x))))
+                → GlobalAveragePooling1D                               h = mean of x_t over the real tokens
     Dropout(dropout)
     Dense: 1 sigmoid unit when num_classes == 2 (p = P(class 1)), else num_classes softmax units
+
+The padding mask of the embedding reaches every layer of the Transformer: the attention's keys (padded tokens
+are never attended to), the residual additions and the normalization (position by position) and the mean,
+so a padded sequence gives the output of the unpadded one.
 
 The two-class model outputs one probability (use ``binary_crossentropy``); more classes use
 ``sparse_categorical_crossentropy``. ``vocab_size`` is ``TextVectorization.vocabulary_size()``
@@ -19,19 +29,80 @@ The two-class model outputs one probability (use ``binary_crossentropy``); more 
 """
 from __future__ import annotations
 
-from .. import layers
-from ..layers.embedding import Embedding  # (not re-exported by neuronka.layers yet)
+from .. import initializers, layers
+from ..layers.embedding import Embedding
 from ..models import Model
+from ..serialization import register_keras_serializable
 
-TEXT_MODELS = ("conv1d", "lstm", "gru", "bilstm")
+TEXT_MODELS = ("conv1d", "lstm", "gru", "bilstm", "transformer")
+MAX_POSITIONS = 512  # the positions a Transformer classifier built for sequences of any length (None) knows
+
+
+@register_keras_serializable(package="neuronka")
+class PositionEmbedding(layers.Layer):
+    """y_t = x_t + P_t for t < L: a learned position embedding P (``sequence_length``, d), added to the inputs
+    (N, L, d), L ≤ ``sequence_length`` (keras_hub's ``PositionEmbedding`` followed by the addition). The input's
+    mask passes through. dL/dP_t = Σ_n dL/dy_{n,t} (the slice and the broadcast addition)."""
+
+    def __init__(self, sequence_length: int, initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(sequence_length, bool) or not isinstance(sequence_length, int) or sequence_length < 1:
+            raise ValueError(f"PositionEmbedding: expected a positive integer `sequence_length`, received "
+                             f"sequence_length={sequence_length!r}")
+        self.sequence_length = sequence_length
+        self.initializer = initializers.get(initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(name="embeddings", shape=(self.sequence_length, input_shape[-1]),
+                                          initializer=self.initializer)
+
+    def call(self, inputs):
+        length = inputs.shape[1]
+        if length > self.sequence_length:
+            raise ValueError(f"PositionEmbedding {self.name!r}: sequences of at most {self.sequence_length} "
+                             f"positions, received {length} (input shape {tuple(inputs.shape)})")
+        return inputs + (self.embeddings if length == self.sequence_length else self.embeddings[:length])
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "sequence_length": self.sequence_length,
+                "initializer": initializers.serialize(self.initializer)}
+
+
+def transformer_block(x, num_heads: int, units: int, dropout: float, name: str):
+    """One post-norm encoder block on the symbolic (N, L, d) ``x`` (see the module docstring)."""
+    d = x.shape[-1]
+    if d % num_heads:
+        raise ValueError(f"text_classifier: the embedding size {d} must be a multiple of num_heads={num_heads}")
+    attended = layers.MultiHeadAttention(num_heads, d // num_heads, name=f"{name}_attention")(x, x)
+    if dropout:
+        attended = layers.Dropout(dropout, name=f"{name}_attention_dropout")(attended)
+    x = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_attention_norm")(
+        layers.Add(name=f"{name}_attention_add")([x, attended]))
+    hidden = layers.Dense(units, activation="relu", name=f"{name}_ffn_1")(x)
+    hidden = layers.Dense(d, name=f"{name}_ffn_2")(hidden)
+    if dropout:
+        hidden = layers.Dropout(dropout, name=f"{name}_ffn_dropout")(hidden)
+    return layers.LayerNormalization(epsilon=1e-6, name=f"{name}_ffn_norm")(
+        layers.Add(name=f"{name}_ffn_add")([x, hidden]))
 
 
 def text_classifier(kind: str, vocab_size: int, sequence_length: int | None, embedding_dim: int = 64,
                     units: int = 64, num_classes: int = 2, spatial_dropout: float = 0.2, dropout: float = 0.5,
-                    kernel_size: int = 5, name: str | None = None) -> Model:
+                    kernel_size: int = 5, name: str | None = None, num_heads: int = 4, num_blocks: int = 2,
+                    block_dropout: float = 0.1) -> Model:
     """Embedding(mask_zero) → SpatialDropout1D → encoder ``kind`` → Dropout → Dense (see the module docstring).
 
-    ``kind``: "conv1d", "lstm", "gru" or "bilstm". ``sequence_length`` may be None (variable length).
+    ``kind``: "conv1d", "lstm", "gru", "bilstm" or "transformer". ``sequence_length`` may be None (variable
+    length; the Transformer then knows ``MAX_POSITIONS`` positions). Transformer only: ``num_heads`` (dividing
+    ``embedding_dim``), ``num_blocks``, ``block_dropout`` (after the attention and the feed-forward part of
+    each block); ``units`` is the feed-forward width.
     """
     kind = str(kind).lower()
     if kind not in TEXT_MODELS:
@@ -46,6 +117,8 @@ def text_classifier(kind: str, vocab_size: int, sequence_length: int | None, emb
         raise ValueError(f"text_classifier: expected num_classes an integer ≥ 2, received num_classes={num_classes!r}")
     inputs = layers.Input(shape=(sequence_length,), dtype="int64", name="tokens")
     x = Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    if kind == "transformer":
+        x = PositionEmbedding(sequence_length or MAX_POSITIONS, name="position_embedding")(x)
     if spatial_dropout:
         x = layers.SpatialDropout1D(spatial_dropout, name="spatial_dropout")(x)
     if kind == "conv1d":
@@ -55,6 +128,10 @@ def text_classifier(kind: str, vocab_size: int, sequence_length: int | None, emb
         x = layers.LSTM(units, name="lstm")(x)
     elif kind == "gru":
         x = layers.GRU(units, name="gru")(x)
+    elif kind == "transformer":
+        for i in range(num_blocks):
+            x = transformer_block(x, num_heads, units, block_dropout, name=f"block{i + 1}")
+        x = layers.GlobalAveragePooling1D(name="mean_pool")(x)
     else:
         x = layers.Bidirectional(layers.LSTM(units, name="lstm"), name="bidirectional")(x)
     if dropout:

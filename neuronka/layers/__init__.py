@@ -4,12 +4,16 @@ Each module lists its public layers in ``__all__``; they are all re-exported her
 """
 from . import (
     activations,
+    attention,
     audio,
     bidirectional,
     convolutional,
     core,
+    einsum_dense,
     embedding,
+    grouped_query_attention,
     merging,
+    multi_head_attention,
     normalization,
     pooling,
     preprocessing,
@@ -18,15 +22,19 @@ from . import (
     reshaping,
 )
 from .activations import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .audio import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
+from .einsum_dense import EinsumDense
 from .embedding import *  # noqa: F403
+from .grouped_query_attention import *  # noqa: F403
 from .masking import Masking
 from .merging import *  # noqa: F403
+from .multi_head_attention import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .preprocessing import *  # noqa: F403
