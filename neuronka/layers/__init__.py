@@ -5,9 +5,11 @@ Each module lists its public layers in ``__all__``; they are all re-exported her
 from . import (
     activations,
     bidirectional,
+    categorical,
     convolutional,
     core,
     embedding,
+    index_lookup,
     merging,
     normalization,
     pooling,
@@ -19,9 +21,11 @@ from . import (
 from .activations import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
+from .categorical import *  # noqa: F403
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
 from .embedding import *  # noqa: F403
+from .index_lookup import *  # noqa: F403
 from .merging import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
