@@ -380,6 +380,80 @@ def build_model(keras):
     return keras.Model({"words": words, "ints": ints, "floats": floats}, outputs, name="lookups")
 
 
+FEATURE_SPACE_PATH = os.path.join(os.path.dirname(__file__), "data", "keras_feature_space.json")
+FEATURE_SPACE_FILE = os.path.join(os.path.dirname(__file__), "data", "keras_feature_space.keras")
+
+
+def feature_space_data() -> dict:
+    """60 rows of structured data: floats, strings, integers."""
+    rng = numpy.random.default_rng(6)
+    n = 60
+    return {
+        "age": rng.normal(40, 12, n).round(1).astype("float32"),
+        "score": rng.uniform(0, 1, n).round(3).astype("float32"),
+        "ratio": rng.uniform(0, 10, n).round(2).astype("float32"),
+        "income": rng.lognormal(10, 1, n).round(0).astype("float32"),
+        "city": rng.choice(["paris", "lyon", "nice", "brest", "lille"], n, p=[0.4, 0.3, 0.15, 0.1, 0.05]),
+        "code": rng.choice([3, 14, 15, 92, 65], n).astype("int64"),
+        "tag": rng.choice(["x", "y", "z", "w"], n),
+        "zip": rng.integers(1000, 1100, n).astype("int64"),
+    }
+
+
+def build_feature_space(utils, output_mode: str):
+    """The same FeatureSpace in Keras (``utils`` = keras.utils) or neuronka (neuronka.utils)."""
+    fs = utils.FeatureSpace
+    features = {
+        "age": "float_normalized",
+        "score": "float",
+        "ratio": fs.float_rescaled(scale=0.1, offset=-0.5, name="ratio"),
+        "income": fs.float_discretized(num_bins=4, name="income"),
+        "city": "string_categorical",
+        "code": fs.integer_categorical(max_tokens=4, num_oov_indices=2, name="code"),
+        "tag": fs.string_hashed(num_bins=5, name="tag"),
+        "zip": fs.integer_hashed(num_bins=7, output_mode="int" if output_mode == "dict" else "one_hot", name="zip"),
+    }
+    crosses = [("city", "code"), fs.cross(("tag", "zip"), crossing_dim=6,
+                                           output_mode="int" if output_mode == "dict" else "one_hot")]
+    return fs(features=features, crosses=crosses, crossing_dim=9, output_mode=output_mode)
+
+
+def feature_space_answers(utils) -> dict:
+    """What a FeatureSpace says before and after adapting, and its encodings of a batch and of one sample."""
+    data = feature_space_data()
+    out = {}
+    for mode in ("concat", "dict"):
+        fs = build_feature_space(utils, mode)
+        answers = {"config": _jsonable(fs.get_config())}
+        fs.adapt({k: v for k, v in data.items()})
+        answers["adapted_config"] = _jsonable(fs.get_config())
+        answers["vocabularies"] = {k: _jsonable(fs.preprocessors[k].get_vocabulary()) for k in ("city", "code")}
+        answers["bin_boundaries"] = _jsonable(fs.preprocessors["income"].bin_boundaries)
+        norm = fs.preprocessors["age"]
+        answers["normalization"] = [float(numpy.asarray(describe(norm.adapt_mean)["v"]).reshape(-1)[0]),
+                                    float(numpy.asarray(describe(norm.adapt_variance)["v"]).reshape(-1)[0])]
+        encoded = fs.get_encoded_features()
+        shapes = {k: list(v.shape) for k, v in encoded.items()} if isinstance(encoded, dict) else list(encoded.shape)
+        answers["encoded_shapes"] = _jsonable(shapes)
+        batch = fs({k: v[:8] for k, v in data.items()})
+        one = fs({k: v[9].item() if hasattr(v[9], "item") else v[9] for k, v in data.items()})
+        if isinstance(batch, dict):
+            answers["batch"] = {k: describe(v) for k, v in batch.items()}
+            answers["one"] = {k: describe(v) for k, v in one.items()}
+        else:
+            answers["batch"], answers["one"] = describe(batch), describe(one)
+        out[mode] = answers
+    return out
+
+
+def save_feature_space(utils, path: str):
+    """The "concat" feature space adapted on :func:`feature_space_data`, saved to ``path``; returned."""
+    fs = build_feature_space(utils, "concat")
+    fs.adapt(feature_space_data())
+    fs.save(path)
+    return fs
+
+
 def model_layer_outputs(model) -> dict:
     """Each lookup layer of the model called on MODEL_CALLS, as JSON (the expected outputs after loading)."""
     inputs = {"words_lookup": "words", "ints_lookup": "ints", "bins": "floats", "fixed": "words"}
@@ -410,3 +484,8 @@ if __name__ == "__main__":
     with open(MODEL_PATH + ".json", "w", encoding="utf-8") as f:
         json.dump(model_layer_outputs(model), f, ensure_ascii=False)
     print(f"wrote {MODEL_PATH}")
+    with open(FEATURE_SPACE_PATH, "w", encoding="utf-8") as f:
+        json.dump(feature_space_answers(keras.utils), f, ensure_ascii=False)
+    print(f"wrote {FEATURE_SPACE_PATH}")
+    save_feature_space(keras.utils, FEATURE_SPACE_FILE)
+    print(f"wrote {FEATURE_SPACE_FILE}")
