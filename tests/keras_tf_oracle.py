@@ -364,8 +364,9 @@ def record() -> list[dict]:
 
 
 def build_model(keras):
-    """A functional model with an adapted StringLookup, IntegerLookup (mask 0), Discretization, and a StringLookup
-    whose vocabulary is in its config (Keras's or neuronka's: the same code)."""
+    """A functional model with an adapted StringLookup, IntegerLookup (mask 0), Discretization, a StringLookup
+    whose vocabulary is in its config and an adapted "tf_idf" StringLookup (Keras's or neuronka's: the same
+    code)."""
     words = keras.Input(shape=(2,), dtype="string", name="words")
     ints = keras.Input(shape=(2,), dtype="int64", name="ints")
     floats = keras.Input(shape=(1,), name="floats")
@@ -376,7 +377,9 @@ def build_model(keras):
     bins = keras.layers.Discretization(num_bins=4, name="bins")
     bins.adapt(numpy.asarray(MODEL_ADAPT["floats"], dtype="float32"))
     fixed = keras.layers.StringLookup(vocabulary=["cat", "the"], output_mode="count", name="fixed")
-    outputs = [words_lookup(words), ints_lookup(ints), bins(floats), fixed(words)]
+    tf_idf = keras.layers.StringLookup(output_mode="tf_idf", name="tf_idf")  # its idf weights saved by name
+    tf_idf.adapt(numpy.asarray(MODEL_ADAPT["words"]).reshape(5, 2))
+    outputs = [words_lookup(words), ints_lookup(ints), bins(floats), fixed(words), tf_idf(words)]
     return keras.Model({"words": words, "ints": ints, "floats": floats}, outputs, name="lookups")
 
 
@@ -456,7 +459,7 @@ def save_feature_space(utils, path: str):
 
 def model_layer_outputs(model) -> dict:
     """Each lookup layer of the model called on MODEL_CALLS, as JSON (the expected outputs after loading)."""
-    inputs = {"words_lookup": "words", "ints_lookup": "ints", "bins": "floats", "fixed": "words"}
+    inputs = {"words_lookup": "words", "ints_lookup": "ints", "bins": "floats", "fixed": "words", "tf_idf": "words"}
     out = {}
     for name, key in inputs.items():
         layer = model.get_layer(name)

@@ -441,12 +441,22 @@ class IndexLookup(DataPreprocessingLayer):
             self.set_vocabulary(values)
 
     def save_own_variables(self, store) -> None:
-        if self.output_mode == "tf_idf" and self.idf_weights is not None:
-            store["idf_weights"] = self.idf_weights
+        """Keras's: ``store["idf_weights"]`` in "tf_idf" mode."""
+        for key, value in self._named_saved_state().items():
+            if value is not None:
+                store[key] = value
 
     def load_own_variables(self, store) -> None:
         if self.output_mode == "tf_idf":
-            self.idf_weights = numpy.asarray(store["idf_weights"], dtype=floatx())
+            self._load_named_saved_state("idf_weights", store["idf_weights"])
+
+    def _named_saved_state(self) -> dict:
+        """What a weights file holds for this layer by name (``neuronka.saving`` reads and writes it): the idf
+        weights in "tf_idf" mode, as Keras saves them."""
+        return {"idf_weights": self.idf_weights} if self.output_mode == "tf_idf" else {}
+
+    def _load_named_saved_state(self, key: str, value) -> None:
+        self.idf_weights = numpy.asarray(value, dtype=floatx())
 
 
 class StringLookup(IndexLookup):
