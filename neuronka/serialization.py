@@ -164,6 +164,8 @@ def get_in(identifier, table: dict, what: str, deserialize):
 def keras_module_of(cls: type) -> str:
     """The module Keras names for a class of neuronka (``"keras.layers"`` for Dense), else the class's own."""
     mod = cls.__module__
+    if "_keras_module" in vars(cls):  # a class that names its Keras module itself (keras.utils.FeatureSpace)
+        return vars(cls)["_keras_module"]
     for prefix, keras_module in _KERAS_MODULES:
         if mod == prefix or mod.startswith(prefix + "."):
             return keras_module
@@ -211,7 +213,8 @@ def serialize_keras_object(obj):
     cls = type(obj)
     # a class Keras exports under another name (GroupedQueryAttention → "GroupQueryAttention") says so itself
     out = {"module": keras_module_of(cls), "class_name": cls.__dict__.get("_keras_export_name", cls.__name__),
-           "config": serialize_keras_object(obj.get_config()), "registered_name": _REGISTERED_NAMES.get(cls)}
+           "config": serialize_keras_object(obj.get_config()),
+           "registered_name": _REGISTERED_NAMES.get(cls, vars(cls).get("_keras_registered_name"))}
     if cls.__name__ == "Functional":
         out["module"], out["registered_name"] = "keras.src.models.functional", "Functional"
     build_config = obj.get_build_config() if callable(getattr(obj, "get_build_config", None)) else None
@@ -252,6 +255,10 @@ def _namespaces_for(module: str | None) -> list:
     parts = module.split(".")
     if parts[0] != "keras":
         return []
+    if module in ("keras.utils", "keras.src.layers.preprocessing.feature_space"):
+        from .utils import feature_space  # noqa: PLC0415
+
+        return [feature_space]
     for key, ns in table:
         if key in parts:
             return [ns]

@@ -7,11 +7,13 @@ from . import (
     attention,
     audio,
     bidirectional,
+    categorical,
     convolutional,
     core,
     einsum_dense,
     embedding,
     grouped_query_attention,
+    index_lookup,
     merging,
     multi_head_attention,
     normalization,
@@ -26,12 +28,14 @@ from .attention import *  # noqa: F403
 from .audio import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
+from .categorical import *  # noqa: F403
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Identity, Lambda
 from .einsum_dense import EinsumDense
 from .embedding import *  # noqa: F403
 from .grouped_query_attention import *  # noqa: F403
+from .index_lookup import *  # noqa: F403
 from .masking import Masking
 from .merging import *  # noqa: F403
 from .multi_head_attention import *  # noqa: F403

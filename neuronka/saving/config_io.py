@@ -151,7 +151,7 @@ def model_from_config(config, source: str, custom_objects: dict | None = None, s
         except Exception as e:  # noqa: BLE001 - whatever a bad config makes a layer raise, it is a bad file
             raise ValueError(f"{source}: could not rebuild {config['class_name']} from its config: "
                              f"{type(e).__name__}: {e}") from e
-        if not isinstance(model, Model):
+        if not isinstance(model, Model) and not getattr(model, "_saved_as_model", False):  # FeatureSpace is saved too
             raise ValueError(f"{source}: the config describes a {type(model).__name__}, not a model")
         build = config.get("build_config")
         if build and not model.built and callable(getattr(model, "build_from_config", None)):

@@ -41,6 +41,7 @@ class Entry:
     path: str
     owner: object
     variables: list = field(default_factory=list)
+    named: dict = field(default_factory=dict)  # arrays saved under a name (Keras's store["idf_weights"])
 
     @property
     def is_optimizer(self) -> bool:
@@ -141,7 +142,8 @@ def walk(model, include_optimizer: bool = True, skip=()) -> list[Entry]:
         if id(obj) in visited:
             return
         visited.add(id(obj))
-        entries.append(Entry(path, obj, own_variables(obj)))
+        named = getattr(obj, "_named_saved_state", None)
+        entries.append(Entry(path, obj, own_variables(obj), dict(named()) if callable(named) else {}))
         for attr, value in _children(obj, include_optimizer and path == ""):
             child = f"{path}/{attr}" if path else attr
             if _is_saveable(value):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import tempfile
 import warnings
 
 from . import config_io, limits, stores, transfer
@@ -52,7 +53,47 @@ def model_members(model, include_optimizer: bool = True) -> dict[str, bytes]:
     what = f"the config of model {getattr(model, 'name', type(model).__name__)!r}"
     return {METADATA_NAME: config_io.json_bytes(_metadata(), "the metadata"),
             CONFIG_NAME: config_io.json_bytes(config, what),
-            WEIGHTS_NAME: stores.write_h5(walk(model, include_optimizer=include_optimizer))}
+            WEIGHTS_NAME: stores.write_h5(walk(model, include_optimizer=include_optimizer)),
+            **_asset_members(model)}
+
+
+def _asset_members(model) -> dict[str, bytes]:
+    """``assets/<path>/<file>``: the files each object with a ``save_assets(dir)`` method writes (a lookup
+    layer's ``vocabulary.txt``), under the object's path in Keras's walk, as Keras stores them."""
+    members: dict[str, bytes] = {}
+    for entry in walk(model, include_optimizer=False):
+        save = getattr(entry.owner, "save_assets", None)
+        if not callable(save):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            save(tmp)
+            for name in sorted(os.listdir(tmp)):
+                with open(os.path.join(tmp, name), "rb") as f:
+                    members["/".join(p for p in ("assets", entry.path, name) if p)] = f.read()
+    return members
+
+
+def _load_assets(model, assets: dict[str, bytes], source: str) -> None:
+    """Hand each object with a ``load_assets(dir)`` method the files saved under its path; warn about files
+    that no object reads."""
+    unused = set(assets)
+    for entry in walk(model, include_optimizer=False):
+        load = getattr(entry.owner, "load_assets", None)
+        prefix = "/".join(p for p in ("assets", entry.path) if p) + "/"
+        mine = {k[len(prefix):]: v for k, v in assets.items() if k.startswith(prefix) and "/" not in k[len(prefix):]}
+        if not callable(load) or not mine:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in mine.items():
+                with open(os.path.join(tmp, name), "wb") as f:
+                    f.write(data)
+            load(tmp)
+        unused -= {prefix + name for name in mine}
+    if unused:
+        names = sorted(unused)
+        warnings.warn(f"{source}: the archive holds assets ({names[:3]}{' ...' if len(names) > 3 else ''}: files a "
+                      f"layer saved beside its weights, such as a vocabulary) that no layer of the model reads; the "
+                      f"layers keep what their config holds", stacklevel=3)
 
 
 def save_model(model, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
@@ -67,6 +108,9 @@ def save_model(model, filepath: str, overwrite: bool = True, include_optimizer: 
     if not overwrite and os.path.isdir(filepath) and os.listdir(filepath):
         raise FileExistsError(f"{filepath} already exists and overwrite=False")
     os.makedirs(filepath, exist_ok=True)
+    for name in sorted(n for n in members if n.startswith("assets/")):
+        os.makedirs(os.path.dirname(os.path.join(filepath, name)), exist_ok=True)
+        atomic_write_bytes(os.path.join(filepath, name), members[name])
     for name in (WEIGHTS_NAME, CONFIG_NAME, METADATA_NAME):  # config last but one, metadata last
         atomic_write_bytes(os.path.join(filepath, name), members[name])
 
@@ -81,16 +125,19 @@ def _read_members(filepath: str) -> dict[str, bytes]:
             path = os.path.join(filepath, name)
             if os.path.isfile(path):
                 members[name] = read_file(path, cap, name)
+        assets_dir = os.path.join(filepath, "assets")
+        for root, _, files in os.walk(assets_dir):
+            for name in files:
+                rel = os.path.relpath(os.path.join(root, name), filepath).replace(os.sep, "/")
+                members[rel] = read_file(os.path.join(root, name), limits.MAX_WEIGHTS_BYTES, rel)
     else:
         with open_archive(filepath) as archive:
             for name, cap in caps.items():
                 if name in archive:
                     members[name] = archive.read(name, cap)
-            assets = [n for n in archive.names if n.startswith("assets/") and not n.endswith("/")]
-            if assets:
-                warnings.warn(f"{filepath}: the archive holds assets ({assets[:3]}{' ...' if len(assets) > 3 else ''}: "
-                              f"files a layer saved beside its weights, such as a vocabulary), which neuronka does not "
-                              f"read; the layers that saved them keep what their config holds", stacklevel=4)
+            for name in archive.names:  # files layers saved beside their weights (a lookup layer's vocabulary)
+                if name.startswith("assets/") and not name.endswith("/"):
+                    members[name] = archive.read(name, limits.MAX_WEIGHTS_BYTES)
             if WEIGHTS_NAME not in archive and "model.weights.npz" in archive:
                 raise ValueError(f"{filepath}: the weights were saved with weights_format='npz', which Keras stores "
                                  f"as pickled objects; neuronka never unpickles. Save it again with the default "
@@ -123,6 +170,7 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
         compiled = compile and config_io.compile_from_config(model, config.get("compile_config"), filepath,
                                                              custom_objects)
         load_weights_from_store(model, store, filepath, skip_mismatch=False, load_optimizer=compiled)
+        _load_assets(model, {k: v for k, v in members.items() if k.startswith("assets/")}, filepath)
     finally:
         store.close()
     return model

@@ -42,16 +42,28 @@ class H5Store:
     def close(self) -> None:
         self.file.close()
 
-    def vars(self, path: str) -> dict[int, object] | None:
+    def vars(self, path: str, named: tuple = ()) -> dict[int, object] | None:
+        """The numbered variables under ``<path>/vars`` (``named``: the names a layer saves besides, skipped)."""
         group = h5io.group_at(self.file, f"{path}/vars" if path else "vars", self.source)
         if group is None:
             return None
         out = {}
         for key in h5io.keys(group, self.source):
+            if key in named:
+                continue
             if not _INDEX.match(key):
                 raise ValueError(f"{self.source}: {group.name}/{key}: expected variables named 0, 1, 2, ...")
             out[int(key)] = h5io.child(group, key, self.source, kind="dataset")
         return out
+
+    def named(self, path: str, names: tuple) -> dict[str, object]:
+        """The datasets among ``names`` under ``<path>/vars`` (arrays a layer saves by name, as Keras's lookup
+        layers save ``idf_weights``)."""
+        group = h5io.group_at(self.file, f"{path}/vars" if path else "vars", self.source)
+        if group is None:
+            return {}
+        present = set(h5io.keys(group, self.source))
+        return {n: h5io.child(group, n, self.source, kind="dataset") for n in names if n in present}
 
     def read(self, handle, shape, dtype, what: str) -> numpy.ndarray:
         return h5io.read_array(handle, shape, dtype, self.source, what)
@@ -85,6 +97,9 @@ def write_h5(entries) -> bytes:
                 group.attrs["name"] = entry.name
             for i, var in enumerate(entry.variables):
                 group.create_dataset(str(i), data=_check_saveable(_to_numpy(var), f"{entry.group}/{i}"))
+            for key, value in entry.named.items():
+                if value is not None:
+                    group.create_dataset(key, data=_check_saveable(_to_numpy(value), f"{entry.group}/{key}"))
     return buf.getvalue()
 
 

@@ -31,10 +31,16 @@ def _var_label(var, i: int) -> str:
 
 def plan_layer(entry: Entry, store) -> list[tuple]:
     """(owner, variable, array) for one layer's group, or :class:`WeightMismatch` / ``ValueError``."""
-    saved = store.vars(entry.path)
+    names = tuple(entry.named)
+    saved = store.vars(entry.path, names) if names and hasattr(store, "named") else store.vars(entry.path)
     count = len(saved) if saved else 0
+    by_name = []  # arrays a layer saves by name (a lookup layer's idf_weights), read with their stored shape
+    if names and hasattr(store, "named"):
+        for key, handle in store.named(entry.path, names).items():
+            array = store.read(handle, tuple(handle.shape), numpy.dtype(handle.dtype), f"{key} of {_describe(entry)}")
+            by_name.append((entry.owner, _NamedState(entry.owner, key, handle.dtype), array))
     if not entry.variables and count == 0:
-        return []
+        return by_name
     if saved is not None and sorted(saved) != list(range(count)):
         raise ValueError(f"{store.source}: {entry.group}: expected variables numbered 0..{count - 1}, "
                          f"found {sorted(saved)}")
@@ -50,7 +56,17 @@ def plan_layer(entry: Entry, store) -> list[tuple]:
     for i, var in enumerate(entry.variables):
         what = f"variable {i} of {type(entry.owner).__name__} {entry.name!r}: {_var_label(var, i)}"
         arrays.append(store.read(saved[i], tuple(var.shape), numpy.dtype(var.dtype), what))
-    return [(entry.owner, var, array) for var, array in zip(entry.variables, arrays)]
+    return [(entry.owner, var, array) for var, array in zip(entry.variables, arrays)] + by_name
+
+
+class _NamedState:
+    """The target of an array a layer saved by name: assigning hands it to ``owner._load_named_saved_state``."""
+
+    def __init__(self, owner, key: str, dtype):
+        self.owner, self.key, self.dtype = owner, key, dtype
+
+    def assign(self, value) -> None:
+        self.owner._load_named_saved_state(self.key, value)
 
 
 def plan_weights(model, store, source: str, skip_mismatch: bool = False, entries: list[Entry] | None = None,
@@ -89,7 +105,8 @@ def assign(plan: list[tuple]) -> None:
     owners = {}
     for owner, var, array in plan:
         var.assign(array.astype(numpy.dtype(var.dtype), copy=False))
-        owners[id(owner)] = owner
+        if not isinstance(var, _NamedState):  # state saved by name is the layer's own: nothing to derive
+            owners[id(owner)] = owner
     for owner in owners.values():
         hook = getattr(owner, "finalize_state", None)
         if callable(hook):

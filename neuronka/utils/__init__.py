@@ -3,7 +3,7 @@
 Where each lives: the progress bar in :mod:`.progbar`; ``PyDataset`` in :mod:`.pydataset`; ``get_file``
 and archive extraction in :mod:`.file_utils`; images to and from arrays and files in :mod:`.image_utils`;
 ``Config``, ``pad_sequences``, ``normalize``, ``to_categorical``, the batch-tuple helpers and
-``get_source_inputs`` in :mod:`.general`; datasets from folders and arrays
+``get_source_inputs`` in :mod:`.general`; ``FeatureSpace`` in :mod:`.feature_space`; datasets from folders and arrays
 (``image_dataset_from_directory``, ``timeseries_dataset_from_array``, ``split_dataset``, ...) in
 :mod:`.dataset_utils`; (de)serialization and the custom-object registry in :mod:`neuronka.serialization`;
 the session and logging switches in :mod:`neuronka.backend` and :mod:`neuronka.config`;
@@ -32,6 +32,7 @@ from .dataset_utils import (
     text_dataset_from_directory,
     timeseries_dataset_from_array,
 )
+from .feature_space import FeatureSpace
 from .file_utils import get_file
 from .general import (
     Config,
