@@ -4,6 +4,7 @@ Each module lists its public layers in ``__all__``; they are all re-exported her
 """
 from . import (
     activations,
+    augmentation,
     bidirectional,
     convolutional,
     core,
@@ -17,6 +18,7 @@ from . import (
     reshaping,
 )
 from .activations import *  # noqa: F403
+from .augmentation import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
