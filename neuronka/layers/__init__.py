@@ -6,6 +6,7 @@ from . import (
     activations,
     attention,
     audio,
+    augmentation,
     bidirectional,
     categorical,
     convolutional,
@@ -26,6 +27,7 @@ from . import (
 from .activations import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .audio import *  # noqa: F403
+from .augmentation import *  # noqa: F403
 from .base import InputSpec, Layer, Variable
 from .bidirectional import Bidirectional
 from .categorical import *  # noqa: F403

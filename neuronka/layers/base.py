@@ -29,12 +29,12 @@ _ctx = threading.local()
 # call context: the training flag flows from the outer call to the inner layers
 # ----------------------------------------------------------------------------------
 def current_training() -> bool:
-    return getattr(_ctx, "training", False)
+    return bool(getattr(_ctx, "training", None))
 
 
 @contextlib.contextmanager
 def training_scope(training: bool):
-    prev = getattr(_ctx, "training", False)
+    prev = getattr(_ctx, "training", None)
     _ctx.training = bool(training)
     try:
         yield
@@ -194,6 +194,17 @@ def _accepts(fn, arg: str) -> bool:
     except (TypeError, ValueError):
         return False
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _default_of(fn, arg: str):
+    """The default value of ``fn``'s argument ``arg``: None without such an argument, False for a required one."""
+    try:
+        p = inspect.signature(fn).parameters.get(arg)
+    except (TypeError, ValueError):
+        return None
+    if p is None:
+        return None
+    return False if p.default is inspect.Parameter.empty else p.default
 
 
 def _shape_of(x):
@@ -400,6 +411,7 @@ class Layer:
             self._batch_input_shape = None
         self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._call_has_training = _accepts(self.call, "training")
+        self._call_training_default = _default_of(self.call, "training")
         self._call_has_mask = _accepts(self.call, "mask")
 
     # ---- attribute tracking: sub-layers and weights assigned as attributes ----------
@@ -674,11 +686,17 @@ class Layer:
         self._maybe_build(inputs)
         self._check_input_spec([tuple(t.shape) for t in flat])
 
+        # Keras's order: the `training` passed here, else an outer call's, else call()'s default (True for the
+        # augmentation layers, so that `layer(x)` augments); still None, the argument is not passed
         training = kwargs.pop("training", None)
         if training is None:
-            training = current_training()
-        if self._call_has_training:
-            kwargs["training"] = bool(training)
+            training = getattr(_ctx, "training", None)
+        if training is None:
+            training = self._call_training_default
+        if training is not None:
+            training = bool(training)
+            if self._call_has_training:
+                kwargs["training"] = training
         mask = kwargs.pop("mask", None)
         if mask is None:
             masks = [getattr(t, "_keras_mask", None) for t in flat]
@@ -687,7 +705,7 @@ class Layer:
         if self._call_has_mask and mask is not None:
             kwargs["mask"] = mask
 
-        previous, _ctx.training = getattr(_ctx, "training", False), bool(training)  # training_scope, inlined
+        previous, _ctx.training = getattr(_ctx, "training", None), training  # training_scope, inlined
         outermost = not getattr(_ctx, "in_call", False)
         if outermost:  # a layer called on its own keeps the losses of its latest call only (Keras)
             _ctx.in_call = True
