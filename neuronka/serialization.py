@@ -217,6 +217,9 @@ def serialize_keras_object(obj):
            "registered_name": _REGISTERED_NAMES.get(cls, vars(cls).get("_keras_registered_name"))}
     if cls.__name__ == "Functional":
         out["module"], out["registered_name"] = "keras.src.models.functional", "Functional"
+    identity = getattr(obj, "_keras_serialized_class", None)
+    if callable(identity):  # an op on symbolic tensors: Keras's operation class (neuronka.layers.operation)
+        out["module"], out["class_name"], out["registered_name"] = identity()
     build_config = obj.get_build_config() if callable(getattr(obj, "get_build_config", None)) else None
     if build_config is not None:  # Keras's: the build arguments, so that loading can build before the weights
         out["build_config"] = serialize_keras_object(build_config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy
 
 from ..autograd import Tensor, no_grad
+from . import keras_operations
 from .base import Layer, unique_name
 from .symbolic import KerasTensor
 
@@ -78,6 +79,7 @@ class OperationLayer(Layer):
         self._args = _template(tuple(args), found)
         self._kwargs = _template(dict(kwargs or {}), found)
         self.symbolic_inputs = found
+        self._keras = None  # (table entry, constructor arguments, call arguments): see _keras_form
         self.built = True
 
     def _convert_input(self, x):
@@ -132,9 +134,53 @@ class OperationLayer(Layer):
 
         return shapes(specs)
 
+    # ---- Keras's form: the operation class, its constructor arguments, its call arguments ---------------
+    def _keras_form(self):
+        """(table entry, constructor arguments, call arguments with slots) of the Keras operation class this
+        op call is (see :mod:`neuronka.layers.keras_operations`)."""
+        if self._keras is None:
+            self._keras = keras_operations.split_call(self.fn, self.op_name, self._args, self._kwargs)
+        return self._keras
+
+    def _keras_serialized_class(self) -> tuple[str, str, str]:
+        """(module, class_name, registered_name) as Keras writes them for this op (``keras.src.ops.numpy``,
+        ``Add``, ``Add``)."""
+        entry = self._keras_form()[0]
+        return entry["module"], entry["class_name"], entry["class_name"]
+
     def get_config(self) -> dict:
-        raise NotImplementedError(f"{self.name}: a model holding ops.{self.op_name} called on symbolic tensors "
-                                  f"cannot be saved yet (the op's arguments are not serialized)")
+        """Keras's config of the operation: its name and constructor arguments (``Sum``: axis, keepdims)."""
+        return {"name": self.name, **self._keras_form()[1]}
+
+    def keras_call_args(self, inputs) -> list:
+        """The node's arguments as Keras records them (``Add``: ``[x, 3.0]``), the symbolic ``inputs`` of the
+        node in their places."""
+        return list(_fill(self._keras_form()[2], list(inputs)))
+
+    @classmethod
+    def from_keras_config(cls, class_name: str, config: dict) -> OperationLayer:
+        """The operation of a Keras file (``{"class_name": "Add", "config": {"name": "add"}}``): a layer
+        waiting for its call (the node's arguments), which records it as ``symbolic_op_call`` does."""
+        fn, init = keras_operations.function_of(class_name, config)
+        layer = cls(fn, (), {}, name=config.get("name"))
+        layer._args = None  # set by the first call
+        layer._pending = (class_name, init)
+        return layer
+
+    def __call__(self, *args, **kwargs):
+        if self._args is None:  # made from a file: this call (Keras's node arguments) is the op's call
+            from .symbolic import Node  # noqa: PLC0415
+
+            class_name, init = self._pending
+            args, fn_kwargs = keras_operations.arrange(self.fn, class_name, args, init)
+            found: list[KerasTensor] = []
+            self._args = _template(args, found)
+            self._kwargs = _template({**fn_kwargs, **kwargs}, found)
+            self.symbolic_inputs = found
+            outputs = self.compute_output_spec(list(found))
+            Node(self, list(found), (), {}, outputs)
+            return outputs
+        return super().__call__(*args, **kwargs)
 
 
 def symbolic_op_call(fn, args, kwargs):

@@ -365,7 +365,9 @@ class Functional(Model):
             if not isinstance(layer, InputLayer):
                 for node in layer._inbound_nodes:
                     if id(node) in self._own_nodes:
-                        inbound.append({"args": self._serialize_value([node.input_structure, *node.args]),
+                        call_args = layer.keras_call_args(node.input_structure) if hasattr(
+                            layer, "keras_call_args") else [node.input_structure, *node.args]
+                        inbound.append({"args": self._serialize_value(call_args),
                                         "kwargs": self._serialize_value(dict(node.kwargs))})
             cfg["inbound_nodes"] = inbound
             layer_configs.append(cfg)

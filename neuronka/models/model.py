@@ -133,6 +133,10 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None) -> Layer
         return config
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize_layer: expected a dict with 'class_name' and 'config', received {config!r}")
+    if str(config.get("module", "")).startswith("keras.src.ops."):  # an op on symbolic tensors (Keras's form)
+        from ..layers.operation import OperationLayer  # noqa: PLC0415
+
+        return OperationLayer.from_keras_config(config["class_name"], config.get("config") or {})
     cls = None
     registered = config.get("registered_name")
     if registered:
