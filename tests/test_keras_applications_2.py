@@ -461,12 +461,11 @@ def test_preprocess_input_is_the_identity_as_keras(keras, family):
 
 @keras_api("applications.nasnet.preprocess_input", "applications.nasnet.decode_predictions")
 def test_nasnet_preprocess_and_decode_as_keras(keras, monkeypatch):
-    imagenet_utils = pytest.importorskip("neuronka.applications.imagenet_utils",
-                                         reason="imagenet_utils (preprocess modes, the class index) comes with "
-                                                "applications part 1")
     # Keras would download its class index: give it the packaged copy (the same file, byte for byte, as
     # test_keras_applications_1.py checks with Keras's own hash)
     from keras.src.applications import imagenet_utils as keras_imagenet_utils  # noqa: PLC0415
+
+    from neuronka.applications import imagenet_utils  # noqa: PLC0415
 
     monkeypatch.setattr(keras_imagenet_utils, "CLASS_INDEX", imagenet_utils.class_index())
     x = numpy.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")

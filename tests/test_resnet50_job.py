@@ -272,20 +272,10 @@ def test_bad_input_prints_one_error_line_and_exits_2(argv, message, weights, cif
 
 
 # ---------------------------------------------------------------------------------- Keras's ResNet50 and weights
-def _keras_resnet50_merged() -> bool:
-    from neuronka.applications import ResNet50
-
-    model = ResNet50(weights=None)
-    return sum(int(numpy.prod(w.shape)) for w in model.trainable_weights) == 25_583_592
-
-
 @pytest.mark.keras_api("applications.ResNet50")
 def test_keras_resnet50_weights_fine_tune_and_predict_as_keras(cifar, tmp_path, shared_data):
     """Keras's own ResNet50 weights file (written by real Keras) drives the Keras branch: neuronka's ImageNet
     prediction equals Keras's on the caffe-preprocessed photo, and fine-tuning from it runs."""
-    if not _keras_resnet50_merged():
-        pytest.skip("neuronka.applications.ResNet50 is not Keras's architecture yet (the applications helper's "
-                    "branch); the Keras-weights path is finished after that merge")
     from .keras_oracle import keras_or_skip
 
     keras = keras_or_skip()
