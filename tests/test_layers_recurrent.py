@@ -513,3 +513,16 @@ def test_bidirectional_initial_weights_initial_states_and_custom_backward_layer(
     assert custom.compute_output_shape((None, 4, 3)) == (None, 5)
     rebuilt = layers.Bidirectional.from_config(custom.get_config())
     assert isinstance(rebuilt.backward_layer, layers.GRU) and rebuilt(x).shape == (2, 5)
+
+
+def test_unroll_needs_a_known_time_dimension_and_changes_nothing_else():
+    """Keras refuses unroll=True on an undefined time axis; with a known one the outputs are the loop's."""
+    with pytest.raises(ValueError, match="cannot unroll an RNN whose time dimension is undefined"):
+        nk.layers.LSTM(3, unroll=True)(nk.Input((None, 2)))
+    x = numpy.random.default_rng(0).standard_normal((2, 4, 2)).astype(numpy.float32)
+    rolled, unrolled = nk.layers.LSTM(3, seed=1), nk.layers.LSTM(3, unroll=True, seed=1)
+    rolled.build((None, 4, 2))
+    unrolled.build((None, 4, 2))
+    unrolled.set_weights(rolled.get_weights())
+    numpy.testing.assert_array_equal(unrolled(x).data, rolled(x).data)
+    assert nk.layers.LSTM(3, unroll=True)(nk.Input((4, 2))).shape == (None, 3)

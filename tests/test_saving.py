@@ -988,3 +988,23 @@ def test_assets_in_an_archive_are_not_read_and_say_so(tmp_path):
     rewrite_zip(tmp_path / "good.keras", tmp_path / "assets.keras", {"assets/layers/text/vocabulary.txt": b"a\nb\n"})
     with pytest.warns(UserWarning, match=r"holds assets \(\['assets/layers/text/vocabulary\.txt'\]"):
         saving.load_model(tmp_path / "assets.keras")
+
+
+def test_float64_weights_are_rounded_to_the_model_dtype_with_a_warning(tmp_path):
+    """A .weights.h5 holding float64 arrays loads into a float32 model (Keras's cast) and says it rounded."""
+    path = tmp_path / "m.weights.h5"
+    model = _trained()
+    model.save_weights(path)
+    with h5py.File(path, "r+") as f:
+        kernel = f["layers/dense_1/vars/0"][()].astype(numpy.float64) + 1e-12
+        del f["layers/dense_1/vars/0"]
+        f["layers/dense_1/vars/0"] = kernel
+    target = _sequential()
+    with pytest.warns(UserWarning, match=r"1 weight array\(s\) stored as float64 were rounded to the model's float32"):
+        target.load_weights(path)
+    numpy.testing.assert_array_equal(target.layers[-1].kernel.numpy(), kernel.astype(numpy.float32))
+    same = tmp_path / "same-dtype.weights.h5"
+    model.save_weights(same)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float32 into float32: nothing to say
+        _sequential().load_weights(same)

@@ -127,7 +127,9 @@ class RNN(Layer):
     ``cell``: a cell, or a list of cells (made a :class:`StackedRNNCells`, whose states are one list per cell).
     ``initial_state=`` (call argument): the states in the cell's structure (zeros by default, or the cell's
     ``get_initial_state``). ``stateful=True`` starts each call from the previous call's final states (fixed
-    batch size; ``reset_state()`` zeroes them). ``unroll`` is accepted and ignored.
+    batch size; ``reset_state()`` zeroes them). ``unroll=True``: neuronka runs the loop over time eagerly
+    either way, so the results are the same; as in Keras, it needs a known number of timesteps (an error at
+    build otherwise).
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
@@ -164,6 +166,10 @@ class RNN(Layer):
 
     # ---- life cycle -------------------------------------------------------------------
     def build(self, sequences_shape, initial_state_shape=None):
+        if self.unroll and len(sequences_shape) > 1 and sequences_shape[1] is None:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: cannot unroll an RNN whose time dimension is "
+                             f"undefined (input shape {tuple(sequences_shape)}); give the Input a shape with the "
+                             f"number of timesteps, or use unroll=False")
         step_shape = (sequences_shape[0], *tuple(sequences_shape[2:]))
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_shape)

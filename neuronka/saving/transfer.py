@@ -102,11 +102,18 @@ def plan_weights(model, store, source: str, skip_mismatch: bool = False, entries
 def assign(plan: list[tuple]) -> None:
     """Write the planned arrays into their variables; then let layers that derive state from their weights
     (``finalize_state``, as Keras's Normalization) refresh it."""
-    owners = {}
+    owners, narrowed = {}, {}
     for owner, var, array in plan:
-        var.assign(array.astype(numpy.dtype(var.dtype), copy=False))
+        target = numpy.dtype(var.dtype)
+        if array.dtype.kind == "f" and target.kind == "f" and array.dtype.itemsize > target.itemsize:
+            key = (array.dtype.name, target.name)
+            narrowed[key] = narrowed.get(key, 0) + 1
+        var.assign(array.astype(target, copy=False))
         if not isinstance(var, _NamedState):  # state saved by name is the layer's own: nothing to derive
             owners[id(owner)] = owner
+    for (stored, target), count in narrowed.items():  # Keras casts without a word; a lossy cast deserves one
+        warnings.warn(f"load_weights: {count} weight array(s) stored as {stored} were rounded to the model's "
+                      f"{target}", stacklevel=3)
     for owner in owners.values():
         hook = getattr(owner, "finalize_state", None)
         if callable(hook):
