@@ -142,18 +142,19 @@ class RandomPerspective(_GeometricAugmentation):
 # RandomShear
 # ----------------------------------------------------------------------------------------------
 def _symmetric_unit(factor, name: str) -> tuple:
-    """RandomShear's factor rule: a number f in [0, 1] gives (−f, f), a pair in [0, 1] is sorted."""
+    """RandomShear's factor rule: a number f in [0, 1] gives (−f, f), a pair is sorted. Keras 3.15 wants a
+    pair in [0, 1], so its own config (−f, f) does not load back; neuronka takes a pair in [−1, 1]."""
     message = "The `factor` argument should be a number (or a list of two numbers) in the range [0, 1.0]. "
 
-    def check(v):
-        if v > 1.0 or v < 0.0:
+    def check(v, low=0.0):
+        if v > 1.0 or v < low:
             raise ValueError(message + f"Received: input_number={v}")
 
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2:
             raise ValueError(message + f"Received: {name}={factor}")
-        check(factor[0])
-        check(factor[1])
+        check(factor[0], -1.0)
+        check(factor[1], -1.0)
         lower, upper = sorted(factor)
         return lower, upper
     if isinstance(factor, numbers.Real) and not isinstance(factor, bool):
@@ -166,7 +167,8 @@ class RandomShear(_GeometricAugmentation):
     """Shears each image about its top-left corner: the output pixel (x, y) samples the input at
     (x + s_x·y, s_y·x + y), s = ±(u_x, u_y), u_x ~ U[x_factor range], u_y ~ U[y_factor range] (a number f in
     [0, 1] means [−f, f]; a pair (lo, hi) in [0, 1]) and the sign − with probability ½ (drawn first). Fills by
-    ``fill_mode`` ("reflect" by default). Inference: the identity, in the layer's dtype.
+    ``fill_mode`` ("reflect" by default). Inference: the identity, in the layer's dtype. (Deliberate
+    difference: a pair may hold negative values, so that the config of a number f, (−f, f), loads back.)
 
     Bounding boxes move as Keras moves them (x by −s_x·y at the corner that bounds the sheared box, then y
     by −s_y·x), clipped to the image. Deliberate difference: Keras 3.15 shears the boxes in relative
