@@ -1,6 +1,6 @@
 """The second set of image augmentation layers against real Keras 3.15.1 (neuronka/layers/augmentation:
-geometric.py, intensity.py, mixing.py). Keras 3.15.1 has no ``keras.layers.CLAHE`` (its clahe.py is not
-exported), so there is none here.
+geometric.py, intensity.py, mixing.py, clahe.py). Keras 3.15.1 exports CLAHE as
+``keras.layers.ContrastLimitedAdaptiveHistogramEqualization`` (no ``CLAHE`` alias).
 
 What is proved (Keras's random bits cannot be matched, so randomness is pinned or compared in law):
 
@@ -96,6 +96,13 @@ CASES = [
     LayerCase("equalization_unit_bins_channels_first", layers.Equalization,
               {"value_range": (0, 1), "bins": 16, "data_format": "channels_first"}, (2, 3, 5, 5), keras=True,
               keras_training=True, input_maker=unit),
+    LayerCase("clahe", layers.ContrastLimitedAdaptiveHistogramEqualization, {"tile_grid_size": (2, 3)}, (2, 7, 9, 3),
+              keras=True, keras_training=True, input_maker=pixels, check_input_grads=False, keras_check_grads=False,
+              keras_atol=1e-3),
+    LayerCase("clahe_unit_no_clip_channels_first", layers.ContrastLimitedAdaptiveHistogramEqualization,
+              {"value_range": (0, 1), "clip_limit": 0.0, "tile_grid_size": (2, 2), "data_format": "channels_first"},
+              (2, 2, 8, 8), keras=True, keras_training=True, input_maker=unit, check_input_grads=False,
+              keras_check_grads=False),
     LayerCase("mix_up", layers.MixUp, {"alpha": 0.4, "seed": 9}, (3, 4, 4, 3), keras=True),
     LayerCase("cut_mix", layers.CutMix, {"factor": 0.5, "seed": 10}, (3, 4, 4, 3), keras=True),
     LayerCase("cut_mix_channels_first", layers.CutMix, {"data_format": "channels_first"}, (3, 2, 4, 4),
@@ -229,6 +236,28 @@ def test_elastic_transform_equals_keras_with_the_same_noise_field(data_format, m
     _assert_equal_outputs(out, expected, "RandomElasticTransform.transform_images", atol=1e-4)
     (k_alpha, k_sigma), (alpha, sigma) = calls["params"]
     assert abs(alpha - k_alpha) < 1e-5 and abs(sigma - k_sigma) < 1e-5
+
+
+@keras_api("layers.ContrastLimitedAdaptiveHistogramEqualization")
+@pytest.mark.parametrize("shape, kwargs, dtype", [
+    ((2, 16, 16, 3), {}, "float32"),
+    ((3, 13, 10, 1), {"clip_limit": 2.0, "tile_grid_size": (3, 4)}, "uint8"),
+    ((1, 9, 12, 2), {"clip_limit": 0.5, "tile_grid_size": (4, 2), "value_range": (-1, 1)}, "float32"),
+    ((2, 3, 11, 11), {"tile_grid_size": (3, 3), "data_format": "channels_first"}, "int32"),
+    ((12, 12, 3), {"tile_grid_size": (4, 4)}, "float32"),
+])
+def test_clahe_matches_keras(shape, kwargs, dtype):
+    keras = keras_or_skip()
+    import torch  # noqa: PLC0415
+
+    rng = numpy.random.default_rng(11)
+    low, high = kwargs.get("value_range", (0, 255))
+    images = rng.uniform(low, high, shape) ** 1.0
+    images = (images if dtype.startswith("float") else numpy.round(images)).astype(dtype)
+    cls = "ContrastLimitedAdaptiveHistogramEqualization"
+    ours = getattr(layers, cls)(**kwargs)(images.copy(), training=False)
+    theirs = getattr(keras.layers, cls)(**kwargs)(torch.from_numpy(images.copy()), training=False)
+    _assert_equal_outputs(ours, theirs, f"CLAHE{kwargs} on {dtype}", atol=1e-3 if high > 1 else 1e-5)
 
 
 @keras_api("layers.AutoContrast")

@@ -14,10 +14,12 @@ Where each lives:
 * :mod:`.geometric` — RandomPerspective, RandomShear, RandomElasticTransform;
 * :mod:`.intensity` — RandomInvert, RandomPosterization, RandomSharpness, RandomColorDegeneration,
   Solarization, AutoContrast, Equalization;
-* :mod:`.mixing` — MixUp, CutMix, AugMix, RandAugment.
+* :mod:`.mixing` — MixUp, CutMix, AugMix, RandAugment;
+* :mod:`.clahe` — ContrastLimitedAdaptiveHistogramEqualization.
 """
 from .affine import *  # noqa: F403
 from .base import BaseImagePreprocessingLayer
+from .clahe import ContrastLimitedAdaptiveHistogramEqualization
 from .color import *  # noqa: F403
 from .erasing_blur import *  # noqa: F403
 from .flip_crop import *  # noqa: F403
@@ -31,4 +33,4 @@ __all__ = ["CenterCrop", "MaxNumBoundingBoxes", "Pipeline", "RandomBrightness", 
            "RandomGrayscale", "RandomHue", "RandomRotation", "RandomSaturation", "RandomTranslation", "RandomZoom",
            "AugMix", "AutoContrast", "CutMix", "Equalization", "MixUp", "RandAugment", "RandomColorDegeneration",
            "RandomElasticTransform", "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomSharpness",
-           "RandomShear", "Solarization"]
+           "RandomShear", "Solarization", "ContrastLimitedAdaptiveHistogramEqualization"]

@@ -319,9 +319,10 @@ class AutoContrast(_ColorAugmentation):
         axes = (2, 3) if self.data_format == "channels_first" else (1, 2)
         low = ops.min(images, axis=axes, keepdims=True)
         high = ops.max(images, axis=axes, keepdims=True)
-        scale = 255.0 / (high - low)
-        offset = -low * scale
-        results = ops.clip(images * scale + offset, 0.0, 255.0)
+        with numpy.errstate(divide="ignore", invalid="ignore"):  # a flat channel: inf and NaN, replaced below
+            scale = 255.0 / (high - low)
+            offset = -low * scale
+            results = ops.clip(images * scale + offset, 0.0, 255.0)
         results = self._transform_value_range(results, (0, 255), self.value_range, dtype=self.compute_dtype)
         return ops.where(ops.isnan(results), original, results)  # a flat channel: as it was
 
