@@ -53,7 +53,8 @@ def cifar10_location(path: str | None = None) -> str:
     candidates = []
     if os.environ.get("NEURONKA_DATA"):
         candidates.append(Path(os.environ["NEURONKA_DATA"]).expanduser())
-    candidates += [Path.cwd().parent / "shared" / "datasets", Path(__file__).resolve().parents[3] / "shared" / "datasets"]
+    checkout_side = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+    candidates += [Path.cwd().parent / "shared" / "datasets", checkout_side]
     for c in candidates:
         for sub in (c / "cifar10", c):
             if sub.is_dir() and (any(sub.glob("cifar10*.tar.gz")) or (sub / "cifar-10-batches-py").is_dir()
