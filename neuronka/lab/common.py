@@ -26,16 +26,18 @@ def initializer(name: str, seed: int):
 
 
 def mlp(inputs: int, width: int, depth: int, classes: int, activation="relu", init: str = "glorot_uniform",
-        seed: int = 0, batch_norm: bool = False, kernel_regularizer=None, name: str | None = None) -> Sequential:
+        seed: int = 0, batch_norm: bool = False, bn_momentum: float = 0.9, kernel_regularizer=None,
+        name: str | None = None) -> Sequential:
     """``depth`` Dense layers in all: depth − 1 hidden layers of ``width`` units with ``activation`` (a name, or a
     layer factory such as ``lambda: LeakyReLU(0.1)``), then a linear layer of ``classes`` logits. With
-    ``batch_norm`` each hidden layer is Dense → BatchNormalization → activation."""
+    ``batch_norm`` each hidden layer is Dense → BatchNormalization(``bn_momentum``) → activation (0.9, not Keras's
+    0.99, so the moving statistics used at inference have settled within the lab's short runs)."""
     stack = [layers.Input((inputs,))]
     for i in range(depth - 1):
         stack.append(layers.Dense(width, kernel_initializer=initializer(init, seed + i),
                                   kernel_regularizer=kernel_regularizer, name=f"dense_{i + 1}"))
         if batch_norm:
-            stack.append(layers.BatchNormalization(name=f"bn_{i + 1}"))
+            stack.append(layers.BatchNormalization(momentum=bn_momentum, name=f"bn_{i + 1}"))
         if activation is not None:
             stack.append(layers.Activation(activation, name=f"act_{i + 1}") if isinstance(activation, str)
                          else activation())

@@ -43,7 +43,8 @@ def experiment(run: Run) -> None:
                 with numpy.errstate(all="ignore"):
                     hist = common.fit(model, xt, yt, xv, yv, epochs=epochs, lr=0.01, seed=run.seed)
                 acc = hist["val_accuracy"][-1]
-            rows.append([act, INIT_NAMES[init], stds[0], stds[-1], _div(stds[-1], stds[0]), _div(grads[0], grads[-1]), acc])
+            rows.append([act, INIT_NAMES[init], stds[0], stds[-1], _div(stds[-1], stds[0]),
+                         _div(grads[0], grads[-1]), acc])
             run.record(f"{act} + {INIT_NAMES[init]}", {"activation_std": stds, "gradient_norms": grads,
                                                        "held_out_accuracy": acc})
     run.table(f"{DEPTH}-layer MLP at initialization" + (f"; held-out accuracy after {epochs} epochs" if epochs else ""),
