@@ -37,7 +37,7 @@ _ALL = [
     Experiment("overfitting", 7, "Regularizers reduce overfitting; label smoothing tempers confidence",
                "Dropout, DropConnect, data augmentation, early stopping, weight sharing (convolution vs dense), "
                "stochastic depth and label smoothing reduce overfitting; label smoothing makes predictions less "
-               "over-confident.", _lazy("overfitting"), "cifar10 (a 2,000-image subset)", "~5 min"),
+               "over-confident.", _lazy("overfitting"), "cifar10 (a 1,000-image subset)", "~12 min"),
     Experiment("degradation", 8, "Deeper plain nets train worse; residual connections fix it",
                "Deeper plain networks get worse — higher training error, so it is not overfitting (degradation) — "
                "and residual connections F(x)+x fix it (He et al. 2015, Fig. 6).", _lazy("resnets", "degradation"),
