@@ -39,4 +39,5 @@ def experiment(run: Run) -> None:
     else:
         run.verdict("supported" if acc is not None and acc >= 0.91 else "not at this budget",
                     f"test accuracy {acc:.2%} after {options['epochs']} epochs in "
-                    f"{result.get('train_seconds', 0) / 60:.0f} min (target ≥ 91 %; He et al. 91.25 % after 164 epochs; measured on the JPEG copy).")
+                    f"{result.get('train_seconds', 0) / 60:.0f} min (target ≥ 91 %; He et al. 91.25 % after 164 "
+                    f"epochs; measured on the JPEG copy).")

@@ -41,7 +41,7 @@ _ALL = [
     Experiment("degradation", 8, "Deeper plain nets train worse; residual connections fix it",
                "Deeper plain networks get worse — higher training error, so it is not overfitting (degradation) — "
                "and residual connections F(x)+x fix it (He et al. 2015, Fig. 6).", _lazy("resnets", "degradation"),
-               "cifar10", "~5 min"),
+               "cifar10 (2,000-image subset)", "~8 min"),
     Experiment("bottleneck", 9, "Bottleneck blocks are cheaper than basic blocks at equal depth",
                "Bottleneck blocks (1×1, 3×3, 1×1) reach the same depth with fewer parameters and FLOPs than basic "
                "blocks.", _lazy("resnets", "bottleneck"), "none (counts; timing on random input)", "~1 min"),

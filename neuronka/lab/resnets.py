@@ -38,8 +38,8 @@ def degradation(run: Run) -> None:
         (xt, yt), _ = data.digits(run.seed, images=True)
         epochs, what = 2, "digits as 8×8×1 images (1,258)"
     else:
-        (xt, yt), _ = data.cifar10_subset(5000, 0, run.seed, run.data_path)
-        epochs, what = 5, "CIFAR-10, 5,000 training images"
+        (xt, yt), _ = data.cifar10_subset(2000, 0, run.seed, run.data_path)
+        epochs, what = 4, "CIFAR-10, 2,000 training images"
     run.setting(data=what, epochs=epochs, optimizer="SGD lr 0.05 momentum 0.9, batch 64, no weight decay",
                 note="He et al. train 64k iterations on all 50k images; this is a short budget")
     run.log(f"training {', '.join(f'plain-{d}, resnet-{d}' for d in DEPTHS)} for {epochs} epochs each")
