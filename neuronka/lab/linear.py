@@ -16,7 +16,7 @@ def collapse(model) -> tuple[numpy.ndarray, numpy.ndarray]:
     w = kernels[0]
     for k in kernels[1:]:
         w = w @ k
-    b = numpy.zeros(w.shape[1])
+    b = numpy.zeros(w.shape[0])  # f(0): propagate the zero input through every layer
     for lay in common.dense_layers(model):
         b = b @ lay.kernel.numpy().astype(numpy.float64) + lay.bias.numpy()
     return w, b
