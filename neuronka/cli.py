@@ -1,4 +1,4 @@
-"""The ``neuronka`` command: train, evaluate, predict, summary, demo (see docs/cli.md).
+"""The ``neuronka`` command: train, evaluate, predict, summary, demo, lab (see docs/cli.md, docs/lab.md).
 
     neuronka train --model resnet20 --dataset cifar10 --epochs 30 --out runs/r20
     neuronka train --out runs/r20 --resume
@@ -9,6 +9,8 @@
     neuronka summary --model resnet50
     neuronka train --dataset sms-spam --model bilstm --class-weight balanced --out runs/spam
     neuronka demo
+    neuronka lab list
+    neuronka lab run vanishing-gradients --quick --out runs/lab/vg
 
 Problems with what was asked (a bad option, a missing dataset or run folder) print one line,
 ``neuronka: error: ...``, on stderr and exit with status 2; an interrupted training exits with 130.
@@ -138,6 +140,35 @@ def _add_summary(sub) -> None:
 
 
 
+def _add_lab(sub) -> None:
+    p = sub.add_parser("lab", help="the notes' claims as experiments: figures, numbers, a verdict (docs/lab.md)")
+    lab = p.add_subparsers(dest="lab_command", required=True)
+    lab.add_parser("list", help="the experiments, one per claim of the notes")
+    r = lab.add_parser("run", help="run one experiment into a run folder")
+    r.add_argument("name", help="an experiment's name or claim number (see `neuronka lab list`)")
+    r.add_argument("--quick", action="store_true", help="the smoke-test scale (under a minute on 2 cores)")
+    r.add_argument("--out", metavar="DIR", help="run folder [runs/lab/NAME]")
+    r.add_argument("--data", metavar="PATH", help="CIFAR-10 (official archive or image-folder tree) "
+                                                  "[$NEURONKA_DATA, then ../shared/datasets]")
+    r.add_argument("--seed", type=_nonnegative_int, default=0)
+
+
+def _lab(args) -> None:
+    from . import lab  # noqa: PLC0415
+
+    if args.lab_command == "list":
+        for e in lab.EXPERIMENTS.values():
+            print(f"{e.number:2d}  {e.name:20s} {e.title}  [{e.data}; full mode {e.budget}]")
+        return
+    try:
+        experiment = lab.get(args.name)
+    except ValueError as e:
+        from .training import JobError  # noqa: PLC0415
+
+        raise JobError(str(e)) from None
+    lab.run_experiment(experiment, out=args.out, quick=args.quick, seed=args.seed, data=args.data)
+
+
 def _positive_int(text: str) -> int:
     """An argparse type: an integer ≥ 1."""
     try:
@@ -200,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_predict(sub)
     _add_summary(sub)
+    _add_lab(sub)
     return parser
 
 
@@ -254,6 +286,8 @@ def _run(args) -> int:
             training.predict(args.path, args.inputs, top=args.top, model_name=args.model, dataset=args.dataset)
     elif args.command == "summary":
         _summary(args)
+    elif args.command == "lab":
+        _lab(args)
     return 0
 
 
