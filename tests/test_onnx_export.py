@@ -252,6 +252,43 @@ def test_lstm_return_state_matches_onnxruntime():
     assert_exports_equal(model, floats(6, 3))
 
 
+def _lora(layer):
+    layer.enable_lora(2)
+    return layer
+
+
+def test_lora_layers_export_their_merged_kernels():
+    dense, conv = layers.Dense(3), layers.Conv2D(2, 3)
+    model = seq((5, 5, 2), conv, layers.Flatten(), dense)
+    conv.enable_lora(2)
+    dense.enable_lora(2)
+    _randomize(model)
+    assert_exports_equal(model, floats(5, 5, 2))
+
+
+def test_masking_layer_mask_reaches_the_lstm():
+    def make(n):
+        x = floats(6, 3)(n)
+        x[:, 4:] = 0.0  # right padding
+        return x
+    assert_exports_equal(seq((6, 3), layers.Masking(0.0), layers.LSTM(4)), make)
+
+
+def test_multi_head_attention_gate_scores_and_attention_mask_input_match_onnxruntime():
+    q, mask = keras.Input((4, 6)), keras.Input((4, 5), dtype="bool")
+    v = keras.Input((5, 6))
+    out, scores = layers.MultiHeadAttention(2, 3, use_gate=True)(q, v, attention_mask=mask,
+                                                                   return_attention_scores=True)
+    model = keras.Model([q, v, mask], [out, scores])
+    _randomize(model)
+
+    def make(n):
+        m = RNG.uniform(size=(n, 4, 5)) > 0.3
+        m[:, :, 0] = True
+        return [floats(4, 6)(n), floats(5, 6)(n), m]
+    assert_exports_equal(model, make)
+
+
 def test_multi_head_attention_with_causal_mask_matches_onnxruntime():
     def build(q, v):
         return layers.MultiHeadAttention(2, 3, value_dim=4)(q, v, use_causal_mask=True)

@@ -24,11 +24,7 @@ def weight(v) -> numpy.ndarray:
 
 @register(core.Dense)
 def dense(g, layer, x):  # y = activation(x·W + b), W (in, units)
-    if getattr(layer, "lora_enabled", False):
-        kernel = weight(layer.kernel) + weight(layer.lora_kernel_a) @ weight(layer.lora_kernel_b) * (
-            layer.lora_alpha / layer.lora_rank)
-    else:
-        kernel = weight(layer.kernel)
+    kernel = weight(layer._lora_merged() if getattr(layer, "lora_enabled", False) else layer.kernel)
     y = g.op("MatMul", [g.keras(x), g.const(kernel, "kernel")])
     if layer.use_bias:
         y = g.op("Add", [y, g.const(weight(layer.bias), "bias")])
