@@ -384,6 +384,24 @@ def test_bad_paths_and_format_give_clear_errors(tmp_path):
         model.export(tmp_path / "m.onnx", format="onnx", opset_version=9)
 
 
+def test_unbuilt_and_subclassed_models_give_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="not built|no input shape"):
+        keras.Sequential([layers.Dense(2)]).export(tmp_path / "m.onnx", format="onnx")
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(2)
+
+        def call(self, x):
+            return self.d(x)
+    net = Net()
+    net(numpy.zeros((1, 3), "float32"))
+    with pytest.raises(UnsupportedLayerError, match="subclassed|no symbolic inputs"):
+        net.export(tmp_path / "m.onnx", format="onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_export_writes_dynamic_batch_opset_and_class_names(tmp_path):
     from neuronka.export import export_onnx
 

@@ -233,6 +233,7 @@ def build_onnx_model(model, input_signature=None, opset_version: int | None = No
     names = _output_names(model, len(outputs))
     output_infos = []
     for name, v in zip(names, outputs):
+        name = g.name(name) if name in g._used else name  # never the name of an inner tensor
         g._used.add(name)
         g.op("Identity", [g.keras(v)], hint=name)
         g.nodes[-1].output[0] = name
