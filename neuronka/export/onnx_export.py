@@ -147,15 +147,15 @@ def _convert_functional(g, model, inputs: list[Value]) -> list[Value]:
             consumers[id(kt)] = consumers.get(id(kt), 0) + 1
     outputs = {id(t) for t in model.outputs}
     producer_step = {id(kt): k for k, (_, _, _, flat_out) in enumerate(plan) for kt in flat_out}
-    folded: dict[int, object] = {}  # step of a conv → its BatchNormalization
-    skip: set[int] = set()
+    folded: dict[int, int] = {}  # step of a convolution → step of the BatchNormalization folded into it
     for k, (layer, node, single, _) in enumerate(plan):
         if single is None or node.kwargs or id(single) not in producer_step:
             continue
         j = producer_step[id(single)]
-        conv = plan[j][0]
-        if consumers.get(id(single)) == 1 and id(single) not in outputs and _foldable(conv, layer) and j not in folded:
-            folded[j], skip = layer, skip | {k}
+        if (consumers.get(id(single)) == 1 and id(single) not in outputs and j not in folded
+                and _foldable(plan[j][0], layer)):
+            folded[j] = k
+    skip = set(folded.values())
     for k, (layer, node, _, flat_out) in enumerate(plan):
         if k in skip:
             continue
@@ -165,10 +165,9 @@ def _convert_functional(g, model, inputs: list[Value]) -> list[Value]:
 
         args = (_map(node.input_structure, bind), *_map(list(node.args), bind))
         kwargs = _map(dict(node.kwargs), bind)
-        if k in folded:
-            out = _convert_folded(g, layer, folded[k], args[0])
-            bn_out = plan[[i for i in skip if plan[i][0] is folded[k]][0]][3]
-            flat_out = bn_out
+        if k in folded:  # the convolution's value is the BatchNormalization's output
+            bn, _, _, flat_out = plan[folded[k]]
+            out = _convert_folded(g, layer, bn, args[0])
         else:
             out = convert_layer(g, layer, args, kwargs, _flat([args, kwargs]))
         flat_vals = _flat(out)
