@@ -88,6 +88,15 @@ def test_dense_with_every_activation_matches_onnxruntime(activation):
     assert_exports_equal(seq((5,), layers.Dense(6, activation=activation)), floats(5))
 
 
+def _quiet(cls, **kwargs):
+    """``cls(**kwargs)`` without its deprecation warning (rms_scaling is deprecated but still exported)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cls(**kwargs)
+
+
 def _functional(build, *shapes, dtype="float32"):
     inputs = [keras.Input(s, dtype=dtype) for s in shapes]
     outputs = build(*inputs)
@@ -143,7 +152,10 @@ LAYER_CASES = {
     "BatchNormalization_axis1": lambda: seq((3, 5), layers.BatchNormalization(axis=1, center=False)),
     "LayerNormalization": lambda: seq((4, 6), layers.LayerNormalization(epsilon=1e-5)),
     "LayerNormalization_two_axes": lambda: seq((3, 4, 5), layers.LayerNormalization(axis=[2, 3])),
-    "LayerNormalization_rms": lambda: seq((4, 6), layers.LayerNormalization(rms_scaling=True)),
+    "LayerNormalization_rms": lambda: seq((4, 6), _quiet(layers.LayerNormalization, rms_scaling=True)),
+    "RMSNormalization": lambda: seq((4, 6), layers.RMSNormalization()),
+    "GroupNormalization": lambda: seq((4, 4, 6), layers.Conv2D(6, 1), layers.GroupNormalization(groups=3)),
+    "GroupNormalization_1d": lambda: seq((5, 4), layers.GroupNormalization(groups=2, epsilon=1e-5)),
     "UnitNormalization": lambda: seq((4, 6), layers.UnitNormalization()),
     "Normalization": lambda: seq((4, 4, 3), layers.Normalization(mean=[0.1, 0.2, 0.3], variance=[1.0, 4.0, 0.25])),
     "Normalization_invert": lambda: seq((3,), layers.Normalization(mean=[0.1, 0.2, 0.3], variance=[1.0, 4.0, 0.25],

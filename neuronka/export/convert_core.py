@@ -89,6 +89,37 @@ def layer_normalization(g, layer, x):  # y = (x − μ)/√(σ² + ε)·γ + β 
     return g.value(y, x.shape)
 
 
+@register(normalization.RMSNormalization)
+def rms_normalization(g, layer, x):  # y = x/√(mean(x²) + ε)·scale over `axis`
+    axes = sorted(a % x.rank for a in layer.axis)
+    scale = weight(layer.scale).reshape([x.shape[a] if a in axes else 1 for a in range(1, x.rank)])
+    xk = g.keras(x)
+    ms = g.op("ReduceMean", [g.op("Mul", [xk, xk]), g.ints(axes)], keepdims=1)
+    y = g.op("Div", [xk, g.op("Sqrt", [g.op("Add", [ms, g.scalar(layer.epsilon)])])])
+    return g.value(g.op("Mul", [y, g.const(scale, "scale")]), x.shape)
+
+
+@register(normalization.GroupNormalization)
+def group_normalization(g, layer, x):
+    """Channels-first (N, C, …) → (N, G, C/G·…): x̂ = (x − μ)/√(σ² + ε) per row, back, then γ_c·x̂ + β_c."""
+    if layer.axis % x.rank != x.rank - 1 or x.rank < 3:
+        raise unsupported(layer, f"axis={layer.axis} (the channel axis, last, of an input of rank ≥ 3 is exported)")
+    c = x.shape[-1]
+    xc = g.cf(x)
+    grouped = g.op("Reshape", [xc, g.ints([0, layer.groups, -1])])
+    mean = g.op("ReduceMean", [grouped, g.ints([2])], keepdims=1)
+    d = g.op("Sub", [grouped, mean])
+    var = g.op("ReduceMean", [g.op("Mul", [d, d]), g.ints([2])], keepdims=1)
+    y = g.op("Reshape", [g.op("Div", [d, g.op("Sqrt", [g.op("Add", [var, g.scalar(layer.epsilon)])])]),
+                         g.op("Shape", [xc])])
+    bshape = (c, *(1,) * (x.rank - 2))
+    if layer.gamma is not None:
+        y = g.op("Mul", [y, g.const(weight(layer.gamma).reshape(bshape), "gamma")])
+    if layer.beta is not None:
+        y = g.op("Add", [y, g.const(weight(layer.beta).reshape(bshape), "beta")])
+    return g.value(y, x.shape, layout="cf")
+
+
 @register(normalization.UnitNormalization)
 def unit_normalization(g, layer, x):  # y = x / max(‖x‖₂, ε) over `axis`
     axes = [a % x.rank for a in (layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis])]
