@@ -249,8 +249,6 @@ RECURRENT_CASES = {
 @pytest.mark.parametrize("case", sorted(RECURRENT_CASES))
 def test_recurrent_layer_matches_onnxruntime(case, masked):
     rnn = RECURRENT_CASES[case]()
-    if masked and "go_backwards" in case:
-        pytest.skip("covered unmasked")
     stack = [layers.Embedding(30, 6, mask_zero=masked), rnn]
     if getattr(rnn, "return_sequences", False) or getattr(getattr(rnn, "forward_layer", None), "return_sequences",
                                                           False):
