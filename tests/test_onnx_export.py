@@ -51,12 +51,23 @@ def floats(*shape):
     return lambda n: RNG.standard_normal((n, *shape)).astype("float32")
 
 
-def tokens(length, vocab=30, pad_from=None):
+def tokens(length, vocab=30, pad_from=None, padding="right"):
+    """Token ids (n, length); with ``pad_from``, padding zeros of varying length: "right" (row 0 fully real, the
+    others real up to pad_from − i), "left" (the same, mirrored), "holes" (zeros scattered, row n−1 all zeros)."""
     def make(n):
         x = RNG.integers(1, vocab, (n, length)).astype("int64")
-        if pad_from is not None:
-            for i in range(n):  # right padding of varying length, one row fully real, one nearly empty
-                x[i, max(1, pad_from - i):] = 0 if i else x[i, max(1, pad_from - i):]
+        if pad_from is None:
+            return x
+        for i in range(1, n):
+            real = max(1, pad_from - i)
+            if padding == "right":
+                x[i, real:] = 0
+            elif padding == "left":
+                x[i, :length - real] = 0
+        if padding == "holes":
+            x[RNG.uniform(size=x.shape) < 0.35] = 0
+            if n > 1:
+                x[-1] = 0
         return x
     return make
 
@@ -245,16 +256,20 @@ RECURRENT_CASES = {
 }
 
 
-@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "mask_zero"])
+@pytest.mark.parametrize("padding", [None, "right", "left", "holes"])
 @pytest.mark.parametrize("case", sorted(RECURRENT_CASES))
-def test_recurrent_layer_matches_onnxruntime(case, masked):
+def test_recurrent_layer_matches_onnxruntime(case, padding):
+    """Unmasked, and behind Embedding(mask_zero=True) with right, left and scattered padding (an all-padding row)."""
     rnn = RECURRENT_CASES[case]()
+    if padding is not None and "go_backwards" in case:
+        rnn = layers.LSTM(4, go_backwards=True)  # return_sequences=False: the masked form that is exported
+    masked = padding is not None
     stack = [layers.Embedding(30, 6, mask_zero=masked), rnn]
     if getattr(rnn, "return_sequences", False) or getattr(getattr(rnn, "forward_layer", None), "return_sequences",
                                                           False):
-        stack.append(layers.GlobalAveragePooling1D() if masked else layers.Flatten())
+        stack.append(layers.Flatten())  # every step's output compared, the padded ones included
     model = seq((10,), *stack, dtype="int64")
-    assert_exports_equal(model, tokens(10, pad_from=7 if masked else None))
+    assert_exports_equal(model, tokens(10, pad_from=7 if masked else None, padding=padding))
 
 
 def test_lstm_return_state_matches_onnxruntime():

@@ -5,11 +5,13 @@ reordered (0, 3, 1, 2); GRU is [z | r | h] in both. Keras's W (in, k·u) is ONNX
 the input half of ONNX's B = [Wb | Rb], except GRU's ``reset_after=True`` bias (2, 3u), whose second row is
 the recurrent bias Rb, inside the reset gate: ``linear_before_reset=1``.
 
-Masks: ONNX's ``sequence_lens`` (the count of unmasked steps) runs each sequence over its first L steps,
-which is Keras's masked RNN when the padding comes after the last real token (``Embedding(mask_zero=True)``
-on right-padded token ids, as ``TextVectorization`` makes them). With ``return_sequences`` the padded steps
-hold Keras's values too: the last output (zeros for ``zero_output_for_mask``, as in Bidirectional). A mask
-with a hole before the last real token is read as right padding of its length.
+Masks, exact for any pattern (right padding, Keras's default left padding of ``pad_sequences``, holes):
+a masked step leaves the state unchanged, so the RNN over x equals the RNN over the unmasked steps alone,
+moved to the front in their order ("compacted": a stable sort of the time indices by "masked", TopK over
+mask·T + t ... with the masked ones last), with ONNX's ``sequence_lens`` = their count L. The outputs go back
+to their time steps through c_t = Σ_{s≤t} m_s (the count of real steps so far): the output at step t is the
+compacted output c_t − 1 (Keras repeats the last output at a masked step), 0 before the first real step and,
+with ``zero_output_for_mask`` (Bidirectional), 0 at every masked step.
 """
 from __future__ import annotations
 
@@ -78,16 +80,43 @@ def _run(g, layers: list, x: Value, direction: str):
     r = numpy.stack([p[1] for p in parts])
     b = numpy.stack([p[2] for p in parts])
     acts = [a for p in parts for a in p[3]]
-    xt = g.op("Transpose", [g.keras(x)], perm=[1, 0, 2])  # (T, N, C)
-    lengths = None
+    xk, lengths, counts = g.keras(x), None, None
     if isinstance(x.mask, Value):
-        lengths = g.op("ReduceSum", [g.op("Cast", [g.keras(x.mask)], to=6), g.ints([1])], keepdims=0,
-                       hint="sequence_lens")
+        xk, lengths, counts = _compact(g, xk, g.keras(x.mask))
+    xt = g.op("Transpose", [xk], perm=[1, 0, 2])  # (T, N, C)
     kind = _KINDS[type(first)]
     n_out = 3 if kind == "LSTM" else 2
     outs = g.op(kind, [xt, g.const(w, "W"), g.const(r, "R"), g.const(b, "B"), lengths or ""], outputs=n_out,
                 hidden_size=first.cell.units, direction=direction, activations=acts, **parts[0][4])
-    return outs[0], outs[1], outs[2] if n_out == 3 else None, lengths
+    return outs[0], outs[1], outs[2] if n_out == 3 else None, counts
+
+
+def _compact(g, x: str, mask: str) -> tuple[str, str, str]:
+    """(x with the unmasked steps first, in order; their count L (N,) int32; c = cumsum of the mask (N, T))."""
+    m = g.op("Cast", [mask], to=7)  # (N, T) int64
+    t = g.op("Slice", [g.op("Shape", [x]), g.ints([1]), g.ints([2])])
+    zero, one = g.const(numpy.asarray(0, numpy.int64), "zero"), g.const(numpy.asarray(1, numpy.int64), "one")
+    steps = g.op("Range", [zero, g.op("Squeeze", [t, g.ints([0])]), one])  # 0 … T − 1
+    key = g.op("Add", [g.op("Mul", [g.op("Sub", [one, m]), t]), steps])  # (1 − m_t)·T + t
+    _, order = g.op("TopK", [key, t], outputs=2, axis=1, largest=0, sorted=1)  # (N, T): real steps first
+    index = g.op("Expand", [g.op("Unsqueeze", [order, g.ints([-1])]), g.op("Shape", [x])])
+    compacted = g.op("GatherElements", [x, index], axis=1, hint="compacted")
+    lengths = g.op("Cast", [g.op("ReduceSum", [m, g.ints([1])], keepdims=0)], to=6, hint="sequence_lens")
+    return compacted, lengths, g.op("CumSum", [m, one], hint="counts")
+
+
+def _uncompact(g, seq: str, counts: str, mask: str, zero_masked: bool, extra: int) -> str:
+    """Outputs (N, T, …) of the compacted run back at their steps: y_t = ŷ[c_t − 1], 0 where c_t = 0 and, with
+    ``zero_masked``, where step t is masked."""
+    one = g.const(numpy.asarray(1, numpy.int64), "one")
+    pos = g.op("Max", [g.op("Sub", [counts, one]), g.const(numpy.asarray(0, numpy.int64), "zero")])
+    trailing = g.ints(list(range(2, 2 + extra)))  # (N, T) → (N, T, 1, …) against seq's (N, T, …)
+    index = g.op("Expand", [g.op("Unsqueeze", [pos, trailing]), g.op("Shape", [seq])])
+    y = g.op("GatherElements", [seq, index], axis=1)
+    keep = g.op("GreaterOrEqual", [counts, one])
+    if zero_masked:
+        keep = g.op("And", [keep, mask])
+    return g.op("Where", [g.op("Unsqueeze", [keep, trailing]), y, g.scalar(0.0)])
 
 
 @register(recurrent.LSTM, recurrent.GRU, recurrent.SimpleRNN)
@@ -99,14 +128,13 @@ def rnn(g, layer, x, initial_state=None, mask=None, training=None):
     if x.shape[1] is None and layer.go_backwards and layer.return_sequences:
         raise unsupported(layer, "go_backwards with return_sequences over sequences of unknown length")
     u = layer.cell.units
-    y, y_h, y_c, _ = _run(g, [layer], x, "reverse" if layer.go_backwards else "forward")
+    y, y_h, y_c, counts = _run(g, [layer], x, "reverse" if layer.go_backwards else "forward")
     n, t = x.shape[0], x.shape[1]
     h = g.op("Squeeze", [y_h, g.ints([0])])  # (N, U)
     if layer.return_sequences:
         seq = g.op("Transpose", [g.op("Squeeze", [y, g.ints([1])])], perm=[1, 0, 2])  # (N, T, U)
-        if isinstance(x.mask, Value) and not layer.zero_output_for_mask:  # padded steps repeat the last output
-            keep = g.op("Unsqueeze", [g.keras(x.mask), g.ints([-1])])
-            seq = g.op("Where", [keep, seq, g.op("Unsqueeze", [h, g.ints([1])])])
+        if counts is not None:
+            seq = _uncompact(g, seq, counts, g.keras(x.mask), layer.zero_output_for_mask, 1)
         if layer.go_backwards:  # Keras returns the outputs in the order it ran them
             if isinstance(x.mask, Value):
                 raise unsupported(layer, "go_backwards with return_sequences on a masked input")
@@ -136,10 +164,12 @@ def bidirectional(g, layer, x, initial_state=None, mask=None, training=None):
     if layer.merge_mode is None:
         raise unsupported(layer, "merge_mode=None (two outputs)")
     u = fwd.cell.units
-    y, y_h, _, _ = _run(g, [fwd, bwd], x, "bidirectional")
+    y, y_h, _, counts = _run(g, [fwd, bwd], x, "bidirectional")
     n, t = x.shape[0], x.shape[1]
     if fwd.return_sequences:
         both = g.op("Transpose", [y], perm=[2, 0, 1, 3])  # (N, T, 2, U), both in time order
+        if counts is not None:  # both directions output zeros at masked steps (zero_output_for_mask)
+            both = _uncompact(g, both, counts, g.keras(x.mask), True, 2)
         axis, keep = 2, [0, 0]
     else:
         both = g.op("Transpose", [y_h], perm=[1, 0, 2])  # (N, 2, U)
