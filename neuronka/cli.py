@@ -1,4 +1,5 @@
-"""The ``neuronka`` command: train, evaluate, predict, summary, demo, lab (see docs/cli.md, docs/lab.md).
+"""The ``neuronka`` command: train, evaluate, predict, summary, export, demo, lab (see docs/cli.md,
+docs/export.md, docs/lab.md).
 
     neuronka train --model resnet20 --dataset cifar10 --epochs 30 --out runs/r20
     neuronka train --out runs/r20 --resume
@@ -7,6 +8,7 @@
     neuronka train --model resnet50 --weights imagenet --dataset cifar10 --freeze-base --out runs/r50
     neuronka predict --model resnet50 --weights imagenet tabby.jpg --top 5
     neuronka summary --model resnet50
+    neuronka export runs/r20 --format onnx --out r20.onnx
     neuronka train --dataset sms-spam --model bilstm --class-weight balanced --out runs/spam
     neuronka demo
     neuronka lab list
@@ -139,6 +141,43 @@ def _add_summary(sub) -> None:
     p.add_argument("--units", type=_positive_int, default=64)
 
 
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="write a run's (or a .keras file's) model as an ONNX file (docs/export.md)")
+    p.add_argument("path", metavar="RUN_OR_MODEL_FILE", help="a run folder, a .keras model or a .weights.npz file")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="[onnx]")
+    p.add_argument("--out", metavar="FILE", help="the file to write [RUN/model.onnx, or the model file's name with "
+                                                 ".onnx]")
+    p.add_argument("--opset", type=_positive_int, metavar="N", help="ONNX opset version [18]")
+    p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
+
+
+def _export(args) -> None:
+    from pathlib import Path  # noqa: PLC0415
+
+    from .training import JobError, load_run  # noqa: PLC0415
+
+    try:
+        import onnx  # noqa: F401, PLC0415
+
+        from .export import export_onnx  # noqa: PLC0415
+    except ImportError:
+        raise JobError("export: the `onnx` package is not installed (pip install 'neuronka[onnx]')") from None
+    source = Path(args.path).expanduser()
+    if args.out is not None:
+        out = Path(args.out).expanduser()
+    elif source.is_dir():
+        out = source / "model.onnx"
+    else:
+        out = source.with_name(source.name.split(".")[0] + ".onnx")
+    if out.is_dir():
+        raise JobError(f"export: --out {out} is a folder; expected a file such as {out / 'model.onnx'}")
+    if not out.parent.is_dir():
+        raise JobError(f"export: the folder of --out {out} does not exist")
+    model, config = load_run(source, model_name=args.model)
+    metadata = {k: config[k] for k in ("kind", "normalization", "input_shape", "vocabulary_size") if k in config}
+    export_onnx(model, out, opset_version=args.opset, class_names=config.get("class_names"), metadata=metadata)
+    print(f"wrote {out} (ONNX, {args.format}, model {model.name!r}, {len(config.get('class_names') or [])} classes)")
+
 
 def _add_lab(sub) -> None:
     p = sub.add_parser("lab", help="the notes' claims as experiments: figures, numbers, a verdict (docs/lab.md)")
@@ -232,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(sub)
     _add_summary(sub)
     _add_lab(sub)
+    _add_export(sub)
     return parser
 
 
@@ -288,6 +328,8 @@ def _run(args) -> int:
         _summary(args)
     elif args.command == "lab":
         _lab(args)
+    elif args.command == "export":
+        _export(args)
     return 0
 
 

@@ -1373,6 +1373,14 @@ class Model(Layer):
 
         return saving.save_model(self, filepath, *args, **kwargs)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs) -> None:  # noqa: A002
+        """Export for inference (Keras's signature); neuronka writes ``format="onnx"`` (neuronka.export)."""
+        if format != "onnx":
+            raise ValueError(f"Model.export: neuronka exports format='onnx' only, received format={format!r}")
+        from ..export import export_onnx  # noqa: PLC0415
+
+        export_onnx(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def save_weights(self, filepath, *args, **kwargs) -> None:
         from .. import saving  # noqa: PLC0415
 
