@@ -257,6 +257,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "import (a library leaves its host's allocator alone); the neuronka command and the benchmarks turn "
             "it on unless this is 0", "at import"),
     Setting("data", None, "NEURONKA_DATA", "the folder of datasets looked in before the user cache"),
+    Setting("kernel_cache", None, "NEURONKA_KERNEL_CACHE",
+            "the folder Numba keeps the compiled kernels in (None: $XDG_CACHE_HOME/neuronka/numba, else "
+            "~/.cache/neuronka/numba; never the package folder); NUMBA_CACHE_DIR, when set, wins", "at import"),
     Setting("max_archive_bytes", 4 << 30, "NEURONKA_MAX_ARCHIVE_BYTES",
             "the most bytes a dataset archive (.tar.gz) may inflate to in memory; more is an error"),
     Setting("max_extract_bytes", 16 << 30, "NEURONKA_MAX_EXTRACT_BYTES",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy
 import pytest
@@ -186,3 +187,38 @@ def test_load_compiles_every_kernel_up_front():
             "assert blas._numba_kernels is None or all(f.signatures for f in blas._numba_kernels[0].values())\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_compiled_kernels_are_cached_in_the_user_cache_folder_not_the_package(tmp_path):
+    """#15 item 13: Numba's cache goes to the kernel_cache setting (the user's cache folder by default); the
+    process-wide Numba cache folder is left as it was."""
+    import os
+    import textwrap
+
+    numba = pytest.importorskip("numba")
+    code = textwrap.dedent("""
+        import os, numpy
+        from numba.core import config as numba_config
+        before = numba_config.CACHE_DIR
+        from neuronka.ops import kernels
+        @kernels.cached_jit(nogil=True)
+        def twice(x):
+            return 2 * x
+        assert twice(numpy.float32(2)) == 4
+        assert numba_config.CACHE_DIR == before, (numba_config.CACHE_DIR, before)
+        print(kernels.kernel_cache_dir())
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["NEURONKA_KERNEL_CACHE"] = str(tmp_path / "cache")
+    script = tmp_path / "uses_kernels.py"  # Numba caches only functions defined in a file
+    script.write_text(code)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(tmp_path / "cache")
+    cached = [p.name for p in (tmp_path / "cache").rglob("*") if p.suffix in (".nbi", ".nbc")]
+    assert any(name.endswith(".nbi") for name in cached) and any(name.endswith(".nbc") for name in cached)
+    package = Path(kernels.__file__).parent
+    assert not list(package.rglob("*uses_kernels*.nbi")), "the cache went into the package folder"
+    assert numba is not None

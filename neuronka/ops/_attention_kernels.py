@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy
 
+from .kernels import cached_jit, numba
 from .kernels import enabled as _kernels_enabled
-from .kernels import numba
 
 # reassociation (vectorized sums), contraction (FMA), reciprocal, no signed zeros; NaN and inf stay IEEE
 _FAST = {"reassoc", "contract", "arcp", "nsz", "afn"}
@@ -36,7 +36,7 @@ def usable(*arrays) -> bool:
 
 
 if numba is not None:
-    _jit = numba.njit(cache=True, nogil=True, fastmath=_FAST)
+    _jit = cached_jit(nogil=True, fastmath=_FAST)
 
     @_jit
     def _softmax_rows(s, dead, fill, zero_dead):

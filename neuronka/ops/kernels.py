@@ -33,9 +33,12 @@ vectorizes however few columns there are. The kernels are used when Numba import
 arrays, C-contiguous, float32 or float64, at least ``_MIN_SIZE`` elements (below it NumPy's fewer Python
 steps win) and ``NEURONKA_KERNELS`` is not ``0``; otherwise the callers take the NumPy path (the LSTM cell
 kernels take any size: they replace a dozen NumPy calls per time step). Compiled code is cached on disk
-(``cache=True``), so only the first run on a machine pays the compilation.
+in the user's cache folder (:func:`cached_jit`, the ``kernel_cache`` setting), so only the first run on a
+machine pays the compilation.
 """
 from __future__ import annotations
+
+import os
 
 import numpy
 
@@ -47,6 +50,34 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
     numba = None
 
 _ENABLED = numba is not None and config.get("kernels")
+
+
+def kernel_cache_dir() -> str:
+    """Where the compiled kernels are cached: the ``kernel_cache`` setting, else the user's cache folder."""
+    chosen = config.get("kernel_cache")
+    if chosen:
+        return os.path.expanduser(str(chosen))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "neuronka", "numba")
+
+
+def cached_jit(**options):
+    """``numba.njit(cache=True, **options)`` whose on-disk cache is :func:`kernel_cache_dir` (Numba's default
+    is the ``__pycache__`` beside the source, inside the installed package). Numba picks a function's cache
+    folder when it is decorated, so the folder is set for that moment only: other Numba users in the process
+    keep theirs. ``NUMBA_CACHE_DIR``, when the user set it, is left to rule."""
+    def decorate(fn):
+        if os.environ.get("NUMBA_CACHE_DIR"):
+            return numba.njit(cache=True, **options)(fn)
+        from numba.core import config as numba_config  # noqa: PLC0415
+
+        previous, numba_config.CACHE_DIR = numba_config.CACHE_DIR, kernel_cache_dir()
+        try:
+            return numba.njit(cache=True, **options)(fn)
+        finally:
+            numba_config.CACHE_DIR = previous
+
+    return decorate
 _FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
@@ -86,7 +117,7 @@ if numba is not None:
     # to a block of R whole rows (length L = R·C, see ``_block``): the inner loop then runs over L
     # contiguous elements whatever C is, and vectorizes (over only C = 16 columns it did not). (Numba's
     # own ``prange`` was slower here: its loops did not vectorize, and its threads compete with BLAS's.)
-    _jit = numba.njit(cache=True, nogil=True, fastmath=False)
+    _jit = cached_jit(nogil=True, fastmath=False)
 
     # Indices start at 0 inside each slice: Numba then knows they are not negative and emits no wraparound
     # check, which would stop the vectorization.
