@@ -38,6 +38,8 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import neuronka as nk  # noqa: E402
 
+from .oracles import missing  # noqa: E402
+
 keras_api = pytest.mark.keras_api
 
 
@@ -45,7 +47,10 @@ def keras_or_skip():
     """The real Keras module (torch backend), or skip: the test extra installs keras==3.15.1."""
     if os.environ.get("KERAS_BACKEND") != "torch":
         pytest.skip(f"the Keras oracle runs on its torch backend; KERAS_BACKEND={os.environ.get('KERAS_BACKEND')}")
-    keras = pytest.importorskip("keras", reason="real Keras is the test oracle: pip install -e '.[test]'")
+    reason = missing("keras")
+    if reason:
+        pytest.skip(reason)
+    import keras  # noqa: PLC0415
     if keras.__version__ != "3.15.1":
         pytest.skip(f"the oracle is Keras 3.15.1, found {keras.__version__}")
     return keras
