@@ -110,6 +110,9 @@ def torch_module(cls: type):
     def make(*args, **kwargs):
         return module_class()(*args, **kwargs)
 
+    for name, value in vars(cls).items():  # plain class attributes (constants) stay readable on the maker
+        if not name.startswith("_") and not callable(value):
+            setattr(make, name, value)
     return make
 
 
