@@ -119,7 +119,7 @@ from neuronka.layers import Input, KerasTensor
 
 from .keras_oracle import keras_api
 from .layer_harness_keras import KerasCheck, compare_with_keras
-from .oracles import missing, torch_or_skip
+from .oracles import ORACLE_SKIP_PREFIX, missing, torch_or_skip
 
 Shape = tuple
 
@@ -395,9 +395,6 @@ def run_layer_test(
             ", float64 gradcheck" if gradcheck else "")
         pytest.skip(f"{ORACLE_SKIP_PREFIX} ({ran}); not compared with " + "; ".join(not_compared))
     return layer
-
-
-ORACLE_SKIP_PREFIX = "oracle missing, every other check passed"
 
 
 def _gradcheck_float64(layer_cls, init_kwargs, layer, arrays, many, rng, check_input_grads, what,

@@ -16,9 +16,9 @@ from neuronka.ops import attention as nattention
 
 from .helpers import torch_or_skip
 from .keras_oracle import keras_api, keras_or_skip
-from .layer_harness import ORACLE_SKIP_PREFIX, LayerCase, layer_cases
+from .layer_harness import LayerCase, layer_cases
 from .layer_harness_keras import KerasCheck, _compare_serialized, _rel_path, assert_configs_equal, json_normalized
-from .oracles import missing
+from .oracles import ORACLE_SKIP_PREFIX, missing
 
 # ================================================================================================
 # EinsumDense, Attention, AdditiveAttention: harness rows
