@@ -424,6 +424,7 @@ def test_recurrent_dropout_changes_training_outputs_only_and_gradients_flow():
         y = layer(x, training=True)
         assert not numpy.allclose(y.numpy(), a)
         nk.ops.sum(y).backward()
+        assert len(layer.trainable_weights) == 3, f"{cls.__name__}: kernel, recurrent kernel and bias expected"
         assert all(w.grad is not None for w in layer.trainable_weights)
 
 
