@@ -4,6 +4,10 @@ from pathlib import Path
 import numpy
 import pytest
 
+from .oracles import block_missing_oracles
+
+block_missing_oracles()  # NEURONKA_TEST_WITHOUT=torch,keras: `import torch` fails loudly, *_or_skip() skip
+
 SHARED = Path(os.environ.get("NEURONKA_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATASETS = SHARED / "datasets"
 

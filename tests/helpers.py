@@ -1,15 +1,13 @@
-"""Shared test helpers: the float64 central-difference check and the PyTorch comparison."""
+"""Shared test helpers: the PyTorch comparison (torch asked for inside the test, see tests/oracles.py)."""
 from __future__ import annotations
 
 import numpy
 
 import neuronka as nk
 
+from .oracles import LazyModule, torch_module, torch_or_skip
 
-def torch_or_skip():
-    import pytest
-
-    return pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+__all__ = ["LazyModule", "compare_with_torch", "torch_module", "torch_or_skip"]
 
 
 def compare_with_torch(nk_fn, torch_fn, inputs, rtol=1e-4, atol=1e-5, seed=0, wrt=None):

@@ -119,6 +119,7 @@ from neuronka.layers import Input, KerasTensor
 
 from .keras_oracle import keras_api
 from .layer_harness_keras import KerasCheck, compare_with_keras
+from .oracles import ORACLE_SKIP_PREFIX, missing, torch_or_skip
 
 Shape = tuple
 
@@ -138,8 +139,7 @@ def channels_first_to_last(x):
 
 def copy_into(torch_param, array) -> None:
     """Overwrite a torch parameter/buffer in place with a (neuronka or NumPy) array, keeping its dtype."""
-    import torch  # noqa: PLC0415
-
+    torch = torch_or_skip()
     value = torch.from_numpy(numpy.array(numpy.asarray(array), dtype=numpy.float32))
     with torch.no_grad():
         torch_param.copy_(value.reshape(torch_param.shape))
@@ -361,11 +361,19 @@ def run_layer_test(
         else:
             assert same, f"{what}: training=True changed the output; expected none"
 
+    # an oracle that is not installed (or switched off by NEURONKA_TEST_WITHOUT) skips its comparison only:
+    # the checks after it still run, and the row is reported skipped, naming what was not compared
+    not_compared = []
+
     # 6. PyTorch ----------------------------------------------------------------------------------
     if torch_equivalent is not None:
-        for mode in torch_training_modes:
-            _compare_with_torch(layer, arrays, many, mode, torch_equivalent, weight_map, state_map, rng,
-                                rtol, atol, check_input_grads, what)
+        reason = missing("torch")
+        if reason:
+            not_compared.append(f"PyTorch ({reason})")
+        else:
+            for mode in torch_training_modes:
+                _compare_with_torch(layer, arrays, many, mode, torch_equivalent, weight_map, state_map, rng,
+                                    rtol, atol, check_input_grads, what)
 
     # 7. float64 central differences ---------------------------------------------------------------
     if gradcheck:
@@ -373,11 +381,19 @@ def run_layer_test(
 
     # 8. real Keras -----------------------------------------------------------------------------------
     if keras or keras_name is not None or keras_kwargs is not None:
-        check = KerasCheck(name=keras_name, kwargs=keras_kwargs, training=keras_training,
-                           config_extras=tuple(keras_config_extras), mask_maker=keras_mask_maker,
-                           call_kwargs=dict(keras_call_kwargs or {}), check_grads=keras_check_grads,
-                           rtol=keras_rtol, atol=keras_atol)
-        compare_with_keras(layer, layer_cls, make_kwargs, arrays, many, rng, check, what)
+        reason = missing("keras")
+        if reason:
+            not_compared.append(f"Keras ({reason})")
+        else:
+            check = KerasCheck(name=keras_name, kwargs=keras_kwargs, training=keras_training,
+                               config_extras=tuple(keras_config_extras), mask_maker=keras_mask_maker,
+                               call_kwargs=dict(keras_call_kwargs or {}), check_grads=keras_check_grads,
+                               rtol=keras_rtol, atol=keras_atol)
+            compare_with_keras(layer, layer_cls, make_kwargs, arrays, many, rng, check, what)
+    if not_compared:
+        ran = "shapes, weights, config round trip, gradient flow, training flag" + (
+            ", float64 gradcheck" if gradcheck else "")
+        pytest.skip(f"{ORACLE_SKIP_PREFIX} ({ran}); not compared with " + "; ".join(not_compared))
     return layer
 
 
@@ -407,8 +423,8 @@ def _gradcheck_float64(layer_cls, init_kwargs, layer, arrays, many, rng, check_i
         if y.requires_grad:
             term = ops.sum(ops.multiply(y, g))
             total = term if total is None else total + term
-    if total is None:
-        return
+    assert total is not None, (f"{what}: gradcheck=True but no float64 output carries a gradient: nothing would be "
+                               f"checked")
     total.backward()
 
     def numeric(array) -> numpy.ndarray:
@@ -447,7 +463,7 @@ def _flat_shapes(shapes) -> list[tuple]:
 
 def _compare_with_torch(layer, arrays, many, mode, torch_equivalent, weight_map, state_map, rng, rtol, atol,
                         check_input_grads, what) -> None:
-    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+    torch = torch_or_skip()
     module, to_torch, from_torch = torch_equivalent(layer)
     to_torch = to_torch or (lambda x: x)
     from_torch = from_torch or (lambda y: y)

@@ -15,7 +15,7 @@ import pytest
 import neuronka as nk
 from neuronka import activations
 
-from .helpers import compare_with_torch
+from .helpers import compare_with_torch, torch_or_skip
 
 
 def _f(t):
@@ -110,7 +110,7 @@ def test_activation_gradient_matches_central_differences(name, fn, torch_fn):
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("name,fn,torch_fn", CASES, ids=IDS)
 def test_activation_forward_and_backward_match_torch(name, fn, torch_fn, shape):
-    import torch
+    torch = torch_or_skip()
 
     x = away_from_kinks(numpy.random.default_rng(1), shape)
     compare_with_torch(fn, torch_fn(torch), [x])

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy
 import pytest
 
+from .helpers import torch_or_skip
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "vs_torch.py"
 
 
@@ -90,7 +92,7 @@ def test_rows_ratio_peak_share_memory_and_targets_from_worker_results(bench, cap
 @pytest.mark.slow
 @pytest.mark.torch
 def test_smoke_run_writes_complete_numeric_rows(tmp_path):
-    pytest.importorskip("torch")
+    torch_or_skip()
     out = tmp_path / "smoke.json"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--only", "resnet20-train,op-conv3x3-s1",
                            "--json", str(out)], capture_output=True, text=True, timeout=900)

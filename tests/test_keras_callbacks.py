@@ -692,16 +692,7 @@ def test_remote_monitor_warns_when_the_server_cannot_be_reached_like_keras():
 # ----------------------------------------------------------------------------------------------
 # SwapEMAWeights
 # ----------------------------------------------------------------------------------------------
-def _neuronka_has_ema() -> bool:
-    try:
-        nk.optimizers.SGD(0.1, use_ema=True)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 @keras_api("callbacks.SwapEMAWeights")
-@pytest.mark.skipif(not _neuronka_has_ema(), reason="neuronka.optimizers has no use_ema on this branch yet")
 @pytest.mark.parametrize("swap_on_epoch", [False, True])
 def test_swap_ema_weights_validates_and_ends_with_the_same_weights_as_keras(swap_on_epoch):
     keras = keras_or_skip()

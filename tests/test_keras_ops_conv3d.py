@@ -18,6 +18,7 @@ import pytest
 import neuronka as nk
 from neuronka.ops import convolution as C
 
+from .helpers import torch_or_skip
 from .keras_oracle import OpCase, op_cases
 
 F32 = "float32"
@@ -112,7 +113,7 @@ def _grads(fn, *arrays, gy_seed=1):
 
 
 def _torch_grads(fn, *arrays, gy):
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
     y = fn(*tensors)
     y.backward(torch.tensor(gy))
@@ -137,7 +138,7 @@ def strategy(request):
     ((1, 1, 1), "valid", (2, 1, 2)), ((1, 1, 1), "same", (1, 2, 1)),
 ])
 def test_conv3d_and_conv_transpose3d_gradients_match_torch(strides, padding, dilation, strategy):
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     r = numpy.random.default_rng(0)
     x, w = r.standard_normal((2, 6, 5, 7, 3)), r.standard_normal((3, 2, 3, 3, 4))
     y, gy, (dx, dw) = _grads(lambda a, b: nk.ops.conv(a, b, strides, padding, dilation_rate=dilation), x, w)
@@ -163,7 +164,7 @@ def test_conv3d_and_conv_transpose3d_gradients_match_torch(strides, padding, dil
 @pytest.mark.parametrize("pool,strides", [((2, 2, 2), None), ((3, 2, 3), (1, 2, 2)), ((2, 3, 2), (2, 1, 1))])
 @pytest.mark.parametrize("kind", ["max", "average"])
 def test_pool3d_gradients_match_torch(kind, pool, strides):
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     x = numpy.random.default_rng(0).standard_normal((2, 6, 5, 7, 3))
     op = nk.ops.max_pool if kind == "max" else nk.ops.average_pool
     tfn = torch.nn.functional.max_pool3d if kind == "max" else torch.nn.functional.avg_pool3d

@@ -12,6 +12,7 @@ import pytest
 
 import neuronka as nk
 
+from .helpers import torch_or_skip
 from .keras_oracle import OpCase, assert_same, keras_api, keras_or_skip, op_cases, to_numpy
 
 I = nk.ops.image  # noqa: E741
@@ -406,7 +407,7 @@ def test_resize_area_is_the_footprint_mean(size):
 
 
 def test_resize_area_by_an_integer_factor_is_torch_average_pooling():
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     x = numpy.random.default_rng(3).uniform(size=(2, 3, 12, 9)).astype("float32")
     expected = torch.nn.functional.interpolate(torch.from_numpy(x), size=(4, 3), mode="area").numpy()
     numpy.testing.assert_allclose(I.resize(x, (4, 3), "area", data_format="channels_first").numpy(), expected,

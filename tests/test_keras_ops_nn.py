@@ -20,6 +20,7 @@ import pytest
 
 import neuronka as nk
 
+from .helpers import torch_or_skip
 from .keras_oracle import OpCase, assert_same, keras_api, keras_or_skip, op_cases, resolve
 
 F32 = "float32"
@@ -336,7 +337,7 @@ def test_every_keras_ops_nn_name_is_in_neuronka_ops_nn_and_ops():
 @pytest.mark.torch
 @pytest.mark.parametrize("kind", ["mha", "gqa_causal", "bias", "padding_mask"])
 def test_dot_product_attention_gradients_match_torch_sdpa(kind):
-    import torch
+    torch = torch_or_skip()
 
     rng = numpy.random.default_rng(3)
     b, t, s, n, h = 2, 5, 7, 4, 8
@@ -428,7 +429,7 @@ def test_dot_product_attention_refuses_what_keras_refuses():
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.torch
 def test_polar_gradients_match_torch():
-    import torch
+    torch = torch_or_skip()
 
     rng = numpy.random.default_rng(1)
     r, theta = rng.uniform(0.5, 2, (3, 1)).astype(F32), rng.standard_normal((1, 4)).astype(F32)

@@ -16,12 +16,19 @@ import neuronka as nk
 from neuronka import layers, ops
 from neuronka.layers.base import reset_names
 
+from .helpers import LazyModule, torch_module
 from .layer_harness import LayerCase, channels_last_to_first, copy_into, grad_of, layer_cases, run_layer_test
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
-F = torch.nn.functional
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
+F = LazyModule("torch.nn.functional")
 
-ACTIVATIONS = {"linear": None, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+ACTIVATIONS = {"linear": None, "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}  # torch function names
+
+
+def torch_activation(layer):
+    """The layer's activation as a torch function (None for linear)."""
+    name = ACTIVATIONS[nk.activations.serialize(layer.activation)]
+    return None if name is None else getattr(torch, name)
 
 
 # ---- Keras's padding rules, written independently of neuronka --------------------------------------
@@ -66,14 +73,15 @@ def layout(layer):
     return None, None
 
 
-class _TorchConv(torch.nn.Module):
+@torch_module
+class _TorchConv:
     """Keras's padding by F.pad, then an unpadded torch convolution (or a chain of them), then the activation."""
 
     def __init__(self, layer, convs, pads_fn):
         super().__init__()
         self.convs = torch.nn.ModuleList(convs)
         self.pads_fn = pads_fn
-        self.act = ACTIVATIONS[nk.activations.serialize(layer.activation)]
+        self.act = torch_activation(layer)
 
     def forward(self, x):
         x = torch_pad(x, self.pads_fn(x.shape[2:]))
@@ -117,7 +125,8 @@ def conv_weight_map(layer, module):
     return pairs
 
 
-class _TorchConvTranspose(torch.nn.Module):
+@torch_module
+class _TorchConvTranspose:
     """torch's full transposed convolution, cropped / zero-extended to Keras's length, plus bias and activation."""
 
     def __init__(self, layer):
@@ -132,7 +141,7 @@ class _TorchConvTranspose(torch.nn.Module):
         if layer.use_bias:
             copy_into(self.bias, layer.bias.numpy())
         self.layer = layer
-        self.act = ACTIVATIONS[nk.activations.serialize(layer.activation)]
+        self.act = torch_activation(layer)
 
     def forward(self, x):
         lay = self.layer

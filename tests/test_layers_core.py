@@ -8,6 +8,7 @@ import pytest
 import neuronka as nk
 from neuronka import layers
 
+from .helpers import LazyModule, torch_module
 from .layer_harness import (
     LayerCase,
     channels_first_to_last,
@@ -18,8 +19,8 @@ from .layer_harness import (
     run_layer_test,
 )
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
-F = torch.nn.functional
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
+F = LazyModule("torch.nn.functional")
 
 
 # ---- torch equivalents ------------------------------------------------------------------
@@ -42,7 +43,8 @@ def linear_weight_map(layer, module):
     return pairs
 
 
-class _Fn(torch.nn.Module):
+@torch_module
+class _Fn:
     def __init__(self, fn):
         super().__init__()
         self.fn = fn

@@ -8,9 +8,10 @@ import pytest
 import neuronka as nk
 from neuronka.layers.embedding import Embedding
 
+from .helpers import LazyModule, torch_module
 from .layer_harness import LayerCase, copy_into, grad_of, layer_cases
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
 
 
 def indices(high, dtype=numpy.int64):
@@ -33,7 +34,8 @@ def embedding_weight_map(layer, emb):
     return [(layer._embeddings, grad_of(emb.weight))]
 
 
-class _LoRA(torch.nn.Module):
+@torch_module
+class _LoRA:
     def __init__(self, layer):
         super().__init__()
         self.w = torch.nn.Parameter(torch.from_numpy(layer._embeddings.numpy().copy()), requires_grad=False)

@@ -103,7 +103,7 @@ def test_mel_weight_matrix_is_keras():
     (lambda: layers.STFTSpectrogram(frame_length=32, fft_length=16), "fft_length", ValueError),
     (lambda: layers.STFTSpectrogram(scaling="power"), "scaling", ValueError),
     (lambda: layers.STFTSpectrogram(padding="causal"), "padding", ValueError),
-    (lambda: layers.STFTSpectrogram(window="no_such_window"), "", ValueError),
+    (lambda: layers.STFTSpectrogram(window="no_such_window"), "Invalid window name .no_such_window.", ValueError),
 ])
 def test_bad_audio_arguments_raise_keras_errors(make, message, error):
     with pytest.raises(error, match=message):

@@ -26,7 +26,7 @@ from neuronka import layers
 from neuronka.gradcheck import gradcheck
 from neuronka.layers.augmentation import bounding_boxes as nk_boxes
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness import LayerCase, layer_cases
 
 
@@ -42,8 +42,7 @@ def unit(rng, shape):
 def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
-    keras = keras_or_skip()
-    keras.backend.clear_session(free_memory=False)
+    clear_keras_session()
 
 
 # ======================================================================================================

@@ -23,7 +23,7 @@ import neuronka as nk
 from neuronka import layers
 from neuronka.gradcheck import gradcheck
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness import LayerCase, layer_cases
 from .test_layers_keras_augmentation import _arrays, _assert_equal_outputs, _boxes_in, _fresh, _k_boxes, _np
 
@@ -40,8 +40,7 @@ def unit(rng, shape):
 def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
-    keras = keras_or_skip()
-    keras.backend.clear_session(free_memory=False)
+    clear_keras_session()
 
 
 # ======================================================================================================

@@ -11,7 +11,7 @@ import pytest
 import neuronka as nk
 from neuronka import layers
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness_keras import assert_configs_equal
 
 
@@ -57,8 +57,7 @@ def _keras():
 def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
-    keras = keras_or_skip()
-    keras.backend.clear_session(free_memory=False)
+    clear_keras_session()
 
 @keras_api("layers.Layer")
 def test_custom_layer_weights_config_build_config_and_losses_match_keras():

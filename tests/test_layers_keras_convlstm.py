@@ -11,7 +11,7 @@ import pytest
 import neuronka as nk
 from neuronka import layers
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness import LayerCase, layer_cases
 from .test_layers_keras_core import time_mask
 
@@ -22,7 +22,7 @@ TOL = {"keras_rtol": 1e-4, "keras_atol": 3e-5}
 @pytest.fixture(autouse=True)
 def _fresh_keras_names():
     yield
-    keras_or_skip().backend.clear_session(free_memory=False)
+    clear_keras_session()
 
 
 def leading_mask(rng, shapes):

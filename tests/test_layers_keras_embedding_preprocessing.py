@@ -9,7 +9,7 @@ import pytest
 
 from neuronka import layers
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness import LayerCase, layer_cases
 from .layer_harness_keras import assert_configs_equal
 
@@ -34,8 +34,7 @@ def uint8_pixels(rng, shape):
 def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
-    keras = keras_or_skip()
-    keras.backend.clear_session(free_memory=False)
+    clear_keras_session()
 
 CASES = [
     LayerCase("embedding", layers.Embedding, {"input_dim": 7, "output_dim": 3}, (2, 4), keras=True,

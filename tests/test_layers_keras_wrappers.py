@@ -9,7 +9,7 @@ import pytest
 import neuronka as nk
 from neuronka import layers
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness import LayerCase, layer_cases
 from .layer_harness_keras import assert_configs_equal, json_normalized
 from .test_layers_keras_core import time_mask
@@ -22,7 +22,7 @@ RNN_TOL = {"keras_rtol": 1e-4, "keras_atol": 2e-5}
 def _fresh_keras_names():
     """Keras's global name counters back to zero after each test (other tests compare default names)."""
     yield
-    keras_or_skip().backend.clear_session(free_memory=False)
+    clear_keras_session()
 
 
 def wrapped(inner: str, inner_kwargs: dict, **wrapper_kwargs):

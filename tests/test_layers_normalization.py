@@ -9,10 +9,11 @@ import pytest
 import neuronka as nk
 from neuronka import layers
 
+from .helpers import LazyModule, torch_module
 from .layer_harness import LayerCase, channels_first_to_last, channels_last_to_first, copy_into, grad_of, layer_cases
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
-F = torch.nn.functional
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
+F = LazyModule("torch.nn.functional")
 
 
 # ---- BatchNormalization vs torch ------------------------------------------------------------------------
@@ -107,7 +108,8 @@ def layernorm_weight_map(layer, ln):
     return pairs
 
 
-class _Affine(torch.nn.Module):
+@torch_module
+class _Affine:
     """A torch function of x with trainable per-feature gamma (and beta) copied from the layer."""
 
     def __init__(self, fn, gamma=None, beta=None):

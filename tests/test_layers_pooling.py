@@ -14,10 +14,11 @@ import neuronka as nk
 from neuronka import layers
 from neuronka.layers.base import reset_names
 
+from .helpers import LazyModule
 from .layer_harness import LayerCase, channels_last_to_first, layer_cases
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
-F = torch.nn.functional
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
+F = LazyModule("torch.nn.functional")
 
 
 def tf_same_pads(length: int, k: int, s: int) -> tuple[int, int]:

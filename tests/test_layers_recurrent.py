@@ -10,9 +10,10 @@ import neuronka as nk
 from neuronka import layers
 from neuronka.layers.embedding import Embedding
 
+from .helpers import LazyModule, torch_module
 from .layer_harness import LayerCase, copy_into, layer_cases
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
 
 
 # ---- torch equivalents ------------------------------------------------------------------
@@ -48,7 +49,8 @@ def _torch_cell_module(layer, bidirectional=False):
     return mod
 
 
-class TorchRNN(torch.nn.Module):
+@torch_module
+class TorchRNN:
     """A Keras recurrent layer's outputs from a torch recurrent module: the last output or the sequence (in
     processing order when going backwards), then the final states."""
 
@@ -69,7 +71,8 @@ class TorchRNN(torch.nn.Module):
         return [y, *[s[0] for s in states]]
 
 
-class TorchBidirectional(torch.nn.Module):
+@torch_module
+class TorchBidirectional:
     """torch's bidirectional module merged as Keras's Bidirectional (the backward output back in time order)."""
 
     def __init__(self, layer):
@@ -421,6 +424,7 @@ def test_recurrent_dropout_changes_training_outputs_only_and_gradients_flow():
         y = layer(x, training=True)
         assert not numpy.allclose(y.numpy(), a)
         nk.ops.sum(y).backward()
+        assert len(layer.trainable_weights) == 3, f"{cls.__name__}: kernel, recurrent kernel and bias expected"
         assert all(w.grad is not None for w in layer.trainable_weights)
 
 

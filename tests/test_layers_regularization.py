@@ -10,6 +10,7 @@ import pytest
 import neuronka as nk
 from neuronka import layers
 
+from .helpers import LazyModule
 from .layer_harness import (
     LayerCase,
     channels_first_to_last,
@@ -19,7 +20,7 @@ from .layer_harness import (
     layer_cases,
 )
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
 
 TRAIN = {"training_modes": (False, True), "training_changes_output": True}
 

@@ -7,10 +7,11 @@ import pytest
 
 from neuronka import layers
 
+from .helpers import LazyModule
 from .layer_harness import LayerCase, channels_first_to_last, channels_last_to_first, layer_cases
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
-F = torch.nn.functional
+torch = LazyModule("torch")  # the oracle, imported inside the tests that compare with it (tests/oracles.py)
+F = LazyModule("torch.nn.functional")
 
 
 def fn(f, to_torch=None, from_torch=None):

@@ -17,7 +17,7 @@ import pytest
 import neuronka as nk
 from neuronka import losses
 
-from .helpers import compare_with_torch
+from .helpers import compare_with_torch, torch_or_skip
 
 B, C = 4, 3
 
@@ -182,7 +182,7 @@ def test_loss_gradient_matches_central_differences(name, loss, torch_fn, make, o
 @pytest.mark.torch
 @pytest.mark.parametrize("name,loss,torch_fn,make,on_logits", CASES, ids=IDS)
 def test_loss_forward_and_backward_match_torch(name, loss, torch_fn, make, on_logits):
-    import torch
+    torch = torch_or_skip()
 
     compare_with_torch(loss, torch_fn(torch), make(numpy.random.default_rng(1)), wrt=[1])
 
@@ -196,7 +196,7 @@ def test_loss_on_logits_up_to_1e4_is_finite_and_matches_torch(name, loss, torch_
         out = loss(y, x)
         out.backward(numpy.ones(out.shape, numpy.float32))
     assert numpy.isfinite(out.numpy()).all() and numpy.isfinite(x.grad).all()
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     compare_with_torch(loss, torch_fn(torch), [y, z], wrt=[1], rtol=1e-4, atol=1e-3)
 
 

@@ -12,7 +12,7 @@ import pytest
 import neuronka as nk
 from neuronka import ops
 
-from .helpers import compare_with_torch
+from .helpers import compare_with_torch, torch_or_skip
 
 
 def normal(rng, shape):
@@ -93,7 +93,7 @@ def test_op_gradient_matches_central_differences(name, fn, torch_fn, shapes, mak
 @pytest.mark.torch
 @pytest.mark.parametrize("name,fn,torch_fn,shapes,maker", CASES, ids=[c[0] for c in CASES])
 def test_op_forward_and_backward_match_torch(name, fn, torch_fn, shapes, maker):
-    import torch
+    torch = torch_or_skip()
 
     rng = numpy.random.default_rng(0)
     inputs = [maker(rng, s) for s in shapes]

@@ -23,6 +23,7 @@ from neuronka.applications.text import TEXT_MODELS, text_classifier
 from neuronka.layers.text_vectorization import TextVectorization
 
 from .conftest import dataset_path
+from .helpers import torch_or_skip
 from .keras_oracle import keras_api, keras_or_skip
 from .layer_harness import copy_into
 
@@ -115,7 +116,7 @@ def test_recurrent_classifier_on_a_padded_batch_matches_torch_packed_sequences(k
     """The whole model against an independent implementation: torch's Embedding → packed LSTM/GRU (the packed
     batch runs each sequence over its real tokens only; the reverse direction starts at the last one) →
     Linear → sigmoid, with the weights copied; the outputs and the gradients of Σ_i c_i·p_i agree."""
-    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install -e '.[test]'")
+    torch = torch_or_skip()
     from .test_layers_recurrent import _gru_perm, _torch_cell_module  # noqa: PLC0415
 
     seqs = _sequences(4, lengths=(9, 2, 6, 1, 4))

@@ -24,14 +24,17 @@ from neuronka.applications import torchvision_resnet as tv_module
 from neuronka.applications.torch_files import UnsafeTorchFileError, read_pth, read_safetensors, read_state_dict
 from neuronka.applications.torchvision_weights import torchvision_weight_map
 
-torch = pytest.importorskip("torch", reason="torch is the oracle of these tests")
-nn = torch.nn
+from .helpers import LazyModule, torch_module, torch_or_skip
+
+torch = LazyModule("torch")  # the oracle, imported by the tests that use it (the others run without torch)
+nn = LazyModule("torch.nn")
 
 pytestmark = pytest.mark.torch
 
 
 # ---------------------------------------------------------------------------------- torchvision's modules in torch
-class BasicBlock(nn.Module):
+@torch_module
+class BasicBlock:
     expansion = 1
 
     def __init__(self, cin, planes, stride):
@@ -50,7 +53,8 @@ class BasicBlock(nn.Module):
         return self.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 
-class Bottleneck(nn.Module):
+@torch_module
+class Bottleneck:
     expansion = 4
 
     def __init__(self, cin, planes, stride):
@@ -74,7 +78,8 @@ class Bottleneck(nn.Module):
         return self.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 
-class TorchResNet(nn.Module):
+@torch_module
+class TorchResNet:
     """``torchvision.models.resnet{18,34,50,101,152}``: the same modules under the same names."""
 
     def __init__(self, depth=50, num_classes=1000):
@@ -252,9 +257,9 @@ def test_wrapped_and_data_parallel_state_dicts_load(r18, tmp_path):
     numpy.testing.assert_allclose(logits(model, x), expected, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64,
-                                   torch.int8, torch.uint8, torch.bool])
-def test_pth_tensors_read_exactly_in_every_dtype_and_layout(dtype, tmp_path):
+@pytest.mark.parametrize("dtype_name", ["float32", "float16", "bfloat16", "float64", "int64", "int8", "uint8", "bool"])
+def test_pth_tensors_read_exactly_in_every_dtype_and_layout(dtype_name, tmp_path):
+    dtype = getattr(torch_or_skip(), dtype_name)
     base = torch.arange(24).reshape(4, 6) - (0 if dtype in (torch.uint8, torch.bool) else 12)
     base = (base % 3 == 0) if dtype == torch.bool else base.to(dtype)
     state = {"plain": base, "transposed": base.t(), "slice": base[1:, ::2], "scalar": base[0, 0].clone(),
