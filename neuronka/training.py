@@ -482,14 +482,15 @@ def _vectorizer_from_config(config: dict):
 def _custom_objects() -> dict:
     """Layer classes the model registry may not know, for loading model files: the ResNets' zero-padding
     shortcut (not registered as serializable), Embedding (not re-exported by neuronka.layers) and the
-    Transformer classifier's PositionEmbedding."""
+    Transformer classifier's PositionEmbedding and MaskedMean."""
     from .applications.cifar_resnet import ZeroPadShortcut  # noqa: PLC0415
-    from .applications.text import PositionEmbedding  # noqa: PLC0415
+    from .applications.text import MaskedMean, PositionEmbedding  # noqa: PLC0415
     from .layers.embedding import Embedding  # noqa: PLC0415
     from .transfer import ImageNetPreprocessing  # noqa: PLC0415
 
     return {"Embedding": Embedding, "ZeroPadShortcut": ZeroPadShortcut, "ImageNetPreprocessing": ImageNetPreprocessing,
-            "neuronka>PositionEmbedding": PositionEmbedding, "PositionEmbedding": PositionEmbedding}
+            "neuronka>PositionEmbedding": PositionEmbedding, "PositionEmbedding": PositionEmbedding,
+            "neuronka>MaskedMean": MaskedMean, "MaskedMean": MaskedMean}
 
 
 def build_model(s: dict, num_classes: int, input_shape=None, vocab_size: int | None = None):

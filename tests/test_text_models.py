@@ -19,7 +19,7 @@ import numpy
 import pytest
 
 from neuronka import layers, ops, training
-from neuronka.applications.text import TEXT_MODELS, text_classifier
+from neuronka.applications.text import TEXT_MODELS, MaskedMean, text_classifier
 from neuronka.layers.text_vectorization import TextVectorization
 
 from .conftest import dataset_path
@@ -213,6 +213,25 @@ def test_transformer_padding_changes_no_gradient_and_the_padding_row_gets_none()
         numpy.testing.assert_allclose(long[path], short[path], rtol=1e-5, atol=1e-7, err_msg=path)
     numpy.testing.assert_array_equal(long["embedding/embeddings"][0], 0.0)  # masked inputs feed nothing
     numpy.testing.assert_array_equal(long["position_embedding/embeddings"][7:], 0.0)  # nor padded positions
+
+
+def test_an_all_padding_message_gives_a_finite_prediction_and_finite_gradients():
+    """A message with no token after standardization (":)" in the SMS collection) is all padding; Keras's
+    masked GlobalAveragePooling1D gives 0/0 there, which made a whole training run NaN. The classifier's
+    MaskedMean pools it to zeros: the prediction is the head's on the zero vector, the gradients finite."""
+    model = _transformer(spatial_dropout=0.0, dropout=0.0, block_dropout=0.0)
+    x = _pad(_sequences(2), 9)
+    x[0] = 0
+    out = model(x, training=True)
+    assert numpy.all(numpy.isfinite(out.numpy()))
+    head = model.get_layer("predictions")
+    expected = 1 / (1 + numpy.exp(-head.get_weights()[1]))  # sigmoid(W·0 + b)
+    numpy.testing.assert_allclose(out.numpy()[0], expected, rtol=1e-6)
+    ops.sum(out).backward()
+    assert all(numpy.all(numpy.isfinite(numpy.asarray(w.grad))) for w in model.trainable_weights if w.grad is not None)
+    pooled = MaskedMean()(ops.ones((2, 3, 4)), mask=numpy.array([[0, 0, 0], [1, 1, 0]],
+                                                                                          dtype=bool))
+    numpy.testing.assert_array_equal(pooled.numpy(), [[0.0] * 4, [1.0] * 4])
 
 
 @keras_api("layers.MultiHeadAttention", "layers.LayerNormalization", "layers.GlobalAveragePooling1D")

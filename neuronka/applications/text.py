@@ -29,7 +29,7 @@ The two-class model outputs one probability (use ``binary_crossentropy``); more 
 """
 from __future__ import annotations
 
-from .. import initializers, layers
+from .. import initializers, layers, ops
 from ..layers.embedding import Embedding
 from ..models import Model
 from ..serialization import register_keras_serializable
@@ -73,6 +73,25 @@ class PositionEmbedding(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "sequence_length": self.sequence_length,
                 "initializer": initializers.serialize(self.initializer)}
+
+
+@register_keras_serializable(package="neuronka")
+class MaskedMean(layers.GlobalAveragePooling1D):
+    """h = Σ_t m_t·x_t / max(Σ_t m_t, 1): the mean over the real tokens of (N, L, d), and the zero vector for a
+    sequence with none (Keras's GlobalAveragePooling1D divides 0 by 0 there: one empty message — ":)" after
+    standardization — made a whole SMS training run NaN). Without a mask, the plain mean.
+    dL/dx_t = m_t · dL/dh / max(Σ_t m_t, 1)."""
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        if self.data_format != "channels_last":
+            raise ValueError(f"MaskedMean {self.name!r}: expected data_format='channels_last', received "
+                             f"{self.data_format!r}")
+        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)  # (N, L, 1)
+        total = ops.sum(inputs * weights, axis=1, keepdims=self.keepdims)
+        count = ops.maximum(ops.sum(weights, axis=1, keepdims=self.keepdims), 1.0)
+        return total / count
 
 
 def transformer_block(x, num_heads: int, units: int, dropout: float, name: str):
@@ -131,7 +150,7 @@ def text_classifier(kind: str, vocab_size: int, sequence_length: int | None, emb
     elif kind == "transformer":
         for i in range(num_blocks):
             x = transformer_block(x, num_heads, units, block_dropout, name=f"block{i + 1}")
-        x = layers.GlobalAveragePooling1D(name="mean_pool")(x)
+        x = MaskedMean(name="mean_pool")(x)
     else:
         x = layers.Bidirectional(layers.LSTM(units, name="lstm"), name="bidirectional")(x)
     if dropout:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy
 
 from ..applications.cifar_resnet import ZeroPadShortcut
-from ..applications.text import PositionEmbedding
+from ..applications.text import MaskedMean, PositionEmbedding
 from ..layers import core, masking, normalization, preprocessing, regularization
 from ..layers.embedding import Embedding
 from ..transfer import ImageNetPreprocessing
@@ -204,3 +204,19 @@ def position_embedding(g, layer, x):  # y[n, t] = x[n, t] + P[t], P sliced to th
     length = g.op("Slice", [g.op("Shape", [xk]), g.ints([1]), g.ints([2])])
     sliced = g.op("Slice", [g.const(p, "positions"), g.ints([0]), length, g.ints([0])])
     return g.value(g.op("Add", [xk, sliced]), x.shape)
+
+
+@register(MaskedMean)
+def masked_mean(g, layer, x, mask=None):  # y[n] = Σ_t m[n, t]·x[n, t] / max(Σ_t m[n, t], 1)
+    m = mask if mask is not None else (x.mask if isinstance(x.mask, Value) else None)
+    shape = tuple(layer.compute_output_shape(x.shape))
+    xk = g.keras(x)
+    if m is None:
+        return g.value(g.op("ReduceMean", [xk, g.ints([1])], keepdims=int(layer.keepdims)), shape)
+    mf = g.op("Unsqueeze", [g.op("Cast", [g.keras(m)], to=1), g.ints([-1])])
+    total = g.op("ReduceSum", [g.op("Mul", [xk, mf]), g.ints([1])], keepdims=int(layer.keepdims))
+    count = g.op("Max", [g.op("ReduceSum", [mf, g.ints([1])], keepdims=int(layer.keepdims)),
+                         g.const(numpy.ones((), numpy.float32), "one")])
+    out = g.value(g.op("Div", [total, count]), shape)
+    out.mask = None
+    return out
