@@ -613,7 +613,7 @@ class Pad(Function):
     def _pad_batch(self, x, shape):
         """The constant padding of a batch (no padding along axis 0), its images split between the worker
         threads, each writing its images' borders and copying x inside: every element written once."""
-        from .convolution import num_workers, run_parallel  # noqa: PLC0415 - the convolutions' thread pool
+        from .threads import num_workers, run_parallel  # noqa: PLC0415 - the batch-parallel ops' thread pool
 
         y = numpy.empty(shape, x.dtype)
         n, value = x.shape[0], self.constant_values
