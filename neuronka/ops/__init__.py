@@ -4,7 +4,9 @@ Where the math lives: elementwise, reductions, shapes and matmul in
 :mod:`.math`; activations in :mod:`.activations`; losses in :mod:`.losses`;
 batch / layer normalization in :mod:`.normalization`; dropout and other
 random masks in :mod:`.random`; LSTM / GRU / SimpleRNN over whole sequences
-in :mod:`.recurrent`; convolutions in :mod:`.convolution`; pooling in
+in :mod:`.recurrent`; convolutions in :mod:`.convolution` (the entry points and the table of which
+algorithm runs when; checks and geometry in :mod:`.conv_args`, the algorithms in :mod:`.conv_im2col`,
+:mod:`.conv_shifted`, :mod:`.conv_direct`, :mod:`.conv_depthwise`; the worker pool in :mod:`.threads`); pooling in
 :mod:`.pooling`; resizing in :mod:`.image` (``keras.ops.image``); the compiled
 fused kernels some of them use in :mod:`.kernels`. The rest of ``keras.ops``: elementwise math in
 :mod:`.elementwise`, array creation in :mod:`.creation`, reductions in :mod:`.reduction`, rearranging in
