@@ -169,3 +169,32 @@ def test_overlapping_parallel_regions_of_two_user_threads_leave_blas_as_they_fou
         b.join(timeout=60)
         assert not b.is_alive()
         assert _blas_threads() == found
+
+
+def test_image_decoding_processes_follow_the_cores_found(monkeypatch):
+    from neuronka.datasets import images
+
+    sizes = []
+
+    class Pool:  # records the size asked for, decodes in this process
+        def __init__(self, processes):
+            sizes.append(processes)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def imap(self, fn, tasks):
+            return map(fn, tasks)
+
+    class Context:
+        pass
+
+    Context.Pool = Pool
+    monkeypatch.setattr(images.multiprocessing, "get_context", lambda method: Context)
+    monkeypatch.setattr(images, "_POOL_MIN_IMAGES", 0)
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert images.decode_many(iter([]), expected_count=1) == []
+    assert sizes == [3]
