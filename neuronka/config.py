@@ -247,7 +247,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("conv_strategy", "auto", "NEURONKA_CONV",
             "which convolution algorithm runs: 'auto', 'grid' (shifted GEMMs) or 'im2col'"),
     Setting("conv_threads", None, "NEURONKA_CONV_THREADS",
-            "worker threads sharing a batch in the convolution kernels (None: the BLAS thread count)"),
+            "workers a batch is cut for in the convolution and other batch-parallel kernels (None: the BLAS "
+            "thread count); they run on one pool of max(cores, this) - 1 threads and the calling one (ops/threads.py)"),
     Setting("fuse", True, "NEURONKA_FUSE",
             "models fuse a ReLU layer into the BatchNormalization or Add before it", "at model build"),
     Setting("plans", True, "NEURONKA_PLANS",

@@ -331,19 +331,12 @@ def resolve_transfer_settings(options: dict) -> dict:
 def train_transfer(job, data, resuming: bool, options: dict, wall_start: float) -> dict:
     """``neuronka train --weights ...``: the run folder of :mod:`neuronka.training`, with the transfer model."""
     from .datasets.pipeline import ImageBatches  # noqa: PLC0415
-    from .training import (  # noqa: PLC0415
-        _attach_weight_decay,
-        _compile,
-        _finish,
-        _fit,
-        _guard_data,
-        _load_image_data,
-        _say,
-        _targets,
-        _write_config,
-        parse_augment,
-        reseed,
-    )
+    from .training.data import _guard_data, _load_image_data, reseed  # noqa: PLC0415
+    from .training.job import _fit, _write_config  # noqa: PLC0415
+    from .training.recipe import _attach_weight_decay, _compile, _targets  # noqa: PLC0415
+    from .training.report import _finish  # noqa: PLC0415
+    from .training.runfolder import _say  # noqa: PLC0415
+    from .training.settings import parse_augment  # noqa: PLC0415
 
     s = job.s
     (xtr, ytr), (xte, yte), names = _guard_data(_load_image_data, s, data)

@@ -217,8 +217,8 @@ def test_conv_transpose_is_the_adjoint_of_conv():
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_conv_chunks_and_threads_match_reference(monkeypatch, threads):
     monkeypatch.setenv("NEURONKA_CONV_THREADS", threads)
-    monkeypatch.setattr(C, "_CHUNK_BYTES", 4000)  # a few images per chunk: many chunks
-    monkeypatch.setattr(C, "_SHIFTED_CHUNK_BYTES", 4000)
+    monkeypatch.setattr(C.threads, "_CHUNK_BYTES", 4000)  # a few images per chunk: many chunks
+    monkeypatch.setattr(C.threads, "_SHIFTED_CHUNK_BYTES", 4000)
     rng = numpy.random.default_rng(4)
     for kh, kw_, s, d, padding, c, o in [(3, 3, 1, 1, "same", 3, 5), (3, 3, 1, 1, "same", 5, 3),
                                          (3, 3, 2, 1, "same", 3, 5), (2, 3, 1, 2, "valid", 5, 5),
@@ -234,15 +234,15 @@ def test_conv_chunks_and_threads_match_reference(monkeypatch, threads):
         gy = rng.standard_normal(y.shape).astype(numpy.float32)
         y.backward(gy)
         # the same gradients with the whole batch in one chunk on one thread
-        monkeypatch.setattr(C, "_CHUNK_BYTES", 10**9)
-        monkeypatch.setattr(C, "_SHIFTED_CHUNK_BYTES", 10**9)
+        monkeypatch.setattr(C.threads, "_CHUNK_BYTES", 10**9)
+        monkeypatch.setattr(C.threads, "_SHIFTED_CHUNK_BYTES", 10**9)
         monkeypatch.setenv("NEURONKA_CONV_THREADS", "1")
         xt2, wt2 = nk.Tensor(x, requires_grad=True), nk.Tensor(w, requires_grad=True)
         C.conv(xt2, wt2, strides=s, padding=padding, dilation_rate=d).backward(gy)
         numpy.testing.assert_allclose(xt.grad, xt2.grad, rtol=1e-5, atol=1e-5)
         numpy.testing.assert_allclose(wt.grad, wt2.grad, rtol=1e-4, atol=1e-4)
-        monkeypatch.setattr(C, "_CHUNK_BYTES", 4000)
-        monkeypatch.setattr(C, "_SHIFTED_CHUNK_BYTES", 4000)
+        monkeypatch.setattr(C.threads, "_CHUNK_BYTES", 4000)
+        monkeypatch.setattr(C.threads, "_SHIFTED_CHUNK_BYTES", 4000)
         monkeypatch.setenv("NEURONKA_CONV_THREADS", threads)
 
 

@@ -97,8 +97,10 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def decode_many(items: Iterable[tuple[str, bytes | None]], image_size: tuple[int, int] | None = None,
-                num_workers: int = 2, expected_count: int | None = None) -> list[numpy.ndarray | list[numpy.ndarray]]:
-    """Decode ``(name, bytes-or-None)`` pairs in order, in a pool of ``num_workers`` forked processes.
+                num_workers: int | None = None, expected_count: int | None = None,
+                ) -> list[numpy.ndarray | list[numpy.ndarray]]:
+    """Decode ``(name, bytes-or-None)`` pairs in order, in a pool of ``num_workers`` forked processes (None:
+    one per core found, ``neuronka.ops.threads.cores()``).
 
     Returns one entry per chunk of up to 1,000 images: an (n, H, W, 3) array when the chunk's images
     share a size, else the list of its (H, W, 3) arrays.
@@ -107,6 +109,10 @@ def decode_many(items: Iterable[tuple[str, bytes | None]], image_size: tuple[int
     producing them overlaps decoding. The pool is used when ``fork`` is available and the number
     of images (``expected_count``, or ``len(items)``) is large enough to repay starting it.
     """
+    if num_workers is None:
+        from ..ops.threads import cores  # noqa: PLC0415
+
+        num_workers = cores()
     count = expected_count if expected_count is not None else (len(items) if hasattr(items, "__len__") else None)
     use_pool = (num_workers > 1 and "fork" in multiprocessing.get_all_start_methods()
                 and (count is None or count >= _POOL_MIN_IMAGES))
@@ -286,7 +292,7 @@ def _strip_to_root(parts: tuple[str, ...], depth: int) -> tuple[str, ...]:
 
 def read_image_tree(source: str | os.PathLike, splits: Sequence[str] | None = ("train", "test"),
                     class_names: Sequence[str] | None = None, image_size: tuple[int, int] | None = None,
-                    num_workers: int = 2, members: list[tuple[str, bytes]] | None = None,
+                    num_workers: int | None = None, members: list[tuple[str, bytes]] | None = None,
                     interleave: bool = False,
                     ) -> tuple[dict[str | None, tuple[numpy.ndarray, numpy.ndarray]], list[str]]:
     """Read an image-folder tree (folder or tar archive) into ``{split: (x, y)}`` and the class names.
@@ -388,7 +394,7 @@ def _names(names: Sequence[str], limit: int = 12) -> str:
 
 def load_image_folder(directory: str | os.PathLike, class_names: Sequence[str] | None = None,
                       image_size: tuple[int, int] | None = None,
-                      num_workers: int = 2) -> tuple[numpy.ndarray, numpy.ndarray, list[str]]:
+                      num_workers: int | None = None) -> tuple[numpy.ndarray, numpy.ndarray, list[str]]:
     """Load ``<directory>/<class>/<image>`` (a folder or a tar archive of one) into arrays.
 
     Returns ``(x, y, class_names)``: ``x`` uint8 ``(N, H, W, 3)`` RGB, ``y`` int64 ``(N,)`` with

@@ -1,7 +1,10 @@
 """``neuronka.models``: Keras 3's ``keras.models`` — Model, Sequential, and model (de)serialization.
 
-Where things are: the Model base and its training loop in :mod:`.model`, functional graphs in
-:mod:`.functional`, Sequential in :mod:`.sequential`, the summary table in :mod:`.summary`.
+Where things are (as Keras 3 lays them out): the Model base in :mod:`.model`, its training loops
+(``compile``/``fit``/``evaluate``/``predict``) in :mod:`.trainer`, the inputs of those loops in
+:mod:`.data_adapters`, the compiled loss and metrics in :mod:`.compile_utils`, layer classes by name and
+layer (de)serialization in :mod:`.registry`; functional graphs in :mod:`.functional`, Sequential in
+:mod:`.sequential`, the summary table in :mod:`.summary`.
 """
 from .functional import Functional
 from .model import Model, clone_model, model_from_json

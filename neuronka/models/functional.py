@@ -25,7 +25,9 @@ from ..autograd import Tensor
 from ..layers.base import _flatten, _flatten_shapes
 from ..layers.symbolic import InputLayer, KerasTensor
 from . import fusion
-from .model import Model, _flat, _pack, deserialize_layer, serialize_layer
+from .data_adapters import _flat, _pack
+from .model import Model
+from .registry import deserialize_layer, serialize_layer
 
 
 def _keras_tensors(struct) -> list[KerasTensor]:

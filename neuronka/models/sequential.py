@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..layers.base import Layer
 from ..layers.symbolic import InputLayer, KerasTensor
 from . import fusion
-from .model import Model, deserialize_layer, serialize_layer, to_shape
+from .model import Model
+from .registry import deserialize_layer, serialize_layer, to_shape
 
 
 class Sequential(Model):

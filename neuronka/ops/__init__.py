@@ -1,12 +1,15 @@
 """``neuronka.ops``: differentiable operations under ``keras.ops`` names.
 
-Where the math lives: elementwise, reductions, shapes and matmul in
-:mod:`.math`; activations in :mod:`.activations`; losses in :mod:`.losses`;
-batch / layer normalization in :mod:`.normalization`; dropout and other
-random masks in :mod:`.random`; LSTM / GRU / SimpleRNN over whole sequences
-in :mod:`.recurrent`; convolutions in :mod:`.convolution`; pooling in
-:mod:`.pooling`; resizing in :mod:`.image` (``keras.ops.image``); the compiled
-fused kernels some of them use in :mod:`.kernels`. The rest of ``keras.ops``: elementwise math in
+Where the math lives: elementwise, reductions and matmul in :mod:`.math`, reshape / concatenate / pad / where
+and the other shape ops in :mod:`.shapes` (re-exported by :mod:`.math`); activations in :mod:`.activations`;
+losses in :mod:`.losses`; batch / layer normalization in :mod:`.normalization`; dropout and other random masks
+in :mod:`.random`; LSTM / GRU / SimpleRNN over whole sequences in :mod:`.recurrent` (their in-place
+activations in :mod:`.recurrent_activations`); convolutions in :mod:`.convolution` (the entry points and the
+table of which algorithm runs when; checks and geometry in :mod:`.conv_args`, the algorithms in
+:mod:`.conv_im2col`, :mod:`.conv_shifted`, :mod:`.conv_direct`, :mod:`.conv_depthwise`; the worker pool in
+:mod:`.threads`); pooling in :mod:`.pooling`; resizing in :mod:`.image` (``keras.ops.image``); the compiled
+fused kernels some of them use in :mod:`.kernels`.
+The rest of ``keras.ops``: elementwise math in
 :mod:`.elementwise`, array creation in :mod:`.creation`, reductions in :mod:`.reduction`, rearranging in
 :mod:`.manipulation`, sorting and indexing in :mod:`.indexing`, other ``keras.ops.nn`` ops in :mod:`.nn`,
 linear algebra in :mod:`.linalg`, Fourier transforms in :mod:`.signal`, conversion and control flow in

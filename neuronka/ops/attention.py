@@ -17,7 +17,7 @@ and, given dO, the backward (dP is the gradient w.r.t. P; D_i = Σ_j P_ij dP_ij,
 How: the query heads of one key/value head are laid side by side, q as (B·K, G·T, H), so each product
 is one batched matmul over all heads with no copy of k or v per query head; no Python loop runs per head.
 The batch is cut into chunks whose scores fit in the cache, shared by the worker threads of the
-convolutions (``convolution.map_batch``: one per BLAS thread, BLAS single-threaded inside): per chunk the
+convolutions (``threads.map_batch``: one per BLAS thread, BLAS single-threaded inside): per chunk the
 scores are computed into the one (B·K, G·T, S) array the forward keeps (P), masked and softmaxed there in
 place while they are in the cache, then multiplied by v; the backward goes chunk by chunk likewise, its dS
 a chunk-sized temporary. The row softmax and its backward are compiled kernels on float32 NumPy arrays
@@ -55,7 +55,7 @@ def _by_chunks(fn, b: int, bytes_per_item: int, xp) -> list:
     """``fn(b0, b1)`` over chunks of the batch [0, b), on the convolutions' worker threads for NumPy arrays."""
     if xp is not numpy:
         return [fn(0, b)]
-    from .convolution import map_batch  # noqa: PLC0415 - convolution imports much of ops
+    from .threads import map_batch  # noqa: PLC0415
 
     return map_batch(fn, b, bytes_per_item, chunk_bytes=_CHUNK_BYTES)
 

@@ -1,7 +1,7 @@
 """Direct calls of the BLAS GEMM that NumPy itself links (OpenBLAS in NumPy's wheels), through ctypes.
 
 ``numpy.matmul`` cannot accumulate (C ← A·B + C) nor read a matrix whose rows are further apart than its
-width; the shifted-GEMM convolution (``convolution.py``) needs both: nine products summed into one output,
+width; the shifted-GEMM convolution (``conv_shifted.py``) needs both: nine products summed into one output,
 each reading the padded input at another offset. ``gemm`` is the BLAS call
 ``C ← α·op(A)·op(B) + β·C`` on row-major 2-D views (any row stride, unit column stride). ctypes releases the
 GIL during the call, so the convolution's worker threads multiply concurrently (BLAS single-threaded inside
@@ -133,7 +133,7 @@ def shifted_matmul(a, offsets, b, c, accumulate: bool = False, grid: tuple[int, 
     a: (R, K) C-contiguous; b: (T, K, N) C-contiguous; c: (M, N) C-contiguous; offsets: T row offsets.
     With ``grid`` = (hq, wq), c is (nb, ho, wo, N) instead and receives only the rows p = n·hq·wq + i·wq + j
     with i < ho, j < wo of the (nb·hq·wq, N) product: the valid pixels of a convolution on that grid
-    (``convolution._Grid``), written in place by the compiled kernels, or cropped from the full product;
+    (``conv_shifted._Grid``), written in place by the compiled kernels, or cropped from the full product;
     then (grid mode only) c ← max(c + bias, 0) per column with ``bias`` (N,) and ``relu``, in the compiled
     kernels' store (no extra pass). With ``stride`` s (grid mode only), output (i, j) is grid pixel (s·i, s·j):
     p = n·hq·wq + s·i·wq + s·j, a convolution of stride s.
@@ -191,7 +191,7 @@ def shifted_rows(a, offsets, b, y, images: int, rows: int, cols: int, a_at: tupl
 
     a (R, K) and y (P, N) C-contiguous matrices, one row per pixel; b (T, K, N); ``a_at`` = (a0, a_image, a_row,
     a_step), ``y_at`` likewise (every stride ≥ 0). One phase of a strided convolution's input gradient
-    (``convolution._strided_input_grad``). Compiled kernels only (``direct_available`` and N a multiple of the
+    (``conv_direct._strided_input_grad``). Compiled kernels only (``direct_available`` and N a multiple of the
     lanes); every row read and written is checked to lie inside a and y first.
     """
     arrays = (a, b, y)

@@ -23,7 +23,7 @@ How, first match wins:
 with W viewed as (∏K·c, o). dW is the columns' transpose times gy (one GEMM); dx is "col2im": one GEMM
 gy·Wᵀ gives every tap's contribution (n·∏out, ∏K·c), added tap by tap (∏K strided whole-array adds, no
 loop over positions) into a zeroed padded buffer, then cropped. The batch is cut into chunks shared
-among threads by :func:`.convolution.map_batch`, as the 2-D paths do. A transposed convolution is the
+among threads by :func:`.threads.map_batch`, as the 2-D paths do. A transposed convolution is the
 adjoint of a convolution: its forward is that convolution's col2im, its input gradient the convolution
 itself. Depthwise convolutions multiply and add the ∏K tap views elementwise.
 
@@ -42,7 +42,8 @@ from ..autograd import Function
 from ..backend import get_array_module
 from . import blas
 from . import convolution as _conv
-from .convolution import _SHIFTED_CHUNK_BYTES, _sum, conv_output_length, map_batch, same_padding, scratch
+from .conv_args import conv_output_length, same_padding
+from .threads import _SHIFTED_CHUNK_BYTES, _sum, map_batch, scratch
 
 _MAX_JUNK = 2.0  # grid positions per output position above which the shifted products give way to im2col
 

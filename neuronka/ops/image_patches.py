@@ -18,7 +18,7 @@ import numpy
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ._image import as_images, data_format_of, int_tuple, spatial_axes
-from .convolution import same_padding
+from .conv_args import same_padding
 
 
 # ----------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import numpy
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ._image import as_images, as_tensor, compute_float, constant_floats, data_format_of, restore_dtype, spatial_axes
-from .convolution import from_channels_last, normalize_data_format, normalize_tuple, to_channels_last
+from .conv_args import from_channels_last, normalize_data_format, normalize_tuple, to_channels_last
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
 SCALE_AND_TRANSLATE_METHODS = ("linear", "bilinear", "trilinear", "cubic", "bicubic", "tricubic", "lanczos3",

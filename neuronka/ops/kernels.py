@@ -269,7 +269,7 @@ _BLOCK = 512  # about this many elements per tiled block (whole rows)
 def _split(kernel, m, cols, *args):
     """Run ``kernel(*args, lo, hi)`` over flat ranges of whole rows covering the (m, cols) matrix, one per
     worker thread; the results."""
-    from .convolution import num_workers, run_parallel  # the thread pool the convolutions use
+    from .threads import num_workers, run_parallel  # noqa: PLC0415 - the batch-parallel ops' thread pool
 
     workers = min(num_workers(), m) if m * cols >= _MIN_SPLIT else 1
     bounds = [(m * t // workers) * cols for t in range(workers + 1)]

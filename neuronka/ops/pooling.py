@@ -17,19 +17,17 @@ import numpy
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .convolution import (
+from .conv_args import (
     Geometry,
     conv_geometry,
     from_channels_last,
-    map_batch,
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
-    padded_chunk,
-    scratch,
-    tap_views,
     to_channels_last,
 )
+from .conv_im2col import padded_chunk, tap_views
+from .threads import map_batch, scratch
 
 
 def _grad_buffer(nb, g: Geometry, c, dtype, xp):

@@ -19,8 +19,8 @@ import numpy
 
 from ..autograd import Function
 from ..backend import get_array_module
-from .convolution import map_batch
 from .convolution_nd import GeometryND, _zeroed, crop, geometry, padded_chunk, tap_views
+from .threads import map_batch
 
 __all__ = ["AveragePoolND", "MaxPoolND", "geometry", "window_counts"]
 
