@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import traceback
 
 # Set by the launchers, read before importing mpi4py: (environment variable, launcher).
@@ -27,6 +28,7 @@ _SIZE_VARIABLES = (
     ("SLURM_STEP_NUM_TASKS", "Slurm srun"),
 )
 
+_FLUSH_SECONDS = 0.5
 _lock = threading.Lock()
 _comm = None  # mpi4py's COMM_WORLD once initialized
 _MPI = None  # the mpi4py.MPI module once imported
@@ -93,13 +95,21 @@ def process_id() -> int:
 # ---- faults -------------------------------------------------------------------------------------------
 def abort(message: str, errorcode: int = 1) -> None:
     """Print ``message`` (naming this rank) to stderr and end every rank of the job (``MPI_Abort``)."""
-    rank = process_id()
-    sys.stderr.write(f"neuronka.distribution: rank {rank} of {num_processes()}: {message}; "
-                     f"aborting all ranks (MPI_Abort, error code {errorcode})\n")
-    sys.stderr.flush()
+    _say(message, errorcode)
+    _end(errorcode)
+
+
+def _end(errorcode: int) -> None:
+    time.sleep(_FLUSH_SECONDS)  # let the launcher forward the messages before it kills the job
     if _comm is not None:
         _comm.Abort(errorcode)
     os._exit(errorcode)  # pragma: no cover - Abort does not return
+
+
+def _say(message: str, errorcode: int) -> None:
+    sys.stderr.write(f"neuronka.distribution: rank {process_id()} of {num_processes()}: {message}; "
+                     f"aborting all ranks (MPI_Abort, error code {errorcode})\n")
+    sys.stderr.flush()
 
 
 def _install_abort_on_error() -> None:
@@ -108,12 +118,16 @@ def _install_abort_on_error() -> None:
     previous = sys.excepthook
 
     def excepthook(exc_type, exc, tb):
-        previous(exc_type, exc, tb)  # the usual traceback first
-        abort(f"uncaught {exc_type.__name__}: {exc}")
+        message = f"uncaught {exc_type.__name__}: {exc}"
+        _say(message, 1)  # the one line first: the launcher may cut the output short once a rank aborts
+        previous(exc_type, exc, tb)
+        _end(1)
 
     def thread_excepthook(args):
+        message = f"uncaught {args.exc_type.__name__} in thread {getattr(args.thread, 'name', '?')}: {args.exc_value}"
+        _say(message, 1)
         traceback.print_exception(args.exc_type, args.exc_value, args.exc_traceback)
-        abort(f"uncaught {args.exc_type.__name__} in thread {getattr(args.thread, 'name', '?')}: {args.exc_value}")
+        _end(1)
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
