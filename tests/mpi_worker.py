@@ -27,6 +27,7 @@ N_SAMPLES = 256
 EPOCHS = 2
 PER_RANK_BATCH = 32
 DATA_SEED = 1234  # the shared seed of the epochs' permutations
+BUCKET_BYTES = 1024  # kernel 144×10 (5760 B) alone, conv kernel + bias together, ...
 INIT_SEED = 100  # rank r initializes its model with INIT_SEED + r: the broadcast must make them rank 0's
 
 
@@ -73,7 +74,7 @@ class CheckIdentical(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:
-            self._check(f"before step 0 of a fit (after BroadcastWeights)")
+            self._check("before step 0 of a fit (after BroadcastWeights)")
 
     def on_train_batch_end(self, batch, logs=None):
         self._check(f"after step {batch}")
@@ -97,6 +98,8 @@ def main(scenario: str, outdir: str) -> None:
     if size < 2:
         raise SystemExit(f"mpi_worker: expected to be launched by `mpiexec -n 2`, found {size} process")
     dist.set_distribution(dist.DataParallel())
+    averager = dist.distribution()._averager
+    averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
     x, y = make_data()
     model = build_model(INIT_SEED + rank)
     checker = CheckIdentical()
@@ -110,7 +113,8 @@ def main(scenario: str, outdir: str) -> None:
     numpy.savez(os.path.join(outdir, f"rank{rank}.npz"), *[keras.asnumpy(w.data) for w in model.weights])
     with open(os.path.join(outdir, f"rank{rank}.json"), "w") as f:
         json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
-                   "iterations": int(model.optimizer.iterations)}, f)
+                   "iterations": int(model.optimizer.iterations),
+                   "buckets": [len(plan) for plan in averager._plans.values()]}, f)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,10 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
         num_processes = int(env["KERAS_DISTRIBUTION_NUM_PROCESSES"])
     if process_id is None and "KERAS_DISTRIBUTION_PROCESS_ID" in env:
         process_id = int(env["KERAS_DISTRIBUTION_PROCESS_ID"])
-    wanted = num_processes is not None and int(num_processes) > 1
-    comm = mpi.initialize(required=wanted)
+    if num_processes is not None and int(num_processes) > 1 and mpi.launched_size() == 1 and not mpi.is_initialized():
+        raise ValueError(f"initialize: num_processes={num_processes} but this process was not started by an MPI "
+                         f"launcher; run `mpiexec -n {num_processes} python ...` (or srun -n {num_processes})")
+    comm = mpi.initialize()
     size = 1 if comm is None else comm.Get_size()
     rank = 0 if comm is None else comm.Get_rank()
     if num_processes is not None and int(num_processes) != size:
