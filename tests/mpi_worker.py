@@ -8,6 +8,7 @@ Scenarios:
 - ``fault_exception``: rank 1 raises in the middle of the first epoch (the other rank then waits in the
   allreduce); the job must end non-zero with neuronka's message.
 - ``fault_kill``: rank 1 kills itself with SIGKILL in the middle of the first epoch.
+- ``mismatch``: rank 1 freezes its convolution, so the ranks have different gradients to average.
 
 :func:`build_model` and :func:`make_data` are imported by the test for the single-process reference.
 """
@@ -102,6 +103,8 @@ def main(scenario: str, outdir: str) -> None:
     averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
     x, y = make_data()
     model = build_model(INIT_SEED + rank)
+    if scenario == "mismatch" and rank == 1:
+        model.layers[0].trainable = False  # rank 1 has fewer gradients: the averager must refuse, not hang
     checker = CheckIdentical()
     callbacks = [dist.BroadcastWeights(), checker]
     if scenario.startswith("fault"):

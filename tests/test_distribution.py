@@ -186,12 +186,14 @@ def test_two_ranks_stay_bitwise_identical_and_match_one_process_at_twice_the_bat
         numpy.testing.assert_allclose(w0[f"arr_{i}"], expected, rtol=1e-5, atol=1e-6, err_msg=v.name)
 
 
-@pytest.mark.parametrize("scenario", ["fault_exception", "fault_kill"])
+@pytest.mark.parametrize("scenario", ["fault_exception", "fault_kill", "mismatch"])
 def test_a_failing_rank_ends_the_job_within_60_seconds(tmp_path, scenario):
     rc, out, seconds = _launch(scenario, tmp_path, timeout=90)
     assert rc != 0 and seconds < 60, (rc, seconds, out[-3000:])
     assert not (tmp_path / "rank0.npz").exists()  # rank 0 did not carry on alone
     if scenario == "fault_exception":
         assert "rank 1 of 2: uncaught RuntimeError: injected failure" in out and "MPI_Abort" in out, out[-3000:]
-    else:
+    elif scenario == "fault_kill":
         assert "signal 9" in out or "BAD TERMINATION" in out, out[-3000:]
+    else:
+        assert "GradientAverager: the ranks have different" in out and "MPI_Abort" in out, out[-3000:]

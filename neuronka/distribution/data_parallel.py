@@ -62,6 +62,7 @@ class GradientAverager:
                 filled = 0
             groups[-1][1].append((k, g.size, g.shape))
             filled += nbytes
+        _check_same_layout(key, "gradients to average")
         plan = []
         for dtype, members in groups:
             items, offset = [], 0
@@ -94,6 +95,19 @@ class GradientAverager:
         return out
 
 
+def _check_same_layout(key: tuple, what: str) -> None:
+    """Every rank must send the same arrays in the same order (checked once per new layout: a cheap allgather),
+    or the collectives would mix unrelated arrays or wait forever."""
+    layouts = mpi.allgather(key)
+    if any(other != key for other in layouts):
+        first = next(r for r, other in enumerate(layouts) if other != layouts[0])
+        raise RuntimeError(
+            f"GradientAverager: the ranks have different {what} (rank 0: {len(layouts[0])} arrays, "
+            f"rank {first}: {len(layouts[first])}; shapes and dtypes must match in order). Every rank must train the "
+            "same model with the same trainable variables, and a variable without a gradient on one rank must have "
+            "none on every rank")
+
+
 def _broadcast_array_(array, root: int) -> None:
     if array.flags.c_contiguous and array.flags.writeable:
         mpi.broadcast_(array, root)
@@ -105,11 +119,10 @@ def _broadcast_array_(array, root: int) -> None:
 
 def broadcast_optimizer_state(optimizer, root: int = 0) -> None:
     """The optimizer's variables, slots and step count ← rank ``root``'s (every rank must call it)."""
-    for var in optimizer._variables:
-        _broadcast_array_(var.data, root)
-    for slots in optimizer._slots:
-        for name in sorted(slots):
-            _broadcast_array_(slots[name], root)
+    arrays = [v.data for v in optimizer._variables] + [s[k] for s in optimizer._slots for k in sorted(s)]
+    _check_same_layout(tuple((a.shape, a.dtype.str) for a in arrays), "optimizer variables to broadcast")
+    for array in arrays:
+        _broadcast_array_(array, root)
     optimizer._calls = int(mpi.broadcast_object(int(optimizer._calls), root))
 
 
