@@ -10,6 +10,7 @@ from . import (
     config,
     constraints,
     datasets,
+    distribution,
     dtype_policies,
     initializers,
     layers,

@@ -49,6 +49,10 @@ _BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": Non
                   "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
                   "loss_scale_factor": None, "gradient_accumulation_steps": None}
 
+# Set by neuronka.distribution.set_distribution while a DataParallel over several MPI processes is active:
+# reducer(optimizer, grads, variables) -> the gradients averaged over the processes (Horovod's DistributedOptimizer).
+gradient_reducer = None
+
 
 def _snake_case(name: str) -> str:
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -322,6 +326,8 @@ class Optimizer:
         gs = [g for g, _, _ in todo]
         vs = [v for _, v, _ in todo]
         slots = [self._slots[i] for _, _, i in todo]
+        if gradient_reducer is not None:
+            gs = gradient_reducer(self, gs, vs)  # ḡ = (1/P) Σ_p g_p over the P processes: the same update everywhere
         if self.loss_scale_factor is not None:
             gs = [g / self.loss_scale_factor for g in gs]  # g ← g / s
         steps = self.gradient_accumulation_steps

@@ -1,0 +1,124 @@
+"""The program tests/test_distribution.py launches with ``mpiexec -n 2 python tests/mpi_worker.py SCENARIO OUTDIR``.
+
+Scenarios:
+- ``train``: a small Conv2D + Dense model, a different initial seed on each rank, DataParallel set,
+  2 epochs of per-rank batches of 32 on the rank's shard; after every step each rank checks (allgather of a
+  SHA-256 of all weights) that the weights are bitwise identical on all ranks; rank r writes
+  OUTDIR/rank{r}.npz (final weights) and OUTDIR/rank{r}.json (checks made, all equal).
+- ``fault_exception``: rank 1 raises in the middle of the first epoch (the other rank then waits in the
+  allreduce); the job must end non-zero with neuronka's message.
+- ``fault_kill``: rank 1 kills itself with SIGKILL in the middle of the first epoch.
+- ``mismatch``: rank 1 freezes its convolution, so the ranks have different gradients to average.
+
+:func:`build_model` and :func:`make_data` are imported by the test for the single-process reference.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+
+import numpy
+
+import neuronka as keras
+
+N_SAMPLES = 256
+EPOCHS = 2
+PER_RANK_BATCH = 32
+DATA_SEED = 1234  # the shared seed of the epochs' permutations
+BUCKET_BYTES = 1024  # kernel 144×10 (5760 B) alone, conv kernel + bias together, ...
+INIT_SEED = 100  # rank r initializes its model with INIT_SEED + r: the broadcast must make them rank 0's
+
+
+def make_data():
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((N_SAMPLES, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 10, size=(N_SAMPLES,)).astype("int32")
+    return x, y
+
+
+def build_model(seed: int):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
+def weights_digest(model) -> str:
+    h = hashlib.sha256()
+    for w in model.weights:
+        h.update(numpy.ascontiguousarray(keras.asnumpy(w.data)).tobytes())
+    return h.hexdigest()
+
+
+class CheckIdentical(keras.callbacks.Callback):
+    """Before the first step and after every step: the weights' digests of all ranks are equal."""
+
+    def __init__(self):
+        super().__init__()
+        self.checks = 0
+        self.mismatches = []
+
+    def _check(self, when):
+        digests = keras.distribution.mpi.allgather(weights_digest(self.model))
+        self.checks += 1
+        if len(set(digests)) != 1:
+            self.mismatches.append(when)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self._check("before step 0 of a fit (after BroadcastWeights)")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(f"after step {batch}")
+
+
+class Fault(keras.callbacks.Callback):
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def on_train_batch_end(self, batch, logs=None):
+        if keras.distribution.process_id() == 1 and batch == 1:
+            if self.kind == "fault_kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("injected failure on rank 1 after step 1")
+
+
+def main(scenario: str, outdir: str) -> None:
+    dist = keras.distribution
+    rank, size = dist.process_id(), dist.num_processes()
+    if size < 2:
+        raise SystemExit(f"mpi_worker: expected to be launched by `mpiexec -n 2`, found {size} process")
+    dist.set_distribution(dist.DataParallel())
+    averager = dist.distribution()._averager
+    averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
+    x, y = make_data()
+    model = build_model(INIT_SEED + rank)
+    if scenario == "mismatch" and rank == 1:
+        model.layers[0].trainable = False  # rank 1 has fewer gradients: the averager must refuse, not hang
+    checker = CheckIdentical()
+    callbacks = [dist.BroadcastWeights(), checker]
+    if scenario.startswith("fault"):
+        callbacks.append(Fault(scenario))
+    for epoch in range(EPOCHS):
+        idx = dist.shard_indices(N_SAMPLES, epoch, DATA_SEED)
+        model.fit(x[idx], y[idx], batch_size=PER_RANK_BATCH, epochs=1, shuffle=False, verbose=0,
+                  callbacks=callbacks)
+    numpy.savez(os.path.join(outdir, f"rank{rank}.npz"), *[keras.asnumpy(w.data) for w in model.weights])
+    with open(os.path.join(outdir, f"rank{rank}.json"), "w") as f:
+        json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
+                   "iterations": int(model.optimizer.iterations),
+                   "buckets": [len(plan) for plan in averager._plans.values()]}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,199 @@
+"""neuronka.distribution: Keras's distribution API without MPI (compared with real Keras), the sharding of
+an epoch, and data-parallel training on 2 MPI ranks (``mpiexec -n 2 python tests/mpi_worker.py``, in a
+subprocess with a timeout so that a hang fails instead of blocking the suite).
+
+Tolerance of the 2 ranks × batch 32 against 1 process × batch 64 comparison: rtol 1e-5, atol 1e-6 on every
+weight after 8 SGD-with-momentum steps. Both compute the mean gradient of the same 64 samples; they differ
+only in the order of the float32 sums (two means of 32 then averaged, against one mean of 64), a few ulps
+per step (measured: at most 2e-7 on weights of magnitude ~0.25 that moved by ~0.25).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy
+import pytest
+
+import neuronka as nk
+from neuronka.optimizers import base as optimizer_base
+
+from .keras_oracle import keras_api, keras_or_skip
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ROOT / "tests" / "mpi_worker.py"
+sys.path.insert(0, str(ROOT / "tests"))
+import mpi_worker  # noqa: E402
+
+
+def _mpiexec_or_skip() -> str:
+    if importlib.util.find_spec("mpi4py") is None:
+        pytest.skip("mpi4py is not installed: pip install -e '.[mpi]' (mpi4py + mpich)")
+    local = Path(sys.executable).parent / "mpiexec"
+    found = str(local) if local.exists() else shutil.which("mpiexec")
+    if not found:
+        pytest.skip("no `mpiexec` on PATH: pip install mpich (or your MPI library's launcher)")
+    return found
+
+
+def _launch(scenario: str, outdir: Path, timeout: float) -> tuple[int, str, float]:
+    """Run the worker on 2 ranks; (exit code, output, seconds). A run past ``timeout`` is killed (its whole
+    process group) and fails the test."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    cmd = [_mpiexec_or_skip(), "-n", "2", sys.executable, str(WORKER), scenario, str(outdir)]
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"`mpiexec -n 2 ... {scenario}` did not end within {timeout} s (a hang); output:\n{out[-3000:]}")
+    return proc.returncode, out, time.monotonic() - start
+
+
+# ---- without MPI: Keras's objects ---------------------------------------------------------------------
+@keras_api("distribution.DeviceMesh", "distribution.TensorLayout", "distribution.DataParallel",
+           "distribution.distribution", "distribution.set_distribution")
+def test_distribution_objects_match_keras_without_mpi():
+    keras = keras_or_skip()
+    kd, nd = keras.distribution, nk.distribution
+    for shape, names, devices in [((1,), ["batch"], ["cpu:0"]),
+                                  ((2, 2), ["batch", "model"], [f"cpu:{i}" for i in range(4)])]:
+        km, nm = kd.DeviceMesh(shape, names, devices=devices), nd.DeviceMesh(shape, names, devices=devices)
+        assert (nm.shape, nm.axis_names, repr(nm)) == (km.shape, km.axis_names, repr(km))
+        numpy.testing.assert_array_equal(nm.devices, km.devices)
+    kp, np_ = kd.DataParallel(devices=["cpu:0"]), nd.DataParallel(devices=["cpu:0"])
+    for attr in ("batch_dim_name", "num_processes", "num_model_replicas", "data_shard_id", "auto_shard_dataset"):
+        assert getattr(np_, attr) == getattr(kp, attr), attr
+    assert repr(np_) == repr(kp)
+    assert repr(np_.device_mesh) == repr(kp.device_mesh)
+    assert np_.get_data_layout((4, 3)).axes == kp.get_data_layout((4, 3)).axes == ("batch", None)
+    assert (np_.get_variable_layout(nk.Variable(numpy.ones((2, 3), "float32"))).axes
+            == kp.get_variable_layout(keras.Variable(numpy.ones((2, 3), "float32"))).axes)
+    assert np_.get_tensor_layout("x") is None and kp.get_tensor_layout("x") is None
+    kmesh, nmesh = kd.DeviceMesh((1,), ["data"], devices=["cpu:0"]), nd.DeviceMesh((1,), ["data"], devices=["cpu:0"])
+    assert nd.DataParallel(device_mesh=nmesh).batch_dim_name == kd.DataParallel(device_mesh=kmesh).batch_dim_name
+    assert nd.distribution() is None and kd.distribution() is None
+    with np_.scope(), kp.scope():
+        assert nd.distribution() is np_ and kd.distribution() is kp
+    assert nd.distribution() is None and kd.distribution() is None
+    nd.set_distribution(np_)
+    kd.set_distribution(kp)
+    try:
+        assert nd.distribution() is np_ and kd.distribution() is kp
+    finally:
+        nd.set_distribution(None)
+        kd.set_distribution(None)
+
+
+@keras_api("distribution.DeviceMesh", "distribution.TensorLayout", "distribution.DataParallel")
+@pytest.mark.parametrize("make, received", [
+    (lambda d: d.DeviceMesh((2,), ["batch"], devices=["cpu:0"]), "devices.shape=(1,)"),
+    (lambda d: d.DeviceMesh((), ["batch"], devices=["cpu:0"]), "shape=()"),
+    (lambda d: d.DeviceMesh((1,), ["a", "b"], devices=["cpu:0"]), "axis_names=['a', 'b']"),
+    (lambda d: d.DataParallel(device_mesh="mesh"), "=mesh (of type <class 'str'>)"),
+    (lambda d: d.TensorLayout(("model",), d.DeviceMesh((1,), ["batch"], devices=["cpu:0"])), "Got {'model'}"),
+], ids=["shape_vs_devices", "empty_shape", "names_vs_shape", "mesh_not_a_mesh", "layout_unknown_axis"])
+def test_distribution_bad_arguments_raise_like_keras(make, received):
+    keras = keras_or_skip()
+    with pytest.raises(ValueError) as expected:
+        make(keras.distribution)
+    with pytest.raises(ValueError) as got:
+        make(nk.distribution)
+    assert received in str(expected.value) and received in str(got.value), (str(got.value), str(expected.value))
+
+
+def test_without_mpi_one_cpu_device_and_no_gradient_averaging():
+    d = nk.distribution
+    assert d.list_devices() == d.list_devices("cpu") == d.list_devices("CPU") == ["cpu:0"]
+    assert d.get_device_count() == 1 and d.list_devices("gpu") == []
+    with pytest.raises(ValueError, match="device_type"):
+        d.list_devices("xpu")
+    assert (d.num_processes(), d.process_id()) == (1, 0)
+    dp = d.DataParallel()
+    assert dp.device_mesh.shape == (1,) and list(dp.device_mesh.devices) == ["cpu:0"]
+    with dp.scope():
+        assert optimizer_base.gradient_reducer is None  # one process: nothing to average
+    with pytest.raises(ValueError, match="Distribution or None"):
+        d.set_distribution("data_parallel")
+    d.initialize()  # nothing to start
+    d.initialize(num_processes=1, process_id=0)
+    with pytest.raises(ValueError, match="num_processes=2 but this process was not started by an MPI launcher"):
+        d.initialize(num_processes=2)
+    with pytest.raises(ValueError, match="process_id=1"):
+        d.initialize(process_id=1)
+    assert "mpi4py" not in sys.modules or d.mpi.is_initialized()  # initialize() alone did not import it
+
+
+def test_plain_python_never_imports_mpi4py():
+    code = ("import sys, neuronka as k; d = k.distribution; d.set_distribution(d.DataParallel()); "
+            "d.shard_indices(10, 0, 1); assert 'mpi4py' not in sys.modules, 'mpi4py imported'")
+    env = {k: v for k, v in os.environ.items() if k not in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE",
+                                                            "MV2_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+# ---- sharding -------------------------------------------------------------------------------------------
+def test_shard_indices_deal_one_permutation_into_disjoint_equal_shards():
+    d = nk.distribution
+    n, p, b = 103, 3, 4
+    shards = [d.shard_indices(n, epoch=5, seed=7, num_shards=p, shard_id=r) for r in range(p)]
+    assert all(len(s) == n // p for s in shards)  # the n mod P left over are skipped: equal step counts
+    union = numpy.concatenate(shards)
+    assert len(numpy.unique(union)) == len(union) == n - n % p and union.min() >= 0 and union.max() < n
+    whole = d.shard_indices(n, epoch=5, seed=7, num_shards=1, shard_id=0)
+    for j in range(len(shards[0]) // b):  # batch j of the shards together = batch j of the global order (P·b)
+        parts = numpy.concatenate([s[j * b:(j + 1) * b] for s in shards])
+        assert sorted(parts) == sorted(whole[j * p * b:(j + 1) * p * b])
+    assert not numpy.array_equal(whole, d.shard_indices(n, epoch=6, seed=7, num_shards=1, shard_id=0))
+    numpy.testing.assert_array_equal(d.shard_indices(6, 0, 0, 2, 1, shuffle=False), [1, 3, 5])
+    with pytest.raises(ValueError, match="shard_id"):
+        d.shard_indices(10, 0, 0, num_shards=2, shard_id=2)
+
+
+# ---- 2 MPI ranks ----------------------------------------------------------------------------------------
+def test_two_ranks_stay_bitwise_identical_and_match_one_process_at_twice_the_batch(tmp_path):
+    rc, out, seconds = _launch("train", tmp_path, timeout=180)
+    assert rc == 0, out[-3000:]
+    stats = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    steps = mpi_worker.EPOCHS * mpi_worker.N_SAMPLES // (2 * mpi_worker.PER_RANK_BATCH)
+    for s in stats:  # per fit: one check before the first step, one after each step
+        assert s["mismatches"] == [] and s["checks"] == mpi_worker.EPOCHS + steps and s["iterations"] == steps
+        assert s["buckets"] and min(s["buckets"]) > 1  # the gradients travelled in several buckets
+    w0, w1 = (numpy.load(tmp_path / f"rank{r}.npz") for r in (0, 1))
+    assert all(numpy.array_equal(w0[k], w1[k]) for k in w0.files)
+
+    x, y = mpi_worker.make_data()
+    reference = mpi_worker.build_model(mpi_worker.INIT_SEED)  # rank 0's initial weights, broadcast to rank 1
+    start = [nk.asnumpy(v.data).copy() for v in reference.weights]
+    for epoch in range(mpi_worker.EPOCHS):
+        idx = nk.distribution.shard_indices(mpi_worker.N_SAMPLES, epoch, mpi_worker.DATA_SEED, 1, 0)
+        reference.fit(x[idx], y[idx], batch_size=2 * mpi_worker.PER_RANK_BATCH, epochs=1, shuffle=False, verbose=0)
+    for i, v in enumerate(reference.weights):
+        expected = nk.asnumpy(v.data)
+        assert numpy.abs(expected - start[i]).max() > 1e-2  # training moved it: the comparison can fail
+        numpy.testing.assert_allclose(w0[f"arr_{i}"], expected, rtol=1e-5, atol=1e-6, err_msg=v.name)
+
+
+@pytest.mark.parametrize("scenario", ["fault_exception", "fault_kill", "mismatch"])
+def test_a_failing_rank_ends_the_job_within_60_seconds(tmp_path, scenario):
+    rc, out, seconds = _launch(scenario, tmp_path, timeout=90)
+    assert rc != 0 and seconds < 60, (rc, seconds, out[-3000:])
+    assert not (tmp_path / "rank0.npz").exists()  # rank 0 did not carry on alone
+    if scenario == "fault_exception":
+        assert "rank 1 of 2: uncaught RuntimeError: injected failure" in out and "MPI_Abort" in out, out[-3000:]
+    elif scenario == "fault_kill":
+        assert "signal 9" in out or "BAD TERMINATION" in out, out[-3000:]
+    else:
+        assert "GradientAverager: the ranks have different" in out and "MPI_Abort" in out, out[-3000:]
