@@ -5,6 +5,8 @@ Scenarios:
   2 epochs of per-rank batches of 32 on the rank's shard; after every step each rank checks (allgather of a
   SHA-256 of all weights) that the weights are bitwise identical on all ranks; rank r writes
   OUTDIR/rank{r}.npz (final weights) and OUTDIR/rank{r}.json (checks made, all equal).
+- ``auto``: the same model and data, but ``fit`` gets all 256 samples on each rank and shards them itself
+  (``DataParallel(auto_shard_dataset=True)``, ``shuffle=False``), 2 epochs in one fit.
 - ``fault_exception``: rank 1 raises in the middle of the first epoch (the other rank then waits in the
   allreduce); the job must end non-zero with neuronka's message.
 - ``fault_kill``: rank 1 kills itself with SIGKILL in the middle of the first epoch.
@@ -98,7 +100,8 @@ def main(scenario: str, outdir: str) -> None:
     rank, size = dist.process_id(), dist.num_processes()
     if size < 2:
         raise SystemExit(f"mpi_worker: expected to be launched by `mpiexec -n 2`, found {size} process")
-    dist.set_distribution(dist.DataParallel())
+    # "auto": fit gets all the data and shards it itself (auto_shard_dataset); the others shard by hand
+    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario == "auto"))
     averager = dist.distribution()._averager
     averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
     x, y = make_data()
@@ -109,7 +112,9 @@ def main(scenario: str, outdir: str) -> None:
     callbacks = [dist.BroadcastWeights(), checker]
     if scenario.startswith("fault"):
         callbacks.append(Fault(scenario))
-    for epoch in range(EPOCHS):
+    if scenario == "auto":  # in order (shuffle=False): process r takes samples r, r + 2, r + 4, ...
+        model.fit(x, y, batch_size=PER_RANK_BATCH, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
+    for epoch in range(EPOCHS if scenario != "auto" else 0):
         idx = dist.shard_indices(N_SAMPLES, epoch, DATA_SEED)
         model.fit(x[idx], y[idx], batch_size=PER_RANK_BATCH, epochs=1, shuffle=False, verbose=0,
                   callbacks=callbacks)

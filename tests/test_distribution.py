@@ -186,6 +186,22 @@ def test_two_ranks_stay_bitwise_identical_and_match_one_process_at_twice_the_bat
         numpy.testing.assert_allclose(w0[f"arr_{i}"], expected, rtol=1e-5, atol=1e-6, err_msg=v.name)
 
 
+def test_fit_shards_the_data_itself_under_data_parallel_and_matches_one_process(tmp_path):
+    """With auto_shard_dataset, each rank's fit(x, y) takes its part of every batch: 2 ranks × batch 32 on all the
+    data equal 1 process × batch 64 (shuffle=False: the global order is 0, 1, 2, ...)."""
+    rc, out, _ = _launch("auto", tmp_path, timeout=180)
+    assert rc == 0, out[-3000:]
+    stats = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    steps = mpi_worker.EPOCHS * mpi_worker.N_SAMPLES // (2 * mpi_worker.PER_RANK_BATCH)
+    assert all(s["mismatches"] == [] and s["iterations"] == steps for s in stats)
+    w0 = numpy.load(tmp_path / "rank0.npz")
+    x, y = mpi_worker.make_data()
+    reference = mpi_worker.build_model(mpi_worker.INIT_SEED)
+    reference.fit(x, y, batch_size=2 * mpi_worker.PER_RANK_BATCH, epochs=mpi_worker.EPOCHS, shuffle=False, verbose=0)
+    for i, v in enumerate(reference.weights):
+        numpy.testing.assert_allclose(w0[f"arr_{i}"], nk.asnumpy(v.data), rtol=1e-5, atol=1e-6, err_msg=v.name)
+
+
 @pytest.mark.parametrize("scenario", ["fault_exception", "fault_kill", "mismatch"])
 def test_a_failing_rank_ends_the_job_within_60_seconds(tmp_path, scenario):
     rc, out, seconds = _launch(scenario, tmp_path, timeout=90)

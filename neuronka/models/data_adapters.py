@@ -169,7 +169,13 @@ class _ArrayData:
                                  f"model computes on real numbers (pass the real and imaginary parts as features)")
         self.batch_size = _check_batch_size(batch_size)
         self.shuffle = shuffle
-        self.num_batches = max(1, math.ceil(self.n / self.batch_size))
+        self.shards = _data_parallel_shards()  # (processes, shared seed) under a multi-process DataParallel
+        self.epoch = 0
+        rows = self.n if self.shards is None else self.n // self.shards[0]
+        if rows == 0:
+            raise ValueError(f"Expected at least one sample per process, received {self.n} samples for "
+                             f"{self.shards[0]} processes")
+        self.num_batches = max(1, math.ceil(rows / self.batch_size))
 
     def _take(self, k, idx):
         s, leaves = self.structs[k], self.leaves[k]
@@ -182,7 +188,12 @@ class _ArrayData:
     def batches(self):
         n, bs = self.n, self.batch_size
         order = None
-        if self.shuffle:  # drawn from neuronka.random's global generator (set_random_seed makes it repeatable)
+        if self.shards is not None:  # this process's shard of the epoch's permutation (neuronka.distribution)
+            from ..distribution import shard_indices  # noqa: PLC0415
+
+            order = shard_indices(n, self.epoch, self.shards[1], shuffle=bool(self.shuffle))
+            self.epoch += 1
+        elif self.shuffle:  # drawn from neuronka.random's global generator (set_random_seed makes it repeatable)
             rng = _random.generator(None)
             if self.shuffle == "batch":
                 starts = rng.permutation(self.num_batches) * bs
@@ -195,6 +206,22 @@ class _ArrayData:
 
     def on_epoch_end(self):
         pass
+
+
+def _data_parallel_shards():
+    """(processes, seed) when a ``DataParallel`` distribution spans several MPI processes and shards the data
+    (``auto_shard_dataset``): each process then takes its part of every epoch's permutation, drawn from a seed
+    that process 0 chose and sent to all (``neuronka.distribution.shard_indices``); else None."""
+    import sys  # noqa: PLC0415
+
+    dist = sys.modules.get("neuronka.distribution")
+    current = dist.distribution() if dist is not None else None
+    if current is None or not getattr(current, "auto_shard_dataset", False) or dist.num_processes() < 2:
+        return None
+    from ..distribution import mpi  # noqa: PLC0415
+
+    seed = int(_random.generator(None).integers(2**31)) if dist.process_id() == 0 else None
+    return dist.num_processes(), int(mpi.broadcast_object(seed))
 
 
 def _standardize_batch(batch, class_weight=None):
