@@ -181,3 +181,16 @@ def test_array_adapter_batches_and_fit_stay_on_the_backend(tracked_backend):
     assert seen and all(t is TrackedArray for t in seen), seen
     for w in model.weights:
         _assert_tracked(w, f"weight {w.path} after fit")
+
+
+def test_attention_masks_and_given_normalization_statistics_are_backend_arrays(tracked_backend):
+    from neuronka.layers import multi_head_attention as mha
+
+    _assert_tracked(mha.causal_mask(3, 4), "causal mask")
+    _assert_tracked(mha.sliding_window_mask(3, 4, 2), "sliding-window mask")
+    mask = mha.attention_mask_of(numpy.ones((2, 3)), numpy.ones((2, 4)), None, None, 3, 4, sliding_window=2)
+    _assert_tracked(mask, "combined attention mask")
+    norm = keras.layers.Normalization(mean=[1.0, 2.0], variance=[4.0, 9.0])
+    out = norm(numpy.ones((3, 2), "float32"))
+    _assert_tracked(out, "Normalization output")
+    numpy.testing.assert_allclose(numpy.asarray(out.data)[0], [0.0, -1.0 / 3.0], rtol=1e-6)
