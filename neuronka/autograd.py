@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy
 
-from .backend import floatx, get_array_module
+from .backend import array_module, floatx, get_array_module
 
 _state = threading.local()
 
@@ -54,7 +54,7 @@ def _as_array(value, dtype=None):
     xp = get_array_module(value)
     if isinstance(value, (numpy.ndarray,)) or type(value).__module__.startswith("cupy"):
         return value if dtype is None else value.astype(dtype, copy=False)
-    arr = xp.asarray(value)
+    arr = (array_module() if xp is numpy else xp).asarray(value)  # lists, scalars: made on the backend
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     elif arr.dtype == numpy.float64 and not isinstance(value, numpy.generic):

@@ -7,6 +7,7 @@ array once CuPy is installed.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy
 
@@ -53,16 +54,62 @@ def is_keras_tensor(x) -> bool:
     return isinstance(x, KerasTensor)
 
 
+# The backend's array module: where new data (weights, states, batches) is created. NumPy today; a GPU
+# backend sets its module (CuPy) here, and every array of its type is then recognized as its data.
+_array_module = numpy
+_array_types: dict[type, Any] = {}  # array type -> its module, for modules other than NumPy
+
+
+def array_module():
+    """The backend's array module, where new data is created (initializers, zero states, batches,
+    ``Variable``): ``numpy`` unless :func:`set_array_module` chose another."""
+    return _array_module
+
+
+def set_array_module(module=None, array_type: type | None = None):
+    """Make ``module`` (a NumPy-compatible array module, e.g. ``cupy``) the backend's array module and return
+    the previous one; ``array_type`` (e.g. ``cupy.ndarray``) is the type of its arrays, so that
+    :func:`get_array_module` recognizes them. ``None`` (or ``numpy``) goes back to NumPy."""
+    global _array_module
+    previous = _array_module
+    _array_module = numpy if module is None else module
+    if array_type is not None and _array_module is not numpy:
+        _array_types[array_type] = _array_module
+    return previous
+
+
 def get_array_module(*arrays):
-    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``."""
+    """The module holding the arrays: a registered backend module (:func:`set_array_module`) or ``cupy`` if
+    any argument is one of its arrays, else ``numpy``."""
     for a in arrays:
-        a = getattr(a, "data", a)
-        mod = type(a).__module__
-        if mod.startswith("cupy"):
+        if _array_types and type(a) in _array_types:  # before .data: an ndarray subclass's .data is its buffer
+            return _array_types[type(a)]
+        a = getattr(a, "data", a)  # a Tensor's array
+        t = type(a)
+        if _array_types and t in _array_types:
+            return _array_types[t]
+        if t.__module__.startswith("cupy"):
             import cupy  # noqa: PLC0415  (optional dependency)
 
             return cupy
     return numpy
+
+
+def to_backend(x, dtype=None):
+    """``x`` (a host array, a list, a scalar, or a Tensor) as an array of the backend's module, in ``dtype`` when
+    given. An array already in the backend's module is returned as is (cast when ``dtype`` differs): the data is
+    moved (copied) only when it lives elsewhere — the one host→device move of weights, states and batches."""
+    from .autograd import Tensor  # noqa: PLC0415 - autograd imports this module
+
+    x = x.data if isinstance(x, Tensor) else x
+    xp = _array_module
+    if xp is numpy:  # exactly numpy.asarray: no copy for an ndarray of that dtype
+        return numpy.asarray(x, dtype=dtype)
+    if hasattr(x, "shape") and hasattr(x, "dtype") and get_array_module(x) is xp:
+        return x if dtype is None else x.astype(dtype, copy=False)
+    if get_array_module(x) is not numpy:  # another device's array: through the host
+        x = asnumpy(x)
+    return xp.asarray(x, dtype=dtype)
 
 
 def asnumpy(x):

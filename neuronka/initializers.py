@@ -1,7 +1,9 @@
 """``keras.initializers``: weight initializers, with Keras 3's names, arguments, configs and formulas.
 
-An initializer is a small callable with a config: ``init(shape, dtype=None)`` returns a new NumPy array
-(``dtype`` defaults to ``keras.config.floatx()``). (Keras returns a backend tensor; neuronka's layers and ops
+An initializer is a small callable with a config: ``init(shape, dtype=None)`` returns a new array of the
+backend's array module (``neuronka.backend.array_module()``, NumPy today; ``dtype`` defaults to
+``keras.config.floatx()``). Random draws, QR and windows are computed on the host (``neuronka.random``'s NumPy
+generator) and moved to the backend once. (Keras returns a backend tensor; neuronka's layers and ops
 take arrays, so the array is handed over as is.)
 
 Fans follow Keras (:func:`compute_fans`): a dense kernel ``(in, out)`` has fan_in = in and fan_out = out; a
@@ -37,6 +39,7 @@ import numpy
 
 from . import random as _random
 from .autograd import Tensor
+from .backend import array_module, to_backend
 from .dtypes import standardize_dtype
 
 
@@ -135,14 +138,14 @@ class Zeros(Initializer):
     """w = 0."""
 
     def __call__(self, shape, dtype=None):
-        return numpy.zeros(_shape(shape), dtype=_dtype(dtype))
+        return array_module().zeros(_shape(shape), dtype=_dtype(dtype))
 
 
 class Ones(Initializer):
     """w = 1."""
 
     def __call__(self, shape, dtype=None):
-        return numpy.ones(_shape(shape), dtype=_dtype(dtype))
+        return array_module().ones(_shape(shape), dtype=_dtype(dtype))
 
 
 class Constant(Initializer):
@@ -154,7 +157,7 @@ class Constant(Initializer):
     def __call__(self, shape, dtype=None):
         dt = _dtype(dtype)
         value = numpy.asarray(self.value.data if isinstance(self.value, Tensor) else self.value).astype(dt)
-        return value * numpy.ones(_shape(shape), dtype=dt)
+        return to_backend(value) * array_module().ones(_shape(shape), dtype=dt)
 
     def get_config(self) -> dict[str, Any]:
         return {"value": _serialize_value(self.value)}
@@ -176,7 +179,7 @@ class Identity(Initializer):
             raise ValueError("Identity matrix initializer can only be used for 2D matrices. "
                              f"Received: shape={shape} of rank {len(shape)}.")
         dt = _dtype(dtype)
-        return (self.gain * numpy.eye(*shape, dtype=dt)).astype(dt, copy=False)
+        return (self.gain * array_module().eye(*shape, dtype=dt)).astype(dt, copy=False)
 
     def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain}
@@ -228,7 +231,7 @@ class STFT(Initializer):
             elif self.scaling == "spectrum":
                 scale = float(numpy.sum(numpy.abs(win)))
             kernel = kernel * win.reshape(frame_length, 1, 1) / scale
-        return kernel.astype(dt)
+        return to_backend(kernel.astype(dt))  # computed on the host (a SciPy window), moved once
 
     def get_config(self) -> dict[str, Any]:
         return {"side": self.side, "window": self.window, "periodic": self.periodic, "scaling": self.scaling}
@@ -272,7 +275,7 @@ class RandomNormal(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         dt = _float_dtype("RandomNormal", dtype)
-        return _random.normal(_shape(shape), mean=self.mean, stddev=self.stddev, dtype=dt, seed=self.seed).data
+        return to_backend(_random.normal(_shape(shape), mean=self.mean, stddev=self.stddev, dtype=dt, seed=self.seed))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
@@ -288,7 +291,8 @@ class RandomUniform(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         dt = _float_dtype("RandomUniform", dtype)
-        return _random.uniform(_shape(shape), minval=self.minval, maxval=self.maxval, dtype=dt, seed=self.seed).data
+        return to_backend(_random.uniform(_shape(shape), minval=self.minval, maxval=self.maxval, dtype=dt,
+                                          seed=self.seed))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
@@ -307,8 +311,8 @@ class TruncatedNormal(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         dt = _float_dtype("TruncatedNormal", dtype)
-        return _random.truncated_normal(_shape(shape), mean=self.mean, stddev=self.stddev, dtype=dt,
-                                        seed=self.seed).data
+        return to_backend(_random.truncated_normal(_shape(shape), mean=self.mean, stddev=self.stddev, dtype=dt,
+                                                   seed=self.seed))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
@@ -360,11 +364,11 @@ class VarianceScaling(RandomInitializer):
         var = self.variance(shape)
         if self.distribution == "truncated_normal":
             stddev = math.sqrt(var) / _TRUNCATED_STD
-            return _random.truncated_normal(shape, mean=0.0, stddev=stddev, dtype=dt, seed=self.seed).data
+            return to_backend(_random.truncated_normal(shape, mean=0.0, stddev=stddev, dtype=dt, seed=self.seed))
         if self.distribution == "untruncated_normal":
-            return _random.normal(shape, mean=0.0, stddev=math.sqrt(var), dtype=dt, seed=self.seed).data
+            return to_backend(_random.normal(shape, mean=0.0, stddev=math.sqrt(var), dtype=dt, seed=self.seed))
         limit = math.sqrt(3.0 * var)
-        return _random.uniform(shape, minval=-limit, maxval=limit, dtype=dt, seed=self.seed).data
+        return to_backend(_random.uniform(shape, minval=-limit, maxval=limit, dtype=dt, seed=self.seed))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -444,7 +448,7 @@ class Orthogonal(RandomInitializer):
         q *= numpy.sign(numpy.diag(r))  # make the decomposition unique: Q·diag(sign r_ii)
         if rows < cols:
             q = q.T
-        return (self.gain * q).reshape(shape).astype(dt)
+        return to_backend((self.gain * q).reshape(shape).astype(dt))  # QR on the host, moved once
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "gain": self.gain}
@@ -516,7 +520,7 @@ def _from_array(value):
         if tuple(_shape(shape)) != value.shape:
             raise ValueError(f"Expected `shape` to be {value.shape} for direct tensor as initializer. "
                              f"Received shape={tuple(shape)}")
-        return value.astype(_dtype(dtype))
+        return to_backend(value.astype(_dtype(dtype)))
 
     return initialize
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy
 
 from ..autograd import Tensor, no_grad
-from ..backend import clear_session, get_uid
+from ..backend import array_module, clear_session, get_array_module, get_uid, to_backend
 
 _ctx = threading.local()
 
@@ -77,9 +77,12 @@ class Variable(Tensor):
 
     def __init__(self, value, trainable: bool = True, name: str = "variable", constraint=None,
                  regularizer=None, dtype=None, copy: bool = True):
+        source = value.data if isinstance(value, Tensor) else value
+        if hasattr(source, "shape") and get_array_module(source) is not array_module():
+            value = to_backend(source)  # host data of a device backend: moved (so copied) once
         super().__init__(value, requires_grad=trainable, dtype=dtype)
-        if copy and self.data is (value.data if isinstance(value, Tensor) else value):  # not the caller's array
-            self.data = numpy.array(self.data, copy=True)
+        if copy and self.data is source:  # not the caller's array
+            self.data = get_array_module(self.data).array(self.data, copy=True)
         self.name = name
         self.trainable = trainable
         self._created_trainable = bool(trainable)  # fixes its place in the layer's weights (Keras's order)
@@ -104,7 +107,7 @@ class Variable(Tensor):
         return self.data
 
     def assign(self, value) -> None:
-        arr = value.data if isinstance(value, Tensor) else numpy.asarray(value)
+        arr = to_backend(value)  # the backend's array module: a device variable is written from device data
         if tuple(arr.shape) != tuple(self.data.shape):
             raise ValueError(
                 f"Variable {self.name!r}: expected a value of shape {tuple(self.data.shape)}, "
@@ -541,7 +544,8 @@ class Layer:
         shape = () if shape is None else tuple(int(s) for s in shape)
         dtype = numpy.dtype(dtype or self._dtype)
         init = initializers.get(initializer)
-        value = numpy.asarray(init(shape, dtype=dtype), dtype=dtype, order="C")  # C order: in-place updates, views
+        # on the backend, in C order (in-place updates, views)
+        value = array_module().asarray(to_backend(init(shape, dtype=dtype)), dtype=dtype, order="C")
         var = Variable(value, trainable=trainable and self.trainable, name=name or "variable",
                        constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer))
         var._declared_trainable = trainable
@@ -574,7 +578,7 @@ class Layer:
         The default runs ``call`` on zeros of batch size 1 without recording gradients.
         """
         def dummy(shape):
-            return Tensor(numpy.zeros([1 if s is None else s for s in shape], dtype=self._dtype))
+            return Tensor(array_module().zeros([1 if s is None else s for s in shape], dtype=self._dtype))
 
         with no_grad(), training_scope(False):
             if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
@@ -742,7 +746,7 @@ class Layer:
                 y._keras_mask = x._keras_mask
                 return y
             return x
-        arr = numpy.asarray(x)
+        arr = to_backend(x)  # host inputs: moved to the backend's array module once
         if arr.dtype.kind == "f":
             arr = arr.astype(self._dtype, copy=False)
         return Tensor(arr)

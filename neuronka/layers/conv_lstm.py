@@ -26,7 +26,7 @@ import numpy
 from .. import activations as _activations
 from .. import constraints, initializers, ops, regularizers
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import array_module, get_array_module, to_backend
 from ..ops import convolution as _conv
 from ..ops import random as _random
 from ..random import SeedGenerator
@@ -134,13 +134,14 @@ class ConvLSTMCell(Layer):
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
             if self.unit_forget_bias:  # [b_i, 1, b_c, b_o]: the forget gate starts open
                 init, dtype = self.bias_initializer, self.bias.dtype
-                self.bias.assign(numpy.concatenate([numpy.asarray(init((f,), dtype=dtype)), numpy.ones(f, dtype),
-                                                    numpy.asarray(init((2 * f,), dtype=dtype))]))
+                xp = array_module()
+                self.bias.assign(xp.concatenate([to_backend(init((f,), dtype=dtype)), xp.ones(f, dtype),
+                                                 to_backend(init((2 * f,), dtype=dtype))]))
         else:
             self.bias = None
         for w in self._tracked_weights:  # the orthogonal initializer may give Fortran-ordered arrays
             if not w.data.flags.c_contiguous:
-                w.data = numpy.ascontiguousarray(w.data)
+                w.data = get_array_module(w.data).ascontiguousarray(w.data)
         self.built = True
 
     # ---- dropout masks: four per sequence (one per gate), as Keras's cell ---------------------------
@@ -236,7 +237,8 @@ class ConvLSTMCell(Layer):
         else:
             step = (batch_size, self.input_dim, *self.spatial_dims)
         shape = self.compute_output_shape(step)[0]
-        return [Tensor(numpy.zeros(shape, dtype=self._dtype)), Tensor(numpy.zeros(shape, dtype=self._dtype))]
+        xp = array_module()
+        return [Tensor(xp.zeros(shape, dtype=self._dtype)), Tensor(xp.zeros(shape, dtype=self._dtype))]
 
     def _argument_config(self) -> dict:
         return {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,

@@ -38,6 +38,7 @@ import numpy
 from .. import config as _config
 from .. import constraints, initializers, regularizers
 from ..autograd import Tensor
+from ..backend import array_module, get_array_module, to_backend
 from ..ops import attention as _attention
 from ..random import SeedGenerator, generator
 from .activations import Softmax
@@ -129,22 +130,24 @@ def _symbolic_call(layer, args, kwargs, named, tensors):
 
 
 # ----------------------------------------------------------------------------------------------------
-# masks (NumPy/CuPy booleans, Keras's shapes)
+# masks (booleans of the backend's array module, Keras's shapes)
 # ----------------------------------------------------------------------------------------------------
 def _bool(mask):
     """A mask (Tensor, array, nested list) as a boolean array (nonzero = True, as Keras's cast)."""
-    a = mask.data if isinstance(mask, Tensor) else numpy.asarray(mask)
+    a = mask.data if isinstance(mask, Tensor) else to_backend(mask)
     return a if a.dtype == bool else a.astype(bool)
 
 
 def causal_mask(t: int, s: int):
     """(1, T, S): query i may attend to key j ≤ i (top-left aligned, as Keras)."""
-    return numpy.tril(numpy.ones((t, s), bool))[None]
+    xp = array_module()
+    return xp.tril(xp.ones((t, s), bool))[None]
 
 
 def sliding_window_mask(t: int, s: int, window: int):
     """(1, T, S): |i − j| < window."""
-    return (numpy.abs(numpy.arange(t)[:, None] - numpy.arange(s)[None, :]) < window)[None]
+    xp = array_module()
+    return (xp.abs(xp.arange(t)[:, None] - xp.arange(s)[None, :]) < window)[None]
 
 
 def attention_mask_of(query_mask, value_mask, key_mask, attention_mask, t: int, s: int, sliding_window=None):
@@ -153,7 +156,8 @@ def attention_mask_of(query_mask, value_mask, key_mask, attention_mask, t: int, 
     auto = None
     for m, expand in ((query_mask, -1), (value_mask, -2), (key_mask, -2)):
         if m is not None:
-            m = numpy.expand_dims(_bool(m), expand)
+            m = _bool(m)
+            m = get_array_module(m).expand_dims(m, expand)
             auto = m if auto is None else auto & m
     if sliding_window is not None:
         band = sliding_window_mask(t, s, sliding_window)
@@ -168,7 +172,7 @@ def expand_mask(mask, rank: int, axis: int):
     """``mask`` with axes of size 1 inserted at ``axis`` until it has ``rank`` axes (Keras's expansion of the
     attention mask over the heads)."""
     while mask.ndim < rank:
-        mask = numpy.expand_dims(mask, axis)
+        mask = get_array_module(mask).expand_dims(mask, axis)
     return mask
 
 
@@ -417,7 +421,8 @@ class MultiHeadAttention(Layer):
             mask = c if mask is None else mask & c
         flat_mask = None
         if mask is not None:
-            full = numpy.broadcast_to(expand_mask(mask, len(scores_shape), -len(axes) * 2 - 1), scores_shape)
+            expanded = expand_mask(mask, len(scores_shape), -len(axes) * 2 - 1)
+            full = get_array_module(expanded).broadcast_to(expanded, scores_shape)
             flat_mask = full.reshape(qf.shape[0], n, qf.shape[1], kf.shape[1])
         result = _attention.multi_head_attention(qf, kf, vf, mask=flat_mask, scale=self._inverse_sqrt_key_dim,
                                                  empty_rows="zero", dropout=rate, rng=rng,

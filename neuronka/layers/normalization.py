@@ -14,7 +14,7 @@ import numpy
 
 from .. import constraints, initializers, ops, regularizers
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, to_backend
 from ..ops import normalization as _norm_ops
 from .base import InputSpec, Layer
 
@@ -182,7 +182,8 @@ class BatchNormalization(_AffineMixin, Layer):
         self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
                                                initializer=self.moving_variance_initializer, trainable=False)
         if self.renorm:  # the moving standard deviation, and the renorm statistics (Keras's weights, in its order)
-            std = numpy.sqrt(self.moving_variance.numpy())
+            variance = self.moving_variance.data
+            std = get_array_module(variance).sqrt(variance)
             self.moving_stddev = self.add_weight(shape=shape, name="moving_stddev", initializer="zeros",
                                                  trainable=False)
             self.moving_stddev.assign(std)
@@ -570,13 +571,13 @@ class Normalization(Layer):
 
     def _broadcast_given(self, value):
         """A given mean/variance aligned from the right with the kept axes, broadcast to the stats shape."""
-        v = numpy.asarray(value, dtype=self._dtype)
+        v = to_backend(value, dtype=self._dtype)  # used as data in call: on the backend
         ndim = len(self._broadcast_shape)
         expanded = [1] * ndim
         for i in range(1, v.ndim + 1):
             expanded[self._keep_axis[-i]] = v.shape[-i]
         try:
-            return numpy.broadcast_to(v.reshape(expanded), self._broadcast_shape).copy()
+            return get_array_module(v).broadcast_to(v.reshape(expanded), self._broadcast_shape).copy()
         except ValueError:
             raise ValueError(f"Normalization {self.name!r}: `mean`/`variance` of shape {v.shape} do not broadcast "
                              f"to the statistics shape {self._mean_and_var_shape} (axis={self.axis})") from None

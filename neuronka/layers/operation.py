@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy
 
 from ..autograd import Tensor, no_grad
+from ..backend import array_module
 from . import keras_operations
 from .base import Layer, unique_name
 from .symbolic import KerasTensor
@@ -59,11 +60,12 @@ def _probe(spec: KerasTensor, size: int):
     shape = [size if s is None else s for s in spec.shape]
     dtype = numpy.dtype(spec.dtype)
     if dtype.kind == "f":
-        values = numpy.linspace(0.5, 1.5, num=max(int(numpy.prod(shape)), 1), dtype=dtype)[:int(numpy.prod(shape))]
+        size = int(numpy.prod(shape))
+        values = array_module().linspace(0.5, 1.5, num=max(size, 1), dtype=dtype)[:size]
         return Tensor(values.reshape(shape))
     if dtype.kind == "b":
-        return Tensor(numpy.ones(shape, dtype=bool))
-    return Tensor(numpy.ones(shape, dtype=dtype))
+        return Tensor(array_module().ones(shape, dtype=bool))
+    return Tensor(array_module().ones(shape, dtype=dtype))
 
 
 class OperationLayer(Layer):

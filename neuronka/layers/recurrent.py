@@ -28,7 +28,7 @@ import numpy
 
 from .. import ops, regularizers
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import array_module, get_array_module, to_backend
 from ..ops import random as _random
 from ..ops import recurrent as _rec_ops
 from .base import InputSpec, Layer, _build_scope
@@ -206,7 +206,7 @@ class RNN(Layer):
         """The cell's ``get_initial_state(batch_size)`` as a list, or zeros (batch_size, size) per state."""
         make = getattr(self.cell, "get_initial_state", None)
         if make is None:
-            return [Tensor(numpy.zeros((batch_size, s), dtype=self._dtype)) for s in self.state_size]
+            return [Tensor(array_module().zeros((batch_size, s), dtype=self._dtype)) for s in self.state_size]
         states = make(batch_size=batch_size)
         return list(states) if isinstance(states, (list, tuple)) else [states]
 
@@ -224,7 +224,7 @@ class RNN(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r}: expected {len(own)} states, "
                              f"received {len(given)}")
         for s, v in zip(own, given):
-            v = numpy.asarray(v.data if isinstance(v, Tensor) else v)
+            v = to_backend(v)  # the stored states live on the backend
             if v.shape != s.shape:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: expected a state of shape {s.shape}, "
                                  f"received shape {v.shape}")

@@ -13,7 +13,7 @@ import numpy
 from .. import activations as _activations
 from .. import constraints, initializers, ops, regularizers
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import array_module, get_array_module, to_backend
 from ..ops import random as _random
 from .base import Layer
 
@@ -147,7 +147,7 @@ class _Cell(Layer):
             self.bias = None
         for w in self._tracked_weights:  # the orthogonal initializer gives Fortran-ordered arrays
             if not w.data.flags.c_contiguous:
-                w.data = numpy.ascontiguousarray(w.data)
+                w.data = get_array_module(w.data).ascontiguousarray(w.data)
         self.built = True
 
     def _block(self, w, g, axis=-1):
@@ -161,7 +161,7 @@ class _Cell(Layer):
         return self.units
 
     def get_initial_state(self, batch_size=None):
-        return [Tensor(numpy.zeros((batch_size, s), dtype=self._dtype))
+        return [Tensor(array_module().zeros((batch_size, s), dtype=self._dtype))
                 for s in (self.state_size if isinstance(self.state_size, list) else [self.state_size])]
 
     def compute_output_shape(self, input_shape):
@@ -256,8 +256,9 @@ class LSTMCell(_Cell):
             return None
         u = self.units
         init = self.bias_initializer
-        return numpy.concatenate([numpy.asarray(init((u,), dtype=dtype)), numpy.ones(u, dtype=dtype),
-                                  numpy.asarray(init((2 * u,), dtype=dtype))]).astype(dtype)
+        xp = array_module()
+        return xp.concatenate([to_backend(init((u,), dtype=dtype)), xp.ones(u, dtype=dtype),
+                               to_backend(init((2 * u,), dtype=dtype))]).astype(dtype)
 
     def call(self, inputs, states, training=False):
         h_tm1, c_tm1 = states[0], states[1]

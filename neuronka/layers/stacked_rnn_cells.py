@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import inspect
 
-import numpy
-
 from ..autograd import Tensor
+from ..backend import array_module
 from .base import Layer
 
 __all__ = ["StackedRNNCells"]
@@ -81,9 +80,10 @@ class StackedRNNCells(Layer):
             if make is not None:
                 out.append(make(batch_size=batch_size))
             elif isinstance(cell.state_size, (list, tuple)):
-                out.append([Tensor(numpy.zeros((batch_size, d), dtype=self._dtype)) for d in cell.state_size])
+                out.append([Tensor(array_module().zeros((batch_size, d), dtype=self._dtype))
+                            for d in cell.state_size])
             else:
-                out.append(Tensor(numpy.zeros((batch_size, cell.state_size), dtype=self._dtype)))
+                out.append(Tensor(array_module().zeros((batch_size, cell.state_size), dtype=self._dtype)))
         return out
 
     def build(self, input_shape):

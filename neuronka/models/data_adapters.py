@@ -22,7 +22,7 @@ import numpy
 
 from .. import random as _random
 from ..autograd import Tensor
-from ..backend import asnumpy, floatx
+from ..backend import array_module, asnumpy, floatx, get_array_module, to_backend
 
 
 def _flat(s) -> list:
@@ -53,9 +53,14 @@ def _is_arraylike(v) -> bool:
 
 
 def _to_numpy(v):
+    """``v`` as an array: data already in the backend's array module (a device array) stays there; anything else
+    becomes a host NumPy array (moved to the backend batch by batch, :func:`_on_backend`)."""
     if v is None:
         return None
-    a = asnumpy(v.data) if isinstance(v, Tensor) else numpy.asarray(v)
+    a = v.data if isinstance(v, Tensor) else v
+    xp = array_module()
+    if xp is numpy or get_array_module(a) is not xp or not hasattr(a, "dtype"):
+        a = asnumpy(a) if isinstance(v, Tensor) else numpy.asarray(a)
     if a.dtype == object:
         raise ValueError(f"Expected numeric arrays as model data, received an object array of shape {a.shape}")
     if a.dtype.kind == "f" and a.dtype != numpy.dtype(floatx()):
@@ -110,7 +115,7 @@ def _class_weight_to_sample_weight(y, class_weight: dict) -> numpy.ndarray:
     except (AttributeError, TypeError, ValueError) as e:
         raise ValueError(f"`class_weight` must be a dict mapping integer class indices to weights, "
                          f"received class_weight={class_weight!r}") from e
-    y = numpy.asarray(y)
+    y = numpy.asarray(y) if get_array_module(y) is numpy else asnumpy(y)  # labels: bookkeeping on the host
     if y.ndim > 1:
         y = y.argmax(axis=-1) if y.shape[-1] != 1 else y[..., 0]
     if y.ndim != 1:
@@ -306,8 +311,19 @@ def _make_data(x, y=None, sample_weight=None, batch_size=None, shuffle=False, cl
     return _ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight)
 
 
+def _on_backend(data):
+    """The batches of ``data`` with every array moved to the backend's array module, one batch at a time (host
+    arrays are sliced on the host, so a device holds one batch, not the data set); nothing to do on NumPy."""
+    if array_module() is numpy:
+        yield from data.batches()
+        return
+    for batch in data.batches():
+        yield _map_leaves(lambda a: None if a is None else to_backend(a), batch)
+
+
 class _EpochIterator:
-    """``(step, batch)`` for one epoch; with ``steps_per_epoch`` the underlying iterator carries over epochs."""
+    """``(step, batch)`` for one epoch; with ``steps_per_epoch`` the underlying iterator carries over epochs.
+    The batches are on the backend's array module (:func:`_on_backend`)."""
 
     def __init__(self, data, steps_per_epoch=None):
         self.data = data
@@ -326,15 +342,15 @@ class _EpochIterator:
     def __iter__(self):
         self.exhausted = False
         if self.steps_per_epoch is None:
-            yield from enumerate(self.data.batches())
+            yield from enumerate(_on_backend(self.data))
             self.data.on_epoch_end()
             return
         if self._current is None:
-            self._current = self.data.batches()
+            self._current = _on_backend(self.data)
             self._seen = 0
         for step in range(self.steps_per_epoch):
             if self.num_batches is not None and self._seen >= self.num_batches:
-                self._current = self.data.batches()
+                self._current = _on_backend(self.data)
                 self._seen = 0
                 self.data.on_epoch_end()
             try:
@@ -343,7 +359,7 @@ class _EpochIterator:
                 self.exhausted = True
                 if self.num_batches is None:
                     return
-                self._current = self.data.batches()
+                self._current = _on_backend(self.data)
                 self._seen = 0
                 batch = next(self._current)
             self._seen += 1
