@@ -11,6 +11,10 @@ Scenarios:
   allreduce); the job must end non-zero with neuronka's message.
 - ``fault_kill``: rank 1 kills itself with SIGKILL in the middle of the first epoch.
 - ``mismatch``: rank 1 freezes its convolution, so the ranks have different gradients to average.
+- ``bn``: a Conv2D + BatchNormalization + ReLU model trained as in ``auto``, once with
+  ``BatchNormalization(synchronized=True)`` (OUTDIR/rank{r}_sync.npz; every weight, moving statistics too, checked
+  bitwise identical after every step) and once with ``synchronized=False`` (OUTDIR/rank{r}_local.npz; only the
+  trainable weights are identical: each rank's moving statistics are its own batches').
 
 :func:`build_model` and :func:`make_data` are imported by the test for the single-process reference.
 """
@@ -54,9 +58,24 @@ def build_model(seed: int):
     return model
 
 
-def weights_digest(model) -> str:
+def build_bn_model(seed: int, synchronized: bool):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3),
+        keras.layers.BatchNormalization(synchronized=synchronized, momentum=0.9),
+        keras.layers.ReLU(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
+def weights_digest(model, trainable_only: bool = False) -> str:
     h = hashlib.sha256()
-    for w in model.weights:
+    for w in model.trainable_weights if trainable_only else model.weights:
         h.update(numpy.ascontiguousarray(keras.asnumpy(w.data)).tobytes())
     return h.hexdigest()
 
@@ -64,13 +83,14 @@ def weights_digest(model) -> str:
 class CheckIdentical(keras.callbacks.Callback):
     """Before the first step and after every step: the weights' digests of all ranks are equal."""
 
-    def __init__(self):
+    def __init__(self, trainable_only: bool = False):
         super().__init__()
+        self.trainable_only = trainable_only
         self.checks = 0
         self.mismatches = []
 
     def _check(self, when):
-        digests = keras.distribution.mpi.allgather(weights_digest(self.model))
+        digests = keras.distribution.mpi.allgather(weights_digest(self.model, self.trainable_only))
         self.checks += 1
         if len(set(digests)) != 1:
             self.mismatches.append(when)
@@ -101,9 +121,12 @@ def main(scenario: str, outdir: str) -> None:
     if size < 2:
         raise SystemExit(f"mpi_worker: expected to be launched by `mpiexec -n 2`, found {size} process")
     # "auto": fit gets all the data and shards it itself (auto_shard_dataset); the others shard by hand
-    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario == "auto"))
+    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario in ("auto", "bn", "evaluate")))
     averager = dist.distribution()._averager
     averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
+    if scenario == "bn":
+        run_bn(outdir, rank)
+        return
     x, y = make_data()
     model = build_model(INIT_SEED + rank)
     if scenario == "mismatch" and rank == 1:
@@ -123,6 +146,21 @@ def main(scenario: str, outdir: str) -> None:
         json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
                    "iterations": int(model.optimizer.iterations),
                    "buckets": [len(plan) for plan in averager._plans.values()]}, f)
+
+
+def run_bn(outdir: str, rank: int) -> None:
+    """fit(all data) on each rank, auto-sharded, once with synchronized batch norm and once without."""
+    dist = keras.distribution
+    x, y = make_data()
+    for synchronized, tag in ((True, "sync"), (False, "local")):
+        model = build_bn_model(INIT_SEED + rank, synchronized)
+        checker = CheckIdentical(trainable_only=not synchronized)
+        model.fit(x, y, batch_size=PER_RANK_BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
+                  callbacks=[dist.BroadcastWeights(), checker])
+        numpy.savez(os.path.join(outdir, f"rank{rank}_{tag}.npz"), *[keras.asnumpy(w.data) for w in model.weights])
+        with open(os.path.join(outdir, f"rank{rank}_{tag}.json"), "w") as f:
+            json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
+                       "iterations": int(model.optimizer.iterations)}, f)
 
 
 if __name__ == "__main__":

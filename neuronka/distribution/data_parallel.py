@@ -151,6 +151,18 @@ class BroadcastWeights(Callback):
         broadcast_weights(self.model, self.root)
 
 
+def synchronized_batch_norm_reducer():
+    """The allreduce ``BatchNormalization(synchronized=True)`` gives its op in training: :func:`mpi.allreduce_sum_`
+    while a ``DataParallel`` distribution spans several MPI processes, else None (the statistics stay local:
+    one process has nothing to synchronize)."""
+    from .distribution_lib import DataParallel, distribution  # noqa: PLC0415 - distribution_lib imports this module
+
+    current = distribution()
+    if isinstance(current, DataParallel) and current.num_processes > 1:
+        return mpi.allreduce_sum_
+    return None
+
+
 def shard_indices(n: int, epoch: int, seed: int, num_shards: int | None = None, shard_id: int | None = None,
                   shuffle: bool = True) -> numpy.ndarray:
     """This rank's sample indices for ``epoch``: a permutation of range(n) drawn from (seed, epoch) —
