@@ -318,3 +318,36 @@ def test_synchronized_batch_norm_matches_one_process_at_twice_the_batch_and_loca
     names = [v.name for v in reference.weights]
     moving = names.index("moving_mean")
     assert not numpy.array_equal(local[f"arr_{moving}"], local1[f"arr_{moving}"])
+
+
+# ---- evaluate, predict and the logs over 2 ranks ----------------------------------------------------------
+def test_evaluate_predict_and_epoch_logs_over_two_ranks_equal_one_process_on_all_the_data(tmp_path):
+    """Each rank evaluates / predicts its rows (r, r + 2, ...) of 203 samples; the metrics' states (loss total and
+    count, accuracy, top-3, precision, recall, F1's confusion counts) are summed over the ranks, so both ranks
+    return single-process evaluate on all 203 samples (rtol 1e-5: only the order of the float sums differs), and
+    predict returns all 203 rows in order. fit's epoch logs and validation logs are combined too (rtol 1e-4:
+    the weights after the steps agree within 1e-5). Both ranks ask for verbose=1 and a CSVLogger: only rank 0
+    prints progress bars and writes the log."""
+    rc, out, _ = _launch("evaluate", tmp_path, timeout=180)
+    assert rc == 0, out[-3000:]
+    results = [json.loads((tmp_path / f"rank{r}_eval.json").read_text()) for r in (0, 1)]
+    preds = [numpy.load(tmp_path / f"rank{r}_pred.npy") for r in (0, 1)]
+    x, y, weights = mpi_worker.make_eval_data()
+    reference = mpi_worker.build_eval_model(mpi_worker.INIT_SEED)  # rank 0's weights
+    expected_pred = reference.predict(x, batch_size=16, verbose=0)
+    expected = mpi_worker.eval_results(reference, x, y, weights, fit_batch=2 * mpi_worker.PER_RANK_BATCH)
+    assert preds[0].shape == preds[1].shape == expected_pred.shape == (mpi_worker.N_EVAL, 10)
+    for pred in preds:
+        numpy.testing.assert_allclose(pred, expected_pred, rtol=1e-6, atol=1e-7)
+    assert 0 < expected["plain"]["precision"] < 1 and 0 < expected["plain"]["f1_score"] < 1  # not trivial values
+    for got in results:
+        for kind in ("plain", "weighted"):
+            assert got[kind].keys() == expected[kind].keys()
+            for k, v in expected[kind].items():
+                assert got[kind][k] == pytest.approx(v, rel=1e-5, abs=1e-7), (kind, k)
+        assert got["history"].keys() == expected["history"].keys()
+        for k, v in expected["history"].items():
+            assert got["history"][k] == pytest.approx(v, rel=1e-4, abs=1e-6), k
+    assert results[0]["weighted"]["loss"] != pytest.approx(results[0]["plain"]["loss"], rel=1e-3)
+    assert (tmp_path / "log_rank0.csv").exists() and not (tmp_path / "log_rank1.csv").exists()
+    assert out.count("7/7") == 2, out[-3000:]  # the end of the two evaluates' progress bars, from rank 0 alone
