@@ -11,6 +11,14 @@ Scenarios:
   allreduce); the job must end non-zero with neuronka's message.
 - ``fault_kill``: rank 1 kills itself with SIGKILL in the middle of the first epoch.
 - ``mismatch``: rank 1 freezes its convolution, so the ranks have different gradients to average.
+- ``bn``: a Conv2D + BatchNormalization + ReLU model trained as in ``auto``, once with
+  ``BatchNormalization(synchronized=True)`` (OUTDIR/rank{r}_sync.npz; every weight, moving statistics too, checked
+  bitwise identical after every step) and once with ``synchronized=False`` (OUTDIR/rank{r}_local.npz; only the
+  trainable weights are identical: each rank's moving statistics are its own batches').
+- ``evaluate``: rank 0's model of :func:`build_eval_model` (broadcast), then on all N_EVAL samples on every rank
+  (sharded by evaluate/predict themselves): ``evaluate`` (loss, accuracy, top-3, precision, recall, F1) and
+  ``predict``, then one epoch of ``fit`` with validation data; rank r writes OUTDIR/rank{r}_eval.json (the results)
+  and OUTDIR/rank{r}_pred.npy. Both ranks run with verbose=1 and a CSVLogger: only rank 0 prints and writes.
 
 :func:`build_model` and :func:`make_data` are imported by the test for the single-process reference.
 """
@@ -54,9 +62,54 @@ def build_model(seed: int):
     return model
 
 
-def weights_digest(model) -> str:
+def build_bn_model(seed: int, synchronized: bool):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3),
+        keras.layers.BatchNormalization(synchronized=synchronized, momentum=0.9),
+        keras.layers.ReLU(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
+N_EVAL = 203  # not a multiple of the 2 processes nor of the batch size
+
+
+def make_eval_data():
+    rng = numpy.random.default_rng(1)
+    x = rng.standard_normal((N_EVAL, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 10, size=(N_EVAL,)).astype("int32")
+    weights = rng.uniform(0.5, 2.0, size=(N_EVAL,)).astype("float32")
+    return x, numpy.eye(10, dtype="float32")[y], weights
+
+
+def build_eval_model(seed: int):
+    model = build_model(seed)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.9), loss="categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=3),
+                           keras.metrics.Precision(thresholds=0.15), keras.metrics.Recall(thresholds=0.15),
+                           keras.metrics.F1Score(average="macro", threshold=0.1)])
+    return model
+
+
+def eval_results(model, x, y, weights, verbose: int = 0, callbacks=None, fit_batch: int = PER_RANK_BATCH) -> dict:
+    """evaluate (plain and weighted), then a 1-epoch fit on 128 samples with validation data."""
+    plain = model.evaluate(x, y, batch_size=16, verbose=verbose, return_dict=True)
+    weighted = model.evaluate(x, y, sample_weight=weights, batch_size=16, verbose=verbose, return_dict=True)
+    history = model.fit(x[:128], y[:128], batch_size=fit_batch, epochs=1, shuffle=False, verbose=verbose,
+                        validation_data=(x, y), callbacks=callbacks)
+    return {"plain": plain, "weighted": weighted,
+            "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}}
+
+
+def weights_digest(model, trainable_only: bool = False) -> str:
     h = hashlib.sha256()
-    for w in model.weights:
+    for w in model.trainable_weights if trainable_only else model.weights:
         h.update(numpy.ascontiguousarray(keras.asnumpy(w.data)).tobytes())
     return h.hexdigest()
 
@@ -64,13 +117,14 @@ def weights_digest(model) -> str:
 class CheckIdentical(keras.callbacks.Callback):
     """Before the first step and after every step: the weights' digests of all ranks are equal."""
 
-    def __init__(self):
+    def __init__(self, trainable_only: bool = False):
         super().__init__()
+        self.trainable_only = trainable_only
         self.checks = 0
         self.mismatches = []
 
     def _check(self, when):
-        digests = keras.distribution.mpi.allgather(weights_digest(self.model))
+        digests = keras.distribution.mpi.allgather(weights_digest(self.model, self.trainable_only))
         self.checks += 1
         if len(set(digests)) != 1:
             self.mismatches.append(when)
@@ -101,9 +155,15 @@ def main(scenario: str, outdir: str) -> None:
     if size < 2:
         raise SystemExit(f"mpi_worker: expected to be launched by `mpiexec -n 2`, found {size} process")
     # "auto": fit gets all the data and shards it itself (auto_shard_dataset); the others shard by hand
-    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario == "auto"))
+    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario in ("auto", "bn", "evaluate")))
     averager = dist.distribution()._averager
     averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
+    if scenario == "bn":
+        run_bn(outdir, rank)
+        return
+    if scenario == "evaluate":
+        run_evaluate(outdir, rank)
+        return
     x, y = make_data()
     model = build_model(INIT_SEED + rank)
     if scenario == "mismatch" and rank == 1:
@@ -123,6 +183,36 @@ def main(scenario: str, outdir: str) -> None:
         json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
                    "iterations": int(model.optimizer.iterations),
                    "buckets": [len(plan) for plan in averager._plans.values()]}, f)
+
+
+def run_bn(outdir: str, rank: int) -> None:
+    """fit(all data) on each rank, auto-sharded, once with synchronized batch norm and once without."""
+    dist = keras.distribution
+    x, y = make_data()
+    for synchronized, tag in ((True, "sync"), (False, "local")):
+        model = build_bn_model(INIT_SEED + rank, synchronized)
+        checker = CheckIdentical(trainable_only=not synchronized)
+        model.fit(x, y, batch_size=PER_RANK_BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
+                  callbacks=[dist.BroadcastWeights(), checker])
+        numpy.savez(os.path.join(outdir, f"rank{rank}_{tag}.npz"), *[keras.asnumpy(w.data) for w in model.weights])
+        with open(os.path.join(outdir, f"rank{rank}_{tag}.json"), "w") as f:
+            json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
+                       "iterations": int(model.optimizer.iterations)}, f)
+
+
+def run_evaluate(outdir: str, rank: int) -> None:
+    dist = keras.distribution
+    x, y, weights = make_eval_data()
+    model = build_eval_model(INIT_SEED + rank)
+    dist.broadcast_weights(model)
+    pred = model.predict(x, batch_size=16, verbose=0)
+    # both ranks ask for progress bars and a log file: under DataParallel only rank 0 prints and writes
+    log = os.path.join(outdir, f"log_rank{rank}.csv")
+    results = eval_results(model, x, y, weights, verbose=1,
+                           callbacks=[keras.callbacks.CSVLogger(log)])
+    numpy.save(os.path.join(outdir, f"rank{rank}_pred.npy"), pred)
+    with open(os.path.join(outdir, f"rank{rank}_eval.json"), "w") as f:
+        json.dump(results, f)
 
 
 if __name__ == "__main__":

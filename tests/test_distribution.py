@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -213,3 +214,140 @@ def test_a_failing_rank_ends_the_job_within_60_seconds(tmp_path, scenario):
         assert "signal 9" in out or "BAD TERMINATION" in out, out[-3000:]
     else:
         assert "GradientAverager: the ranks have different" in out and "MPI_Abort" in out, out[-3000:]
+
+
+# ---- synchronized batch normalization ---------------------------------------------------------------------
+class _ThreadAllreduce:
+    """Σ over P threads of a float64 vector, in place on each (a stand-in for MPI's allreduce in one process)."""
+
+    def __init__(self, parties: int):
+        self.barrier, self.lock, self.total = threading.Barrier(parties), threading.Lock(), None
+
+    def __call__(self, buf):
+        with self.lock:
+            self.total = buf.copy() if self.total is None else self.total + buf
+        self.barrier.wait()
+        total = self.total.copy()
+        self.barrier.wait()
+        self.total = None
+        self.barrier.wait()
+        buf[...] = total
+
+
+def _bn_step(x, w, gamma, beta, relu, allreduce_sum=None):
+    """y, μ, σ², dL/dx, dL/dγ, dL/dβ of L = Σ w·batch_norm_train(x)."""
+    from neuronka.autograd import Tensor
+    from neuronka.ops.normalization import batch_norm_train
+
+    xt, gt, bt = (Tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    y, mean, var = batch_norm_train(xt, gt, bt, axis=-1, epsilon=1e-3, relu=relu, allreduce_sum=allreduce_sum)
+    (y * Tensor(w)).sum().backward()
+    return [nk.asnumpy(a) for a in (y.data, mean.data, var.data, xt.grad, gt.grad, bt.grad)]
+
+
+@pytest.mark.parametrize("shape, dtype, relu, tol", [
+    ((8, 5, 5, 3), "float64", False, 1e-12),  # the NumPy path
+    ((8, 5, 5, 3), "float64", True, 1e-12),
+    ((64, 8, 8, 16), "float32", True, 2e-5),  # the compiled kernels' path (large enough)
+    ((16, 3), "float32", False, 2e-5),
+], ids=["numpy_f64", "numpy_f64_relu", "kernels_f32_relu", "dense_f32"])
+def test_synchronized_batch_norm_on_two_halves_equals_batch_norm_on_the_whole_batch(shape, dtype, relu, tol):
+    """Two threads, each with half of the batch and an allreduce between them: each half's y, μ, σ² and dL/dx
+    are those of the whole batch; dL/dγ and dL/dβ are the halves' shares (they sum to the whole batch's)."""
+    rng = numpy.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    w = rng.standard_normal(shape).astype(dtype)
+    gamma, beta = (rng.standard_normal(shape[-1]).astype(dtype) for _ in range(2))
+    whole = _bn_step(x, w, gamma, beta, relu)
+    alone = _bn_step(x, w, gamma, beta, relu, allreduce_sum=lambda buf: None)  # one process: the same op
+    for a, b in zip(whole, alone):
+        numpy.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    reducer, h, parts = _ThreadAllreduce(2), shape[0] // 2, [None, None]
+
+    def half(r):
+        sl = slice(r * h, (r + 1) * h)
+        parts[r] = _bn_step(numpy.ascontiguousarray(x[sl]), numpy.ascontiguousarray(w[sl]), gamma, beta, relu,
+                            allreduce_sum=reducer)
+
+    threads = [threading.Thread(target=half, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    y, mean, var, dx, dgamma, dbeta = whole
+    scale = {k: max(1.0, float(numpy.abs(v).max())) for k, v in zip("ymvxgb", whole)}
+    numpy.testing.assert_allclose(numpy.concatenate([parts[0][0], parts[1][0]]), y, atol=tol * scale["y"])
+    numpy.testing.assert_allclose(numpy.concatenate([parts[0][3], parts[1][3]]), dx, atol=tol * scale["x"])
+    for p in parts:
+        numpy.testing.assert_allclose(p[1], mean, atol=tol * scale["m"])
+        numpy.testing.assert_allclose(p[2], var, atol=tol * scale["v"])
+    numpy.testing.assert_allclose(parts[0][4] + parts[1][4], dgamma, atol=tol * scale["g"] * 10)
+    numpy.testing.assert_allclose(parts[0][5] + parts[1][5], dbeta, atol=tol * scale["b"] * 10)
+    local = _bn_step(numpy.ascontiguousarray(x[:h]), numpy.ascontiguousarray(w[:h]), gamma, beta, relu)
+    assert numpy.abs(local[1] - mean).max() > 1e-3  # the halves' own statistics differ: the test can fail
+
+
+def test_synchronized_batch_norm_matches_one_process_at_twice_the_batch_and_local_does_not(tmp_path):
+    """Conv2D + BatchNormalization + ReLU, fit on 2 ranks × batch 32 (auto-sharded, 8 steps): with
+    synchronized=True every weight — moving statistics too — equals 1 process × batch 64 within rtol 1e-5,
+    atol 1e-6 (measured ≤ 2e-7) and is bitwise identical on both ranks; with synchronized=False each rank
+    normalizes by its own 32 samples' statistics, and the weights drift from the single-process ones by far
+    more than rounding (measured up to 0.04 after 8 steps; asserted > 1e-3), the moving statistics differing
+    between the ranks."""
+    rc, out, _ = _launch("bn", tmp_path, timeout=180)
+    assert rc == 0, out[-3000:]
+    steps = mpi_worker.EPOCHS * mpi_worker.N_SAMPLES // (2 * mpi_worker.PER_RANK_BATCH)
+    for tag in ("sync", "local"):  # sync: all weights checked identical after every step; local: trainable ones
+        stats = [json.loads((tmp_path / f"rank{r}_{tag}.json").read_text()) for r in (0, 1)]
+        assert all(s["mismatches"] == [] and s["iterations"] == steps for s in stats), stats
+    x, y = mpi_worker.make_data()
+    reference = mpi_worker.build_bn_model(mpi_worker.INIT_SEED, synchronized=True)  # one process: plain batch norm
+    start = [nk.asnumpy(v.data).copy() for v in reference.weights]
+    reference.fit(x, y, batch_size=2 * mpi_worker.PER_RANK_BATCH, epochs=mpi_worker.EPOCHS, shuffle=False, verbose=0)
+    sync, local = (numpy.load(tmp_path / f"rank0_{tag}.npz") for tag in ("sync", "local"))
+    sync1, local1 = (numpy.load(tmp_path / f"rank1_{tag}.npz") for tag in ("sync", "local"))
+    drift = 0.0
+    for i, v in enumerate(reference.weights):
+        expected = nk.asnumpy(v.data)
+        numpy.testing.assert_allclose(sync[f"arr_{i}"], expected, rtol=1e-5, atol=1e-6, err_msg=v.name)
+        assert numpy.array_equal(sync[f"arr_{i}"], sync1[f"arr_{i}"]), v.name
+        if v.trainable:
+            drift = max(drift, float(numpy.abs(local[f"arr_{i}"] - expected).max()))
+    assert max(float(numpy.abs(reference.weights[i].data - start[i]).max()) for i in range(len(start))) > 1e-2
+    assert drift > 1e-3, drift
+    names = [v.name for v in reference.weights]
+    moving = names.index("moving_mean")
+    assert not numpy.array_equal(local[f"arr_{moving}"], local1[f"arr_{moving}"])
+
+
+# ---- evaluate, predict and the logs over 2 ranks ----------------------------------------------------------
+def test_evaluate_predict_and_epoch_logs_over_two_ranks_equal_one_process_on_all_the_data(tmp_path):
+    """Each rank evaluates / predicts its rows (r, r + 2, ...) of 203 samples; the metrics' states (loss total and
+    count, accuracy, top-3, precision, recall, F1's confusion counts) are summed over the ranks, so both ranks
+    return single-process evaluate on all 203 samples (rtol 1e-5: only the order of the float sums differs), and
+    predict returns all 203 rows in order. fit's epoch logs and validation logs are combined too (rtol 1e-4:
+    the weights after the steps agree within 1e-5). Both ranks ask for verbose=1 and a CSVLogger: only rank 0
+    prints progress bars and writes the log."""
+    rc, out, _ = _launch("evaluate", tmp_path, timeout=180)
+    assert rc == 0, out[-3000:]
+    results = [json.loads((tmp_path / f"rank{r}_eval.json").read_text()) for r in (0, 1)]
+    preds = [numpy.load(tmp_path / f"rank{r}_pred.npy") for r in (0, 1)]
+    x, y, weights = mpi_worker.make_eval_data()
+    reference = mpi_worker.build_eval_model(mpi_worker.INIT_SEED)  # rank 0's weights
+    expected_pred = reference.predict(x, batch_size=16, verbose=0)
+    expected = mpi_worker.eval_results(reference, x, y, weights, fit_batch=2 * mpi_worker.PER_RANK_BATCH)
+    assert preds[0].shape == preds[1].shape == expected_pred.shape == (mpi_worker.N_EVAL, 10)
+    for pred in preds:
+        numpy.testing.assert_allclose(pred, expected_pred, rtol=1e-6, atol=1e-7)
+    assert 0 < expected["plain"]["precision"] < 1 and 0 < expected["plain"]["f1_score"] < 1  # not trivial values
+    for got in results:
+        for kind in ("plain", "weighted"):
+            assert got[kind].keys() == expected[kind].keys()
+            for k, v in expected[kind].items():
+                assert got[kind][k] == pytest.approx(v, rel=1e-5, abs=1e-7), (kind, k)
+        assert got["history"].keys() == expected["history"].keys()
+        for k, v in expected["history"].items():
+            assert got["history"][k] == pytest.approx(v, rel=1e-4, abs=1e-6), k
+    assert results[0]["weighted"]["loss"] != pytest.approx(results[0]["plain"]["loss"], rel=1e-3)
+    assert (tmp_path / "log_rank0.csv").exists() and not (tmp_path / "log_rank1.csv").exists()
+    assert out.count("7/7") == 2, out[-3000:]  # the end of the two evaluates' progress bars, from rank 0 alone

@@ -151,6 +151,47 @@ class BroadcastWeights(Callback):
         broadcast_weights(self.model, self.root)
 
 
+def synchronized_batch_norm_reducer():
+    """The allreduce ``BatchNormalization(synchronized=True)`` gives its op in training: :func:`mpi.allreduce_sum_`
+    while a ``DataParallel`` distribution spans several MPI processes, else None (the statistics stay local:
+    one process has nothing to synchronize)."""
+    from .distribution_lib import DataParallel, distribution  # noqa: PLC0415 - distribution_lib imports this module
+
+    current = distribution()
+    if isinstance(current, DataParallel) and current.num_processes > 1:
+        return mpi.allreduce_sum_
+    return None
+
+
+def is_secondary_process() -> bool:
+    """True on the processes other than 0 while a distribution over several MPI processes is set: they train
+    and evaluate like process 0 but print nothing and write no files (fit / evaluate / predict, through
+    :func:`process_zero_callbacks`)."""
+    from .distribution_lib import distribution  # noqa: PLC0415 - distribution_lib imports this module
+
+    current = distribution()
+    return current is not None and current.num_processes > 1 and mpi.process_id() != 0
+
+
+def process_zero_callbacks(callbacks) -> list:
+    """``callbacks`` (a list, possibly nested, or None) without those that print or write — ProgbarLogger,
+    ModelCheckpoint, CSVLogger, TensorBoard, RemoteMonitor — for a process other than 0. The others (EarlyStopping,
+    ReduceLROnPlateau, ...) stay: every process must take the same decisions (they see the same, combined,
+    epoch metrics). BackupAndRestore stays too: every process must restore; give each its own ``backup_dir``."""
+    from ..callbacks import CSVLogger, ModelCheckpoint, ProgbarLogger, RemoteMonitor, TensorBoard  # noqa: PLC0415
+
+    writers = (ProgbarLogger, ModelCheckpoint, CSVLogger, TensorBoard, RemoteMonitor)
+    flat: list = []
+    stack = [callbacks] if callbacks is not None else []
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, (list, tuple)):
+            stack[:0] = list(item)
+        elif not isinstance(item, writers):
+            flat.append(item)
+    return flat
+
+
 def shard_indices(n: int, epoch: int, seed: int, num_shards: int | None = None, shard_id: int | None = None,
                   shuffle: bool = True) -> numpy.ndarray:
     """This rank's sample indices for ``epoch``: a permutation of range(n) drawn from (seed, epoch) —

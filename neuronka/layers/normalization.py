@@ -124,7 +124,14 @@ class BatchNormalization(_AffineMixin, Layer):
     σ² = Σ m·(x − μ)²/(Σ m + 1e-7) (Keras 3).
 
     ``layer.trainable = False`` freezes the layer: it then runs in inference mode and leaves the moving
-    statistics unchanged (Keras 3). Weights: gamma, beta (trainable), moving_mean, moving_variance
+    statistics unchanged (Keras 3).
+
+    ``synchronized=True`` (Keras's argument): under a ``DataParallel`` distribution over several MPI processes,
+    μ_B and σ²_B in training are those of the global batch (every process's batch together, summed with an
+    allreduce in the forward, and the matching sums in the backward: ``ops.normalization.SyncBatchNormTrain``);
+    with one process it changes nothing. Not with a mask or ``renorm`` across processes (NotImplementedError).
+
+    Weights: gamma, beta (trainable), moving_mean, moving_variance
     (non-trainable), each of shape (C,): 4C parameters, 2C of them non-trainable.
     """
 
@@ -134,7 +141,7 @@ class BatchNormalization(_AffineMixin, Layer):
                  renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         self.axis = _check_int_axis("BatchNormalization", axis)
-        self.synchronized = synchronized  # one process, one device: nothing to synchronize
+        self.synchronized = synchronized  # used in training under a multi-process DataParallel (_statistics_reducer)
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization: expected `momentum` to be a float in [0, 1], "
                              f"received momentum={momentum!r}")
@@ -211,16 +218,33 @@ class BatchNormalization(_AffineMixin, Layer):
         var = ops.sum(ops.multiply(d * d, w), axis=red, keepdims=True) / count
         return mean, var
 
+    def _statistics_reducer(self, mask):
+        """With ``synchronized=True`` under a multi-process DataParallel: the allreduce that makes the batch
+        statistics (and their gradient) those of all the processes' batches together
+        (``neuronka.distribution``); else None, the statistics of this process's batch."""
+        if not self.synchronized:
+            return None
+        from ..distribution.data_parallel import synchronized_batch_norm_reducer  # noqa: PLC0415
+
+        reducer = synchronized_batch_norm_reducer()
+        if reducer is not None and (mask is not None or self.renorm):
+            raise NotImplementedError(f"BatchNormalization {self.name!r}: synchronized=True across processes is "
+                                      f"implemented without a mask and without renorm; received "
+                                      f"{'a mask' if mask is not None else 'renorm=True'}")
+        return reducer
+
     _fused_relu = False  # set by models/fusion.py during a call: the ReLU layer after this one is done here
 
     def call(self, inputs, training=False, mask=None):
         relu = self._fused_relu
         if training and self.trainable and self.renorm:
+            self._statistics_reducer(mask)  # refuses synchronized renorm across processes
             y = self._renorm_call(inputs, mask)
         elif training and self.trainable:
+            reducer = self._statistics_reducer(mask)
             if mask is None:  # the ReLU inside the batch norm's op (one pass fewer each way)
                 y, mean, var = ops.batch_norm_train(inputs, self.gamma, self.beta, axis=self.axis,
-                                                    epsilon=self.epsilon, relu=relu)
+                                                    epsilon=self.epsilon, relu=relu, allreduce_sum=reducer)
                 relu = False
             else:
                 mean, var = self._masked_moments(inputs, mask)

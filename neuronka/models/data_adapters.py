@@ -154,7 +154,7 @@ def _is_iterable_data(x) -> bool:
 class _ArrayData:
     """Batches of arrays (shuffled each epoch when ``shuffle``)."""
 
-    def __init__(self, x, y, sample_weight, batch_size, shuffle, class_weight=None):
+    def __init__(self, x, y, sample_weight, batch_size, shuffle, class_weight=None, evaluation=False):
         x, y, sample_weight = _standardize(x), _standardize(y), _standardize(sample_weight)
         self.n = _check_cardinality(x, y, sample_weight)
         if class_weight is not None:
@@ -174,9 +174,16 @@ class _ArrayData:
                                  f"model computes on real numbers (pass the real and imaginary parts as features)")
         self.batch_size = _check_batch_size(batch_size)
         self.shuffle = shuffle
-        self.shards = _data_parallel_shards()  # (processes, shared seed) under a multi-process DataParallel
+        # under a multi-process DataParallel: (processes, shared seed) to train, (processes, rank) to evaluate
+        self.shards = _data_parallel_shards(evaluation)
+        self.evaluation = bool(evaluation)
         self.epoch = 0
-        rows = self.n if self.shards is None else self.n // self.shards[0]
+        if self.shards is None:
+            rows = self.n
+        elif evaluation:  # every sample once: process r takes r, r + P, r + 2P, ...
+            rows = len(range(self.shards[1], self.n, self.shards[0]))
+        else:
+            rows = self.n // self.shards[0]
         if rows == 0:
             raise ValueError(f"Expected at least one sample per process, received {self.n} samples for "
                              f"{self.shards[0]} processes")
@@ -193,7 +200,9 @@ class _ArrayData:
     def batches(self):
         n, bs = self.n, self.batch_size
         order = None
-        if self.shards is not None:  # this process's shard of the epoch's permutation (neuronka.distribution)
+        if self.shards is not None and self.evaluation:  # this process's rows, in order, none left out
+            order = numpy.arange(self.shards[1], n, self.shards[0])
+        elif self.shards is not None:  # this process's shard of the epoch's permutation (neuronka.distribution)
             from ..distribution import shard_indices  # noqa: PLC0415
 
             order = shard_indices(n, self.epoch, self.shards[1], shuffle=bool(self.shuffle))
@@ -213,10 +222,13 @@ class _ArrayData:
         pass
 
 
-def _data_parallel_shards():
+def _data_parallel_shards(evaluation: bool = False):
     """(processes, seed) when a ``DataParallel`` distribution spans several MPI processes and shards the data
     (``auto_shard_dataset``): each process then takes its part of every epoch's permutation, drawn from a seed
-    that process 0 chose and sent to all (``neuronka.distribution.shard_indices``); else None."""
+    that process 0 chose and sent to all (``neuronka.distribution.shard_indices``); else None.
+
+    For ``evaluation`` (evaluate, predict, validation): (processes, this process's rank); process r takes the
+    samples r, r + P, r + 2P, ... in order, none left out (``neuronka.distribution.evaluation`` combines them)."""
     import sys  # noqa: PLC0415
 
     dist = sys.modules.get("neuronka.distribution")
@@ -225,6 +237,8 @@ def _data_parallel_shards():
         return None
     from ..distribution import mpi  # noqa: PLC0415
 
+    if evaluation:
+        return dist.num_processes(), dist.process_id()
     seed = int(_random.generator(None).integers(2**31)) if dist.process_id() == 0 else None
     return dist.num_processes(), int(mpi.broadcast_object(seed))
 
@@ -295,7 +309,7 @@ def _check_batch_size(batch_size) -> int:
     return int(batch_size)
 
 
-def _make_data(x, y=None, sample_weight=None, batch_size=None, shuffle=False, class_weight=None):
+def _make_data(x, y=None, sample_weight=None, batch_size=None, shuffle=False, class_weight=None, evaluation=False):
     if _is_iterable_data(x):
         if y is not None:
             raise ValueError(f"Argument `y` must be None when `x` is a generator, an iterable or a PyDataset "
@@ -308,7 +322,7 @@ def _make_data(x, y=None, sample_weight=None, batch_size=None, shuffle=False, cl
         return _IterableData(x, class_weight)
     if x is None:
         raise ValueError("Expected input data `x`, received x=None")
-    return _ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight)
+    return _ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight, evaluation)
 
 
 def _on_backend(data):

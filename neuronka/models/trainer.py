@@ -399,6 +399,10 @@ class Trainer:
 
         if isinstance(callbacks, callbacks_module.CallbackList):
             return callbacks
+        from ..distribution import data_parallel  # noqa: PLC0415 - neuronka.distribution imports the optimizers
+
+        if data_parallel.is_secondary_process():  # several MPI processes: only process 0 prints and writes files
+            verbose, callbacks = 0, data_parallel.process_zero_callbacks(callbacks)
         return callbacks_module.CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0,
                                              model=self, verbose=verbose, epochs=epochs, steps=steps)
 
@@ -436,8 +440,8 @@ class Trainer:
                 vx, vy, vsw = validation_data, None, None
             else:
                 vx, vy, vsw = unpack_x_y_sample_weight(validation_data)
-            val_iterator = _EpochIterator(_make_data(vx, vy, vsw, validation_batch_size or batch_size),
-                                          validation_steps)
+            val_iterator = _EpochIterator(_make_data(vx, vy, vsw, validation_batch_size or batch_size,
+                                                     evaluation=True), validation_steps)
         cbs = self._callback_list(callbacks, True, verbose, epochs, iterator.steps)
         self.stop_training = False
         self._step_cache = None
@@ -469,6 +473,9 @@ class Trainer:
                 warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or "
                               "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=2)
                 break
+            over_processes = _data_parallel_evaluation()
+            if over_processes is not None:  # the epoch's metrics over every process's shard
+                over_processes.allreduce_metric_states(self.metrics)
             epoch_logs = self._logs()
             if val_iterator is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._evaluate_loop(val_iterator, cbs)
@@ -496,6 +503,9 @@ class Trainer:
             cbs.on_test_batch_begin(step)
             logs = self.test_step(batch)
             cbs.on_test_batch_end(step, logs)
+        over_processes = _data_parallel_evaluation()
+        if over_processes is not None:  # a multi-process DataParallel: every process reports on all the data
+            over_processes.allreduce_metric_states(self.metrics)
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs
@@ -508,7 +518,7 @@ class Trainer:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled("evaluate")
         verbose = _verbose(verbose)
-        iterator = _EpochIterator(_make_data(x, y, sample_weight, batch_size), steps)
+        iterator = _EpochIterator(_make_data(x, y, sample_weight, batch_size, evaluation=True), steps)
         cbs = self._callback_list(callbacks, False, verbose, 1, iterator.steps)
         self._step_cache = None
         logs = self._evaluate_loop(iterator, cbs)
@@ -527,7 +537,8 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs on ``x`` in inference mode (no graph), concatenated over the batches as NumPy arrays."""
         verbose = _verbose(verbose)
-        iterator = _EpochIterator(_make_data(x, batch_size=batch_size), steps)
+        data = _make_data(x, batch_size=batch_size, evaluation=True)
+        iterator = _EpochIterator(data, steps)
         cbs = self._callback_list(callbacks, False, verbose, 1, iterator.steps)
         self._step_cache = None
         outputs = []
@@ -545,7 +556,10 @@ class Trainer:
             raise ValueError("predict: the input data yielded no batches")
         first = outputs[0]
         flat = [_flat(o) for o in outputs]
-        return _pack(first, [numpy.concatenate([f[i] for f in flat]) for i in range(len(flat[0]))])
+        result = _pack(first, [numpy.concatenate([f[i] for f in flat]) for i in range(len(flat[0]))])
+        if getattr(data, "shards", None) is not None:  # each process predicted its rows: all of them, in order
+            result = _data_parallel_evaluation().gather_in_order(result)
+        return result
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; metrics keep accumulating until ``reset_metrics()`` (Keras 3)."""
@@ -579,6 +593,14 @@ class Trainer:
                 if outputs is not None:
                     return outputs
         return self.predict_step(batch)
+
+
+def _data_parallel_evaluation():
+    """``neuronka.distribution.evaluation`` while a DataParallel over several MPI processes shards the data
+    (evaluate and predict then combine the processes' shards); else None."""
+    from ..distribution import evaluation  # noqa: PLC0415 - neuronka.distribution imports the optimizers
+
+    return evaluation if evaluation.active_data_parallel() is not None else None
 
 
 def _out_to_numpy(t):

@@ -245,8 +245,121 @@ class BatchNormTrain(Function):
         return tuple(grads)
 
 
+class SyncBatchNormTrain(BatchNormTrain):
+    """Batch norm in training with the statistics of the *global* batch, spread over several processes
+    (``BatchNormalization(synchronized=True)`` under a multi-process DataParallel).
+
+    ``allreduce_sum`` (a callable: a float64 NumPy vector ← its sum over the processes, in place) combines
+    the per-process sums. Forward, with n_p samples per channel on process p and N = Σ_p n_p:
+
+        μ = Σ_p Σx / N,   σ² = Σ_p Σx² / N − μ²      (the local Σx, Σx² from the local μ_p, σ²_p, in float64)
+
+    Backward, with G = Σ_p Σ g and GX = Σ_p Σ g·x̂ (g this process's dL_p/dy):
+
+        dL/dx = (γ/σ) · (g − G/N − x̂ · GX/N)
+
+    — the gradient of Σ_p L_p; the optimizer's averaging over the processes then divides it by P, as for
+    every other weight. dL/dγ = Σ g·x̂ and dL/dβ = Σ g stay local: the gradient averaging sums them.
+    Every process must run the same layers in the same order (each forward and backward is a collective).
+    """
+
+    def _global_moments(self, mu_p, var_p, n_p):
+        """(μ, σ², N) of the global batch from this process's float64 (μ_p, σ²_p) over n_p samples."""
+        c = mu_p.size
+        buf = numpy.empty(2 * c + 1, numpy.float64)
+        buf[:c] = n_p * mu_p  # Σx
+        buf[c:2 * c] = n_p * (var_p + mu_p * mu_p)  # Σx² = n_p·(σ²_p + μ_p²)
+        buf[-1] = n_p
+        self.allreduce_sum(buf)
+        n = buf[-1]
+        mu = buf[:c] / n
+        var = numpy.maximum(buf[c:2 * c] / n - mu * mu, 0.0)  # σ² = Σx²/N − μ², clipped at 0 against rounding
+        return mu, var, n
+
+    def _global_sums(self, sg, sgx):
+        """(Σ_p Σ g, Σ_p Σ g·x̂) over the processes, float64 vectors."""
+        c = sg.size
+        buf = numpy.empty(2 * c, numpy.float64)
+        buf[:c], buf[c:] = sg.reshape(-1), sgx.reshape(-1)
+        self.allreduce_sum(buf)
+        return buf[:c], buf[c:]
+
+    def forward(self, x, *params):
+        xp = get_array_module(x)
+        lay = self.layout
+        gamma = _param(params[0], lay.bshape, "batch_norm_train", "gamma") if self.has_gamma else None
+        beta = _param(params[-1], lay.bshape, "batch_norm_train", "beta") if self.has_beta else None
+        self.fused = lay.mode == "cols" and kernels.usable(x)
+        if self.fused:
+            x2 = x.reshape(lay.n, -1)
+            mu_p, var_p = kernels.channel_moments(x2)  # float64
+        else:
+            mu_l = lay.sum(xp, x) * (1.0 / lay.n)
+            d = lay.wide(x) - lay.vec(xp, mu_l)
+            var_l = lay.dot(xp, d, d) * (1.0 / lay.n)
+            mu_p, var_p = (numpy.asarray(v, numpy.float64).reshape(-1) for v in (mu_l, var_l))
+        mu, var, self.n_total = self._global_moments(mu_p, var_p, lay.n)
+        inv = 1.0 / numpy.sqrt(var + self.epsilon)
+        self.stats.extend([mu.astype(x.dtype).reshape(lay.bshape), var.astype(x.dtype).reshape(lay.bshape)])
+        self.gamma = gamma
+        if self.fused:  # y = γ·inv·(x − μ) + β (then max(·, 0) with relu)
+            a = inv if gamma is None else inv * gamma.reshape(-1)
+            y = kernels.affine(x2, mu, a, 0.0 * a if beta is None else beta.reshape(-1), relu=self.relu)
+            if self.relu:
+                self.y = y
+            self.x2, self.mu, self.inv = x2, mu, inv
+            return y.reshape(x.shape)
+        mu_x, inv_x = (xp.asarray(v.astype(x.dtype).reshape(lay.bshape)) for v in (mu, inv))
+        xhat = lay.wide(x) - lay.vec(xp, mu_x)
+        xhat *= lay.vec(xp, inv_x)  # x̂ = (x − μ)/σ with the global μ, σ
+        y = xhat * lay.vec(xp, gamma) if gamma is not None else xhat.copy()
+        if beta is not None:
+            y += lay.vec(xp, beta)
+        if self.relu:
+            self.y = xp.maximum(y, 0, out=y)
+        self.xhat, self.inv = xhat, inv_x
+        return lay.unwide(y)
+
+    def backward(self, gy):
+        # local: dL/dγ = Σ g·x̂, dL/dβ = Σ g;  dL/dx = (γ/σ)(g − G/N − x̂·GX/N) with G, GX summed over the processes
+        lay, n = self.layout, self.n_total
+        need_dx = self.inputs[0].requires_grad
+        if self.fused:
+            x2, mu, inv = self.x2, self.mu, self.inv
+            g2 = numpy.ascontiguousarray(gy).reshape(x2.shape)
+            mask = self.y if self.relu else None
+            sg, sgxc = kernels.channel_sums(g2, x2, mu, relu_out=mask)
+            sgx = sgxc * inv  # Σ g·x̂ (local)
+            grads = [None]
+            if need_dx:
+                big_g, big_gx = self._global_sums(sg, sgx)
+                k = inv if self.gamma is None else inv * self.gamma.reshape(-1)
+                dx = kernels.affine2(g2, x2, mu, k, -k * inv * (big_gx / n), -k * (big_g / n), relu_out=mask)
+                grads[0] = dx.reshape(gy.shape)
+            sg, sgx = sg.astype(gy.dtype), sgx.astype(gy.dtype)
+        else:
+            xp = get_array_module(gy)
+            g = lay.wide(gy)
+            if self.relu:
+                g = g * (self.y > 0)
+            sg = lay.sum(xp, g)
+            sgx = lay.dot(xp, g, self.xhat)
+            grads = [None]
+            if need_dx:
+                big_g, big_gx = (xp.asarray((v / n).astype(gy.dtype).reshape(lay.bshape))
+                                 for v in self._global_sums(numpy.asarray(sg), numpy.asarray(sgx)))
+                k = self.inv if self.gamma is None else self.inv * self.gamma
+                grads[0] = lay.unwide(_fused_dx(xp, g, self.xhat, lay.vec(xp, big_g), lay.vec(xp, big_gx),
+                                                lay.vec(xp, k)))
+        if self.has_gamma:
+            grads.append(sgx.reshape(self.inputs[1].shape))
+        if self.has_beta:
+            grads.append(sg.reshape(self.inputs[-1].shape))
+        return tuple(grads)
+
+
 def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3,
-                     relu: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+                     relu: bool = False, allreduce_sum=None) -> tuple[Tensor, Tensor, Tensor]:
     """Batch normalization with the statistics of this batch (training mode).
 
     y = γ · (x − μ_B)/√(σ²_B + ε) + β, μ_B and σ²_B (the biased variance) over every axis except
@@ -258,6 +371,10 @@ def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3,
 
     With ``relu``, y is max(γ·x̂ + β, 0): a ReLU after the batch norm, fused into it (``models/fusion.py``
     asks for it where a model's ReLU layer reads a BatchNormalization layer's output and nothing else does).
+
+    With ``allreduce_sum`` (a callable summing a float64 NumPy vector over several processes, in place), μ_B
+    and σ²_B are those of the batches of all the processes together, and so is the input gradient
+    (:class:`SyncBatchNormTrain`; ``BatchNormalization(synchronized=True)`` under a multi-process DataParallel).
     """
     xd = _arr(x)
     feat = _axes(axis, xd.ndim, "batch_norm_train")
@@ -268,8 +385,10 @@ def batch_norm_train(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3,
     lay = _Layout(xd.shape, red)
     stats: list = []
     inputs = [x] + [p for p in (gamma, beta) if p is not None]
-    y = BatchNormTrain.apply(*inputs, layout=lay, has_gamma=gamma is not None, has_beta=beta is not None,
-                             epsilon=float(epsilon), stats=stats, relu=bool(relu))
+    op = BatchNormTrain if allreduce_sum is None else SyncBatchNormTrain
+    config = {} if allreduce_sum is None else {"allreduce_sum": allreduce_sum}
+    y = op.apply(*inputs, layout=lay, has_gamma=gamma is not None, has_beta=beta is not None,
+                 epsilon=float(epsilon), stats=stats, relu=bool(relu), **config)
     pshape = tuple(xd.shape[a] for a in feat)
     return y, Tensor(stats[0].reshape(pshape)), Tensor(stats[1].reshape(pshape))
 
