@@ -66,7 +66,7 @@ def main() -> int:
                 kwargs["input_shape"] = (args.size, args.size, 3)
             theirs = _keras_constructor(keras, name)(**kwargs)
             ours = getattr(applications, name)(**kwargs)
-            size = theirs.input_shape[1:3]
+            size = tuple(s or 224 for s in theirs.input_shape[1:3])  # MobileNetV3 takes any size: 224
             x = numpy.random.default_rng(0).uniform(0, 255, (1, *size, 3)).astype(numpy.float32)
             family = _family(keras, name)
             xk = getattr(keras.applications, family).preprocess_input(x.copy())
