@@ -53,3 +53,14 @@ def pytest_sessionfinish(session, exitstatus):
 
         with open(path, "w") as f:
             json.dump(_keras_record, f, indent=1, sort_keys=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``exhaustive`` (tests/keras_oracle.py: EXHAUSTIVE) run only with NEURONKA_EXHAUSTIVE=1."""
+    if os.environ.get("NEURONKA_EXHAUSTIVE") == "1":
+        return
+    skip = pytest.mark.skip(reason="exhaustive comparison (every application and argument set, "
+                                   "~30 min on 2 cores): run with NEURONKA_EXHAUSTIVE=1")
+    for item in items:
+        if item.get_closest_marker("exhaustive") is not None:
+            item.add_marker(skip)

@@ -35,6 +35,11 @@ from typing import Any
 import numpy
 import pytest
 
+# The exhaustive comparisons (every application with every argument set against Keras): ~30 minutes on 2 cores,
+# so neither the suite nor CI runs them; NEURONKA_EXHAUSTIVE=1 does (tests/conftest.py). Slow as well, so that the
+# quick subset (-m "not slow") never includes them either.
+EXHAUSTIVE = (pytest.mark.slow, pytest.mark.exhaustive)
+
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import neuronka as nk  # noqa: E402

@@ -14,7 +14,7 @@ Xception, InceptionV3, InceptionResNetV2, DenseNet121/169/201, MobileNet, Mobile
 - Bad arguments raise Keras's errors (type and message).
 
 Building the big models in both frameworks is slow: the default run covers MobileNet, MobileNetV2, VGG16 and
-ResNet50 (small inputs); the rest is marked ``slow``.
+ResNet50 (small inputs); the rest is marked ``slow`` and ``exhaustive`` (run with NEURONKA_EXHAUSTIVE=1).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ import pytest
 
 import neuronka as nk
 
-from .keras_oracle import assert_same, keras_api, keras_or_skip, to_numpy
+from .keras_oracle import EXHAUSTIVE, assert_same, keras_api, keras_or_skip, to_numpy
 
 CONSTRUCTORS = ["ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "VGG16", "VGG19",
                 "Xception", "InceptionV3", "InceptionResNetV2", "DenseNet121", "DenseNet169", "DenseNet201",
@@ -88,7 +88,7 @@ def _build_params():
     for ctor, tag, kwargs, predict in rows + FAMILY_CONFIGS:
         marks = [keras_api(f"applications.{ctor}", f"applications.{MODULE[ctor]}.{ctor}")]
         if (ctor, tag) not in FAST:
-            marks.append(pytest.mark.slow)
+            marks.extend(EXHAUSTIVE)
         params.append(pytest.param(ctor, kwargs, predict, id=f"{ctor}-{tag}", marks=marks))
     return params
 
@@ -220,8 +220,8 @@ def channels_first():
 
 @pytest.mark.parametrize("ctor,shape", [
     pytest.param("MobileNetV2", (3, 32, 32), marks=keras_api("applications.MobileNetV2")),
-    pytest.param("ResNet50", (3, 32, 32), marks=[keras_api("applications.ResNet50"), pytest.mark.slow]),
-    pytest.param("InceptionV3", (3, 75, 75), marks=[keras_api("applications.InceptionV3"), pytest.mark.slow]),
+    pytest.param("ResNet50", (3, 32, 32), marks=[keras_api("applications.ResNet50"), *EXHAUSTIVE]),
+    pytest.param("InceptionV3", (3, 75, 75), marks=[keras_api("applications.InceptionV3"), *EXHAUSTIVE]),
 ])
 def test_channels_first_models_equal_keras(channels_first, ctor, shape):
     keras_model, model = _build_both(channels_first, ctor, {"include_top": True, "classes": 5, "input_shape": shape})
@@ -282,7 +282,7 @@ def _weights_params():
     fast = {("MobileNet", "non-square-warns"), ("MobileNetV2", "top"), ("ResNet50", "top")}
     params = []
     for ctor, tag, kwargs in rows:
-        marks = [keras_api(f"applications.{ctor}")] + ([] if (ctor, tag) in fast else [pytest.mark.slow])
+        marks = [keras_api(f"applications.{ctor}")] + ([] if (ctor, tag) in fast else list(EXHAUSTIVE))
         params.append(pytest.param(ctor, kwargs, id=f"{ctor}-{tag}", marks=marks))
     return params
 
@@ -368,7 +368,7 @@ def _legacy_h5_params():
     fast = {("MobileNet", False), ("ResNet50", False)}
     return [pytest.param(ctor, kwargs, id=f"{ctor}-{'top' if kwargs['include_top'] else 'notop'}",
                          marks=[keras_api(f"applications.{ctor}")]
-                         + ([] if (ctor, kwargs["include_top"]) in fast else [pytest.mark.slow]))
+                         + ([] if (ctor, kwargs["include_top"]) in fast else list(EXHAUSTIVE)))
             for ctor, kwargs in rows]
 
 

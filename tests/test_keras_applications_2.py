@@ -35,7 +35,7 @@ import pytest
 import neuronka as nk
 from neuronka.applications import convnext, efficientnet, efficientnet_v2, mobilenet_v3, nasnet
 
-from .keras_oracle import keras_api, keras_or_skip
+from .keras_oracle import EXHAUSTIVE, keras_api, keras_or_skip
 
 FAMILIES = {
     "MobileNetV3Small": mobilenet_v3, "MobileNetV3Large": mobilenet_v3,
@@ -136,7 +136,7 @@ def assert_same_architecture(keras, km, nm) -> None:
 # architectures: names, order, classes, weight shapes, parameter counts, output shapes
 # ---------------------------------------------------------------------------------------------------
 def _row(name, kwargs=None, slow=False):
-    marks = [keras_api(f"applications.{name}")] + ([pytest.mark.slow] if slow else [])
+    marks = [keras_api(f"applications.{name}")] + (list(EXHAUSTIVE) if slow else [])
     kwargs = kwargs or {}
     return pytest.param(name, kwargs, marks=marks, id="-".join([name, *(f"{k}={v}" for k, v in kwargs.items())]))
 
@@ -274,10 +274,10 @@ def compare_predictions(keras, name, kwargs, seed=0) -> float:
 
 PREDICTIONS = [  # the default suite: each representative with its classifier (the whole network)
     pytest.param(name, include_top, id=f"{name}-include_top={include_top}",
-                 marks=[keras_api(f"applications.{name}")] + ([] if include_top else [pytest.mark.slow]))
+                 marks=[keras_api(f"applications.{name}")] + ([] if include_top else list(EXHAUSTIVE)))
     for name in REPRESENTATIVES for include_top in (True, False)
 ] + [
-    pytest.param(name, True, marks=[keras_api(f"applications.{name}"), pytest.mark.slow], id=f"{name}-include_top=True")
+    pytest.param(name, True, marks=[keras_api(f"applications.{name}"), *EXHAUSTIVE], id=f"{name}-include_top=True")
     for name in FAMILIES if name not in REPRESENTATIVES
 ]
 
