@@ -210,7 +210,8 @@ def test_transformer_padding_changes_no_gradient_and_the_padding_row_gets_none()
     short, long = grads(_pad(seqs, 7)), grads(_pad(seqs, 16))
     assert sorted(short) == sorted(long)
     for path in short:
-        numpy.testing.assert_allclose(long[path], short[path], rtol=1e-5, atol=1e-7, err_msg=path)
+        # float32: products over 16 positions and over 7 add in another order (the gradients are of size ~1-5)
+        numpy.testing.assert_allclose(long[path], short[path], rtol=1e-5, atol=1e-6, err_msg=path)
     numpy.testing.assert_array_equal(long["embedding/embeddings"][0], 0.0)  # masked inputs feed nothing
     numpy.testing.assert_array_equal(long["position_embedding/embeddings"][7:], 0.0)  # nor padded positions
 
