@@ -134,6 +134,24 @@ def pooling_head(x, pooling, avg_name: str | None = None, max_name: str | None =
     return x
 
 
+def average_pool_classifier(x, include_top: bool, pooling, classes: int, classifier_activation, weights,
+                            named_pools: bool = False):
+    """The head most families share: with ``include_top``, GlobalAveragePooling2D ("avg_pool") then
+    Dense(classes, classifier_activation, "predictions"); without, :func:`pooling_head` (its layers named
+    "avg_pool" / "max_pool" when ``named_pools``, as ResNet's and DenseNet's are in Keras)."""
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        validate_activation(classifier_activation, weights)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    names = {"avg_name": "avg_pool", "max_name": "max_pool"} if named_pools else {}
+    return pooling_head(x, pooling, **names)
+
+
+def tf_kernels_file(stem: str, include_top: bool) -> str:
+    """Keras's name of a published weights file: ``<stem>_weights_tf_dim_ordering_tf_kernels[_notop].h5``."""
+    return f"{stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+
+
 def fetch_weights(model_name: str, file_name: str, origin: str, file_hash: str | None = None) -> str:
     """The local path of a published weights file, from Keras's cache (``~/.keras/models``, reused
     without the network when its hash matches; Keras gives MobileNet's and MobileNetV2's files none) or

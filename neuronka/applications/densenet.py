@@ -17,13 +17,14 @@ from ..models import Model
 from . import imagenet_utils
 from ._common import (
     KERAS_APPLICATIONS_URL,
+    average_pool_classifier,
     channel_axis,
     check_weights,
     fetch_weights,
     image_input,
     load_weights,
     model_inputs,
-    pooling_head,
+    tf_kernels_file,
 )
 
 BASE_WEIGHTS_PATH = KERAS_APPLICATIONS_URL + "densenet/"
@@ -96,12 +97,7 @@ def DenseNet(blocks, include_top: bool = True, weights="imagenet", input_tensor=
     x = dense_block(x, blocks[3], name="conv5")
     x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pooling_head(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights, named_pools=True)
     model = Model(model_inputs(input_tensor, img_input), x, name=name)
 
     def imagenet_path():
@@ -109,7 +105,7 @@ def DenseNet(blocks, include_top: bool = True, weights="imagenet", input_tensor=
         if key not in WEIGHTS:
             raise ValueError("weights_path undefined")
         weights_name, top_hash, notop_hash = WEIGHTS[key]
-        fname = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+        fname = tf_kernels_file(weights_name, include_top)
         return fetch_weights(name, fname, BASE_WEIGHTS_PATH + fname, top_hash if include_top else notop_hash)
 
     load_weights(model, weights, imagenet_path)

@@ -19,13 +19,14 @@ from ..serialization import register_keras_serializable
 from . import imagenet_utils
 from ._common import (
     KERAS_APPLICATIONS_URL,
+    average_pool_classifier,
     channel_axis,
     check_weights,
     fetch_weights,
     image_input,
     load_weights,
     model_inputs,
-    pooling_head,
+    tf_kernels_file,
 )
 
 WEIGHTS_HASHES = ("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")  # md5: top, no top
@@ -161,16 +162,11 @@ def InceptionResNetV2(include_top: bool = True, weights="imagenet", input_tensor
         x = inception_resnet_block(x, scale=0.2, block_type="block8", block_idx=block_idx)
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pooling_head(x, pooling)
+    x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights)
     model = Model(model_inputs(input_tensor, img_input), x, name=name)
 
     def imagenet_path():
-        fname = f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+        fname = tf_kernels_file("inception_resnet_v2", include_top)
         return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}inception_resnet_v2/{fname}",
                              WEIGHTS_HASHES[0 if include_top else 1])
 

@@ -18,13 +18,14 @@ from ..models import Model
 from . import imagenet_utils
 from ._common import (
     KERAS_APPLICATIONS_URL,
+    average_pool_classifier,
     channel_axis,
     check_weights,
     fetch_weights,
     image_input,
     load_weights,
     model_inputs,
-    pooling_head,
+    tf_kernels_file,
 )
 
 WEIGHTS_HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")  # md5: top, no top
@@ -140,16 +141,11 @@ def InceptionV3(include_top: bool = True, weights="imagenet", input_tensor=None,
     x = layers.concatenate([branch3x3, branch7x7x3, branch_pool], axis=axis, name="mixed8")
     x = _module_8(x, 0, axis)
     x = _module_8(x, 1, axis)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pooling_head(x, pooling)
+    x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights)
     model = Model(model_inputs(input_tensor, img_input), x, name=name)
 
     def imagenet_path():
-        fname = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+        fname = tf_kernels_file("inception_v3", include_top)
         return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}inception_v3/{fname}",
                              WEIGHTS_HASHES[0 if include_top else 1])
 

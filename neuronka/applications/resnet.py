@@ -19,13 +19,13 @@ from ..models import Model
 from . import imagenet_utils
 from ._common import (
     KERAS_APPLICATIONS_URL,
+    average_pool_classifier,
     channel_axis,
     check_weights,
     fetch_weights,
     image_input,
     load_weights,
     model_inputs,
-    pooling_head,
 )
 
 BASE_WEIGHTS_PATH = KERAS_APPLICATIONS_URL + "resnet/"
@@ -77,12 +77,7 @@ def ResNet(stack_fn, preact: bool, use_bias: bool, include_top: bool = True, wei
     if preact:
         x = layers.BatchNormalization(axis=bn_axis, epsilon=BN_EPSILON, name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pooling_head(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights, named_pools=True)
     model = Model(model_inputs(input_tensor, img_input), x, name=name)
     if weights == "imagenet" and weights_name not in WEIGHTS_HASHES:
         return model  # Keras loads nothing for an unknown weights_name either

@@ -18,6 +18,7 @@ from ._common import (
     load_weights,
     model_inputs,
     pooling_head,
+    tf_kernels_file,
 )
 
 WEIGHTS_HASHES = ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc")  # md5: top, no top
@@ -53,7 +54,7 @@ def vgg(convs_per_block, weights_name: str, hashes, include_top, weights, input_
     model = Model(model_inputs(input_tensor, img_input), x, name=name)
 
     def imagenet_path():
-        fname = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+        fname = tf_kernels_file(weights_name, include_top)
         origin = f"{KERAS_APPLICATIONS_URL}{weights_name}/{fname}"
         return fetch_weights(name, fname, origin, hashes[0 if include_top else 1])
 

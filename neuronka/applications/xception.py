@@ -18,13 +18,14 @@ from ..models import Model
 from . import imagenet_utils
 from ._common import (
     KERAS_APPLICATIONS_URL,
+    average_pool_classifier,
     channel_axis,
     check_weights,
     fetch_weights,
     image_input,
     load_weights,
     model_inputs,
-    pooling_head,
+    tf_kernels_file,
 )
 
 WEIGHTS_HASHES = ("0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97")  # md5: top, no top
@@ -94,16 +95,11 @@ def Xception(include_top: bool = True, weights="imagenet", input_tensor=None, in
     x = layers.Activation("relu", name="block14_sepconv1_act")(x)
     x = _sepconv_bn(x, 2048, "block14_sepconv2", axis)
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pooling_head(x, pooling)
+    x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights)
     model = Model(model_inputs(input_tensor, img_input), x, name=name)
 
     def imagenet_path():
-        fname = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+        fname = tf_kernels_file("xception", include_top)
         return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}xception/{fname}",
                              WEIGHTS_HASHES[0 if include_top else 1])
 
