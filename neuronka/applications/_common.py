@@ -176,6 +176,22 @@ def fetch_weights(model_name: str, file_name: str, origin: str, file_hash: str |
             f"{stale}") from err
 
 
+def model_with_keras_weights(x, input_tensor, img_input, name: str, weights, include_top: bool, stem: str,
+                             hashes) -> object:
+    """The functional model from the inputs to ``x``, with ``weights`` loaded: ``"imagenet"`` is Keras's file
+    ``<stem>/<stem>_weights_tf_dim_ordering_tf_kernels[_notop].h5`` (``hashes``: with the top, without)."""
+    from ..models import Model  # noqa: PLC0415 - the models import the layers this module builds with
+
+    model = Model(model_inputs(input_tensor, img_input), x, name=name)
+
+    def imagenet_path():
+        fname = tf_kernels_file(stem, include_top)
+        return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}{stem}/{fname}", hashes[0 if include_top else 1])
+
+    load_weights(model, weights, imagenet_path)
+    return model
+
+
 def load_weights(model, weights, imagenet_path) -> None:
     """``weights="imagenet"``: load the file ``imagenet_path()`` finds; a path: load it; None: keep the
     random initialization. Loading is ``model.load_weights(path)`` (Keras's legacy HDF5 by layer order)."""

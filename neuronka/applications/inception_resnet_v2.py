@@ -18,15 +18,11 @@ from ..models import Model
 from ..serialization import register_keras_serializable
 from . import imagenet_utils
 from ._common import (
-    KERAS_APPLICATIONS_URL,
     average_pool_classifier,
     channel_axis,
     check_weights,
-    fetch_weights,
     image_input,
-    load_weights,
-    model_inputs,
-    tf_kernels_file,
+    model_with_keras_weights,
 )
 
 WEIGHTS_HASHES = ("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")  # md5: top, no top
@@ -163,15 +159,8 @@ def InceptionResNetV2(include_top: bool = True, weights="imagenet", input_tensor
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
     x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights)
-    model = Model(model_inputs(input_tensor, img_input), x, name=name)
-
-    def imagenet_path():
-        fname = tf_kernels_file("inception_resnet_v2", include_top)
-        return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}inception_resnet_v2/{fname}",
-                             WEIGHTS_HASHES[0 if include_top else 1])
-
-    load_weights(model, weights, imagenet_path)
-    return model
+    return model_with_keras_weights(x, input_tensor, img_input, name, weights, include_top, "inception_resnet_v2",
+                                    WEIGHTS_HASHES)
 
 
 def preprocess_input(x, data_format: str | None = None):

@@ -17,15 +17,11 @@ from ..config import image_data_format
 from ..models import Model
 from . import imagenet_utils
 from ._common import (
-    KERAS_APPLICATIONS_URL,
     average_pool_classifier,
     channel_axis,
     check_weights,
-    fetch_weights,
     image_input,
-    load_weights,
-    model_inputs,
-    tf_kernels_file,
+    model_with_keras_weights,
 )
 
 WEIGHTS_HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")  # md5: top, no top
@@ -142,15 +138,8 @@ def InceptionV3(include_top: bool = True, weights="imagenet", input_tensor=None,
     x = _module_8(x, 0, axis)
     x = _module_8(x, 1, axis)
     x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights)
-    model = Model(model_inputs(input_tensor, img_input), x, name=name)
-
-    def imagenet_path():
-        fname = tf_kernels_file("inception_v3", include_top)
-        return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}inception_v3/{fname}",
-                             WEIGHTS_HASHES[0 if include_top else 1])
-
-    load_weights(model, weights, imagenet_path)
-    return model
+    return model_with_keras_weights(x, input_tensor, img_input, name, weights, include_top, "inception_v3",
+                                    WEIGHTS_HASHES)
 
 
 def preprocess_input(x, data_format: str | None = None):

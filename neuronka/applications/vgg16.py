@@ -11,14 +11,10 @@ from ..config import image_data_format
 from ..models import Model
 from . import imagenet_utils
 from ._common import (
-    KERAS_APPLICATIONS_URL,
     check_weights,
-    fetch_weights,
     image_input,
-    load_weights,
-    model_inputs,
+    model_with_keras_weights,
     pooling_head,
-    tf_kernels_file,
 )
 
 WEIGHTS_HASHES = ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc")  # md5: top, no top
@@ -51,15 +47,7 @@ def vgg(convs_per_block, weights_name: str, hashes, include_top, weights, input_
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = pooling_head(x, pooling)
-    model = Model(model_inputs(input_tensor, img_input), x, name=name)
-
-    def imagenet_path():
-        fname = tf_kernels_file(weights_name, include_top)
-        origin = f"{KERAS_APPLICATIONS_URL}{weights_name}/{fname}"
-        return fetch_weights(name, fname, origin, hashes[0 if include_top else 1])
-
-    load_weights(model, weights, imagenet_path)
-    return model
+    return model_with_keras_weights(x, input_tensor, img_input, name, weights, include_top, weights_name, hashes)
 
 
 def VGG16(include_top: bool = True, weights="imagenet", input_tensor=None, input_shape=None,  # noqa: N802

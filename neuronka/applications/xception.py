@@ -17,15 +17,11 @@ from ..config import image_data_format
 from ..models import Model
 from . import imagenet_utils
 from ._common import (
-    KERAS_APPLICATIONS_URL,
     average_pool_classifier,
     channel_axis,
     check_weights,
-    fetch_weights,
     image_input,
-    load_weights,
-    model_inputs,
-    tf_kernels_file,
+    model_with_keras_weights,
 )
 
 WEIGHTS_HASHES = ("0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97")  # md5: top, no top
@@ -96,15 +92,8 @@ def Xception(include_top: bool = True, weights="imagenet", input_tensor=None, in
     x = _sepconv_bn(x, 2048, "block14_sepconv2", axis)
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
     x = average_pool_classifier(x, include_top, pooling, classes, classifier_activation, weights)
-    model = Model(model_inputs(input_tensor, img_input), x, name=name)
-
-    def imagenet_path():
-        fname = tf_kernels_file("xception", include_top)
-        return fetch_weights(name, fname, f"{KERAS_APPLICATIONS_URL}xception/{fname}",
-                             WEIGHTS_HASHES[0 if include_top else 1])
-
-    load_weights(model, weights, imagenet_path)
-    return model
+    return model_with_keras_weights(x, input_tensor, img_input, name, weights, include_top, "xception",
+                                    WEIGHTS_HASHES)
 
 
 def preprocess_input(x, data_format: str | None = None):
