@@ -32,7 +32,7 @@ from ..ops import random as _random
 from ..random import SeedGenerator
 from .base import InputSpec, Layer
 from .recurrent import RNN
-from .recurrent_cells import _rate
+from .recurrent_cells import DropoutMasks, _rate
 from .reshaping import standardize_data_format
 
 __all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
@@ -56,7 +56,7 @@ def _from_last(t: Tensor, channel_axis: int) -> Tensor:
     return ops.transpose(t, axes)
 
 
-class ConvLSTMCell(Layer):
+class ConvLSTMCell(DropoutMasks, Layer):
     """One ConvLSTM step (see the module docstring): ``call(x_t, [h, c]) -> (h_t, [h_t, c_t])``, x_t of shape
     (batch, *spatial, C) (``channels_first``: (batch, C, *spatial)). The arguments are the layer's."""
 
@@ -149,24 +149,6 @@ class ConvLSTMCell(Layer):
         xp = get_array_module(like.data if isinstance(like, Tensor) else like)
         return [_random.dropout_mask(tuple(like.shape), rate, dtype=like.dtype, rng=self.seed_generator.generator(),
                                      xp=xp) for _ in range(4)]
-
-    def get_dropout_mask(self, step_input):
-        """Four input masks m/(1 − dropout) of the step input's shape (drawn on first use in a sequence)."""
-        if self._dropout_mask is None and self.dropout > 0:
-            self._dropout_mask = self._draw(step_input, self.dropout)
-        return self._dropout_mask
-
-    def get_recurrent_dropout_mask(self, step_state):
-        """Four masks m/(1 − recurrent_dropout) of h's shape (drawn on first use in a sequence)."""
-        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
-            self._recurrent_dropout_mask = self._draw(step_state, self.recurrent_dropout)
-        return self._recurrent_dropout_mask
-
-    def reset_dropout_mask(self) -> None:
-        self._dropout_mask = None
-
-    def reset_recurrent_dropout_mask(self) -> None:
-        self._recurrent_dropout_mask = None
 
     # ---- the convolutions (channels last) ---------------------------------------------------------
     def _gate(self, w, g):

@@ -48,9 +48,33 @@ def _accepts(fn, arg: str) -> bool:
 # ----------------------------------------------------------------------------------
 # cells
 # ----------------------------------------------------------------------------------
-class _Cell(Layer):
+class DropoutMasks:
+    """Keras's DropoutRNNCell: the input and recurrent dropout masks m/(1 − rate) of a sequence, drawn on
+    first use by the cell's ``_draw(like, rate)`` and kept until ``reset_*`` (the RNN resets them per call).
+    The cell holds ``dropout``, ``recurrent_dropout``, ``_dropout_mask`` and ``_recurrent_dropout_mask``."""
+
+    def get_dropout_mask(self, step_input):
+        """The input dropout mask(s) for this sequence (drawn on first use)."""
+        if self._dropout_mask is None and self.dropout > 0:
+            self._dropout_mask = self._draw(step_input, self.dropout)
+        return self._dropout_mask
+
+    def get_recurrent_dropout_mask(self, step_state):
+        """The recurrent dropout mask(s) on h_{t−1} for this sequence (drawn on first use)."""
+        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
+            self._recurrent_dropout_mask = self._draw(step_state, self.recurrent_dropout)
+        return self._recurrent_dropout_mask
+
+    def reset_dropout_mask(self) -> None:
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self) -> None:
+        self._recurrent_dropout_mask = None
+
+
+class _Cell(DropoutMasks, Layer):
     """What the three cells share: the weight arguments, and dropout masks drawn once per sequence
-    (Keras's DropoutRNNCell: ``get_dropout_mask`` caches until ``reset_dropout_mask``)."""
+    (:class:`DropoutMasks`)."""
 
     _gates = 1
     _kind = "RNNCell"
@@ -88,24 +112,6 @@ class _Cell(Layer):
         masks = [_random.dropout_mask(tuple(like.shape), rate, dtype=like.dtype, rng=self._rng, xp=xp)
                  for _ in range(count)]
         return masks if count > 1 else masks[0]
-
-    def get_dropout_mask(self, step_input):
-        """The input dropout mask m/(1 − dropout) for this sequence (drawn on first use)."""
-        if self._dropout_mask is None and self.dropout > 0:
-            self._dropout_mask = self._draw(step_input, self.dropout)
-        return self._dropout_mask
-
-    def get_recurrent_dropout_mask(self, step_state):
-        """The recurrent dropout mask m/(1 − recurrent_dropout) on h_{t−1} for this sequence."""
-        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
-            self._recurrent_dropout_mask = self._draw(step_state, self.recurrent_dropout)
-        return self._recurrent_dropout_mask
-
-    def reset_dropout_mask(self) -> None:
-        self._dropout_mask = None
-
-    def reset_recurrent_dropout_mask(self) -> None:
-        self._recurrent_dropout_mask = None
 
     def _masked_inputs(self, inputs, h_tm1, training):
         """Per gate (a list of ``_gates``, or one), the dropped-out input and previous state."""
