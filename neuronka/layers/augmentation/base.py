@@ -13,7 +13,7 @@ import numpy
 from ... import ops
 from ...autograd import Tensor
 from ...config import standardize_data_format
-from ...random import SeedGenerator
+from ...random import SeedGenerator, uniform
 from ..base import Layer
 from .bounding_boxes import check_format, densify_bounding_boxes
 
@@ -196,6 +196,13 @@ class BaseImagePreprocessingLayer(Layer):
     def _hw_axes(self) -> tuple[int, int]:
         """The height and width axes, counted from the end."""
         return (-2, -1) if self.data_format == "channels_first" else (-3, -2)
+
+    def _random_span(self, batch: int, length: int, ratio, seed):
+        """[start, start + ratio·length) along an axis of ``length``, start ~ U[0, 1)·(length − ratio·length),
+        per image (the boxes of RandomErasing and CutMix)."""
+        size = ops.cast(ratio * length, self.compute_dtype)
+        start = uniform((batch,), 0, 1, dtype=self.compute_dtype, seed=seed) * (length - size)
+        return start, start + size
 
     def _batch_size_and_hw(self, data) -> tuple[int, int, int]:
         """(batch size, height, width) of the images of ``data`` (a single image counts as a batch of one)."""

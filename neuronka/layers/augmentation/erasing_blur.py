@@ -61,12 +61,6 @@ class RandomErasing(_SubsetAugmentation):
         self.height_axis, self.width_axis = self._hw_axes()
         self.channel_axis = -3 if self.data_format == "channels_first" else -1
 
-    def _bounds(self, batch: int, length: int, ratio, seed):
-        """[start, start + ratio·length) with start ~ U[0, 1)·(length − ratio·length), per image."""
-        size = ops.cast(ratio * length, self.compute_dtype)
-        start = uniform((batch,), 0, 1, dtype=self.compute_dtype, seed=seed) * (length - size)
-        return start, start + size
-
     def _masks(self, shape, x0, x1, y0, y1):
         """(batch, H, W, C) (or channels first) bools: x0 ≤ column < x1 and y0 ≤ row < y1."""
         height, width = shape[self.height_axis], shape[self.width_axis]
@@ -104,8 +98,8 @@ class RandomErasing(_SubsetAugmentation):
         shape = tuple(images.shape) if images.ndim == 4 else (1, *images.shape)
         seed = seed or self._get_seed_generator()
         ratios = ops.sqrt(uniform((batch, 2), self.scale[0], self.scale[1], dtype=self.compute_dtype, seed=seed))
-        x0, x1 = self._bounds(batch, shape[self.width_axis], ratios[:, 0], seed)
-        y0, y1 = self._bounds(batch, shape[self.height_axis], ratios[:, 1], seed)
+        x0, x1 = self._random_span(batch, shape[self.width_axis], ratios[:, 0], seed)
+        y0, y1 = self._random_span(batch, shape[self.height_axis], ratios[:, 1], seed)
         masks = self._masks(shape, x0, x1, y0, y1)
         apply = self._chosen(batch, seed)
         return {"apply_erasing": apply, "batch_masks": masks, "fill_value": self._fill(images, tuple(images.shape),

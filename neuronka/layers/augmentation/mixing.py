@@ -131,12 +131,6 @@ class CutMix(BaseImagePreprocessingLayer):
         self.height_axis, self.width_axis = self._hw_axes()
         self.channel_axis = -3 if self.data_format == "channels_first" else -1
 
-    def _bounds(self, batch: int, length: int, ratio, seed):
-        """[start, start + ratio·length), start ~ U[0, 1)·(length − ratio·length)."""
-        size = ops.cast(ratio * length, self.compute_dtype)
-        start = uniform((batch,), 0, 1, dtype=self.compute_dtype, seed=seed) * (length - size)
-        return start, start + size
-
     def get_random_transformation(self, data, training=True, seed=None):
         """{"permutation_order": (batch,) int32, "batch_masks": (batch, H, W, C) bools (or channels first) —
         True inside the box, "mix_weight": (batch, 1, 1, 1) λ'}; None for a single image or at inference."""
@@ -151,8 +145,8 @@ class CutMix(BaseImagePreprocessingLayer):
         a = uniform((), self.factor[0], self.factor[1], dtype=self.compute_dtype, seed=seed) + 1e-6
         lam = beta((batch,), a, a, dtype=self.compute_dtype, seed=seed)
         ratio = ops.sqrt(1.0 - lam)
-        x0, x1 = self._bounds(batch, width, ratio, seed)
-        y0, y1 = self._bounds(batch, height, ratio, seed)
+        x0, x1 = self._random_span(batch, width, ratio, seed)
+        y0, y1 = self._random_span(batch, height, ratio, seed)
         rows = ops.arange(height, dtype=self.compute_dtype)
         cols = ops.arange(width, dtype=self.compute_dtype)
         if self.data_format == "channels_last":
