@@ -25,15 +25,16 @@ from neuronka.gradcheck import gradcheck
 
 from .keras_oracle import clear_keras_session, keras_api, keras_or_skip
 from .layer_harness import LayerCase, layer_cases
-from .test_layers_keras_augmentation import _arrays, _assert_equal_outputs, _boxes_in, _fresh, _k_boxes, _np
-
-
-def pixels(rng, shape):
-    return rng.uniform(0, 255, shape).astype(numpy.float32)
-
-
-def unit(rng, shape):
-    return rng.uniform(0, 1, shape).astype(numpy.float32)
+from .test_layers_keras_augmentation import (
+    _arrays,
+    _assert_equal_outputs,
+    _boxes_in,
+    _fresh,
+    _k_boxes,
+    _np,
+    pixels,
+    unit,
+)
 
 
 @pytest.fixture(autouse=True)
