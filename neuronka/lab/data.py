@@ -18,7 +18,7 @@ def digits(seed: int = 0, test_fraction: float = 0.3, images: bool = False):
     try:
         from sklearn.datasets import load_digits  # noqa: PLC0415 - bundled with scikit-learn, no download
     except ImportError:
-        raise FileNotFoundError("lab: the digits experiments need scikit-learn (pip install scikit-learn); "
+        raise FileNotFoundError("lab: the digits experiments need scikit-learn (pip install 'neuronka[lab]'); "
                                 "its bundled 8x8 digits are the data") from None
     d = load_digits()
     x = d.data.astype(numpy.float32)
