@@ -31,6 +31,9 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--markdown", help="also write the table to this Markdown file")
+    p.add_argument("--float64-check", action="store_true",
+                   help="instead: neuronka alone, float32 against float64 with the same random weights (how much "
+                        "a model amplifies rounding; no Keras)")
     return p.parse_args()
 
 
@@ -56,6 +59,8 @@ def main() -> int:
             print(f"applications_vs_keras: unknown constructors {unknown}", file=sys.stderr)
             return 2
         names = wanted
+    if args.float64_check:
+        return _float64_check(names, args.size)
     rows = []
     print(f"{'application':<20} {'params':>12} {'K→n rel Δ':>12} {'n→K rel Δ':>12} {'Keras ms':>9} "
           f"{'neuronka ms':>11} {'ratio':>6}", flush=True)
@@ -134,6 +139,32 @@ def _keras_constructor(keras, name: str):
         return nasnet.NASNet(input_shape, filter_multiplier=2, **_NASNET[name], **kwargs)
 
     return build
+
+
+def _float64_check(names, size) -> int:
+    """Per model: max |y32 − y64| / max |y64| of the logits, neuronka in float32 and in float64 with the same
+    random weights on the same image: what rounding alone does to it (EfficientNetV2M/L: of order 1)."""
+    import numpy
+
+    from neuronka import applications, config
+
+    print(f"{'application':<20} {'float32 vs float64 rel Δ':>26} {'logit scale':>12}")
+    for name in names:
+        kwargs = {"weights": None, "classifier_activation": None}
+        if size:
+            kwargs["input_shape"] = (size, size, 3)
+        config.set_floatx("float32")
+        single = getattr(applications, name)(**kwargs)
+        config.set_floatx("float64")
+        double = getattr(applications, name)(**kwargs)
+        config.set_floatx("float32")
+        double.set_weights([w.astype("float64") for w in single.get_weights()])
+        shape = tuple(s or 224 for s in single.input_shape[1:3])
+        x = numpy.random.default_rng(0).uniform(0, 255, (1, *shape, 3))
+        y32 = numpy.asarray(single.predict_on_batch(x.astype("float32")), dtype="float64")
+        y64 = numpy.asarray(double.predict_on_batch(x))
+        print(f"{name:<20} {_relative(y32, y64):>26.2e} {numpy.abs(y64).max():>12.3g}", flush=True)
+    return 0
 
 
 def _family(keras, name: str) -> str:
