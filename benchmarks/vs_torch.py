@@ -215,6 +215,8 @@ def _op_cases() -> list[Case]:
         op("op-relu", "relu 16ch @32 b128", "relu", {"batch": 128, "size": 32, "channels": 16}, {"channels": 4}),
         op("op-maxpool", "maxpool 3x3 s2 64ch @112 b8", "maxpool", {"batch": 8, "size": 112, "channels": 64},
            {"channels": 4}),
+        op("op-avgpool", "avgpool 3x3 s1 64ch @56 b8", "avgpool", {"batch": 8, "size": 56, "channels": 64},
+           {"channels": 4}),
         op("op-dense", "dense 2048->1000 b128", "dense", {"batch": 128, "fin": 2048, "fout": 1000},
            {"fin": 16, "fout": 8}),
     ]
@@ -369,6 +371,9 @@ def _neuronka_phases(case: Case, p: dict) -> dict:
         elif case.model == "maxpool":
             def fn(xx):  # TensorFlow "same": 112 → 56, as torch's padding 1
                 return npool.max_pool(xx, 3, 2, "same")
+        elif case.model == "avgpool":
+            def fn(xx):  # "same", the padding not counted (as Keras; torch's count_include_pad=False)
+                return npool.average_pool(xx, 3, 1, "same")
         else:
             raise ValueError(f"unknown op {case.model!r}")
 
@@ -523,6 +528,9 @@ def _torch_phases(case: Case, p: dict, threads: int, layout: str) -> dict:
         elif case.model == "maxpool":
             def fn(xx):
                 return F.max_pool2d(xx, 3, 2, 1)
+        elif case.model == "avgpool":
+            def fn(xx):
+                return F.avg_pool2d(xx, 3, 1, 1, count_include_pad=False)
         else:
             raise ValueError(f"unknown op {case.model!r}")
 

@@ -120,6 +120,33 @@ def test_relu_op_fused_path_equals_numpy_path():
         numpy.testing.assert_array_equal(a, b)
 
 
+
+POOLS = [((2, 2), (2, 2), "valid", (3, 8, 8, 5)), ((3, 3), (2, 2), "same", (2, 9, 11, 16)),
+         ((3, 3), (1, 1), "same", (2, 7, 6, 3)), ((3, 2), (3, 1), "valid", (2, 10, 7, 4)),
+         ((2, 2), (1, 1), "same", (1, 5, 5, 64))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("pool,strides,padding,shape", POOLS)
+@pytest.mark.parametrize("kind", ["max", "average"])
+def test_pooling_backward_kernels_equal_the_numpy_path(kind, pool, strides, padding, shape, dtype):
+    # rounded inputs so that windows hold tied maxima: the gradient must go to the first one, as the NumPy path
+    x = numpy.round(_rand(shape, dtype, 14))
+    pool_op = ops.max_pool if kind == "max" else ops.average_pool
+    out = {}
+    for fused in (True, False):
+        with path(fused):
+            xt = Tensor(x, requires_grad=True)
+            y = pool_op(xt, pool, strides, padding)
+            ops.sum(y * Tensor(_rand(y.shape, dtype, 15))).backward()
+            out[fused] = (y.data, xt.grad)
+    assert out[True][1].dtype == numpy.dtype(dtype)
+    numpy.testing.assert_array_equal(out[True][0], out[False][0])
+    tol = 1e-6 if dtype == "float32" else 1e-14
+    numpy.testing.assert_allclose(out[True][1], out[False][1], rtol=tol, atol=tol)
+    if kind == "max":  # every window's gradient lands on exactly one input: the sums agree exactly
+        assert numpy.count_nonzero(out[True][1]) == numpy.count_nonzero(out[False][1])
+
 def test_kernels_decline_what_they_cannot_take():
     x = numpy.ones((4, 3), numpy.float32)
     assert not kernels.usable(x)  # below _MIN_SIZE: the NumPy path is faster

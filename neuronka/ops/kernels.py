@@ -16,6 +16,8 @@ relu_grad             dx = g where y > 0 else 0                             2 re
 add, add_relu         y = a + b,  y = max(a + b, 0)                         2 reads, 1 write
 lstm_cell             σ = ½·tanh(z/2) + ½ of 3 gates; c = f·c_prev + i·c̃     1 pass over a step
 lstm_cell_grad        the whole elementwise backward of an LSTM step          1 pass over a step
+max_pool_grad         dx[first argmax of each window] += gy                 1 pass (x, y, gy, dx)
+average_pool_grad     dx[each window] += gy / count                          1 pass (gy, dx)
 ====================  ==================================================  =================
 
 ``affine``, ``channel_sums`` and ``affine2`` also take a fused ReLU (batch norm → ReLU in one step:
@@ -262,6 +264,61 @@ if numba is not None:
                 cr[j] = d * f
 
 
+    # ---- pooling backward, channels_last (N, H, W, C), images [n0, n1) --------------------------------
+    # A window (i, j) covers the input rows i·s_h + a − p_t (a < k_h) and columns j·s_w + b − p_l that lie
+    # inside the image: padding is skipped, so it never receives a gradient.
+    @_jit
+    def _max_pool_grad(x, y, gy, dx, kh, kw, sh, sw, pt, pl, n0, n1):
+        # dx[first argmax of window (i, j)] += gy[i, j], "first" in row-major tap order (ties do not share);
+        # branch-free so that the channel loop vectorizes: hit = (x = y) ∧ open, add gy where hit, close it
+        h, w, c = x.shape[1], x.shape[2], x.shape[3]
+        still_open = numpy.empty(c, numpy.uint8)
+        zero = dx.dtype.type(0)
+        for n in range(n0, n1):
+            dx[n] = 0
+            for i in range(y.shape[1]):
+                for j in range(y.shape[2]):
+                    still_open[:] = 1
+                    yv, gv = y[n, i, j], gy[n, i, j]
+                    for a in range(kh):
+                        r = i * sh + a - pt
+                        if r < 0 or r >= h:
+                            continue
+                        for b in range(kw):
+                            q = j * sw + b - pl
+                            if q < 0 or q >= w:
+                                continue
+                            xv, dv = x[n, r, q], dx[n, r, q]
+                            for k in range(c):
+                                hit = (xv[k] == yv[k]) & (still_open[k] != 0)
+                                dv[k] += gv[k] if hit else zero
+                                still_open[k] &= not hit
+
+    @_jit
+    def _average_pool_grad(gy, inv_count, dx, kh, kw, sh, sw, pt, pl, n0, n1):
+        # dx[window (i, j)] += gy[i, j] / count[i, j]
+        h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
+        share = numpy.empty(c, dx.dtype)
+        for n in range(n0, n1):
+            dx[n] = 0
+            for i in range(gy.shape[1]):
+                for j in range(gy.shape[2]):
+                    gv, f = gy[n, i, j], inv_count[i, j]
+                    for k in range(c):
+                        share[k] = gv[k] * f
+                    for a in range(kh):
+                        r = i * sh + a - pt
+                        if r < 0 or r >= h:
+                            continue
+                        for b in range(kw):
+                            q = j * sw + b - pl
+                            if q < 0 or q >= w:
+                                continue
+                            dv = dx[n, r, q]
+                            for k in range(c):
+                                dv[k] += share[k]
+
+
 _MIN_SPLIT = 1 << 16  # elements below which one thread does the whole matrix
 _BLOCK = 512  # about this many elements per tiled block (whole rows)
 
@@ -394,6 +451,18 @@ def lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u: int) -> None:
     _lstm_cell_grad(g, tc, c_prev, dh, dc, dz, u)
 
 
+def max_pool_grad(x, y, gy, dx, g, n0: int, n1: int) -> None:
+    """dx[n0:n1] ← dL/dx of y = max-pool(x) (geometry g: pool k_h×k_w, strides, top/left padding), the
+    gradient gy routed to each window's first maximum; x, dx (N, H, W, C), y, gy (N, H_o, W_o, C)."""
+    _max_pool_grad(x, y, gy, dx, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, n0, n1)
+
+
+def average_pool_grad(gy, inv_count, dx, g, n0: int, n1: int) -> None:
+    """dx[n0:n1] ← dL/dx of y = average-pool(x): gy[i, j]·inv_count[i, j] added to every real element of
+    window (i, j); inv_count (H_o, W_o) of dx's dtype."""
+    _average_pool_grad(gy, inv_count, dx, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, n0, n1)
+
+
 def load() -> None:
     """Compile (or load from the disk cache) every compiled kernel now, for float32 and float64, and the
     BLAS tap loops of the shifted convolutions; a no-op without Numba.
@@ -424,6 +493,9 @@ def load() -> None:
         g, s = numpy.zeros((2, 4), dtype), numpy.zeros((2, 1), dtype)
         _lstm_cell(g, s, s.copy(), 1)
         _lstm_cell_grad(g, s, s, s, s.copy(), numpy.zeros((2, 4), dtype), 1)
+        img = numpy.ones((1, 2, 2, 1), dtype)
+        _max_pool_grad(img, img, img, numpy.empty_like(img), 1, 1, 1, 1, 0, 0, 0, 1)
+        _average_pool_grad(img, numpy.ones((2, 2), dtype), numpy.empty_like(img), 1, 1, 1, 1, 0, 0, 0, 1)
         if blas.available(dtype):
             blas.shifted_matmul(a, [0], numpy.ones((1, 4, 3), dtype), numpy.empty((2, 3), dtype))
             blas.shifted_matmul_t(a, [0], numpy.ones((2, 3), dtype), numpy.empty((1, 4, 3), dtype))

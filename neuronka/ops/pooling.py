@@ -17,6 +17,7 @@ import numpy
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from . import kernels
 from .conv_args import (
     Geometry,
     conv_geometry,
@@ -70,6 +71,10 @@ class MaxPool(Function):
         xp = get_array_module(gy)
         n, c = x.shape[0], x.shape[3]
         dx = xp.empty(x.shape, x.dtype)
+        if kernels.usable(x, y, gy, dx):  # the same routing in one compiled pass per image
+            map_batch(lambda n0, n1: kernels.max_pool_grad(x, y, gy, dx, g, n0, n1), n,
+                      (g.h * g.w + 2 * g.ho * g.wo) * c * x.itemsize, xp)
+            return dx
         disjoint = _disjoint(g)
 
         def chunk(n0, n1):
@@ -121,6 +126,11 @@ class AveragePool(Function):
         xp = get_array_module(gy)
         n, c = self.x_shape[0], self.x_shape[3]
         dx = xp.empty(self.x_shape, self.dtype)
+        if kernels.usable(gy, dx):  # the same sums in one compiled pass per image
+            inv_count = numpy.ascontiguousarray(self.inv_count[0, :, :, 0])
+            map_batch(lambda n0, n1: kernels.average_pool_grad(gy, inv_count, dx, g, n0, n1), n,
+                      (g.h * g.w + g.ho * g.wo) * c * gy.itemsize, xp)
+            return dx
         disjoint = _disjoint(g)
 
         def chunk(n0, n1):
