@@ -357,7 +357,8 @@ def main(argv=None) -> int:
     try:
         return _run(args)
     except (JobError, FileNotFoundError) as e:
-        print(f"neuronka: error: {e}", file=sys.stderr, flush=True)
+        if not getattr(e, "quiet", False):  # under mpiexec an error all processes share is printed by process 0
+            print(f"neuronka: error: {e}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nneuronka: interrupted (a `train` run continues from its last checkpoint with --resume)",

@@ -43,7 +43,12 @@ def rank() -> int:
 
 
 class AgreedJobError(JobError):
-    """A :class:`JobError` every process raises together (from :func:`on_process_zero`): each process may just exit."""
+    """A :class:`JobError` every process raises together (from :func:`on_process_zero`): each process may just exit,
+    process 0 alone printing it (``quiet`` elsewhere)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.quiet = rank() != 0
 
 
 def on_process_zero(fn, *args):
