@@ -41,7 +41,10 @@ def _add_train(sub) -> None:
     p = sub.add_parser(
         "train", help="train a model in a run folder (checkpoint every epoch, report at the end)",
         description="Train an image (CIFAR) or text classifier. Options left out take the defaults of the "
-                    "dataset's kind (shown in brackets: image / text). Everything lands in the run folder --out.",
+                    "dataset's kind (shown in brackets: image / text). Everything lands in the run folder --out.\n"
+                    "On several processes: `mpiexec -n P python -m neuronka train ...` (or srun) trains data-parallel "
+                    "(docs/distributed.md):\neach process takes its shard of every epoch, --batch-size is per process, "
+                    "process 0 writes the run folder.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("what to train")
     g.add_argument("--model", help="resnet20/32/44/56/110, plain20/.../110 (CIFAR nets), resnet18/34/50/101/152 "
@@ -55,7 +58,9 @@ def _add_train(sub) -> None:
     g.add_argument("--limit-test", type=_positive_int, metavar="N", help="use the first N test samples")
     g = p.add_argument_group("how to train")
     g.add_argument("--epochs", type=_positive_int, help="[10]")
-    g.add_argument("--batch-size", type=_positive_int, help="[128 / 32]")
+    g.add_argument("--batch-size", type=_positive_int,
+                   help="per process: under `mpiexec -n P` (or srun) each of the P processes takes this many "
+                        "samples per step, the global batch is P times it [128 / 32]")
     g.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="[sgd / adam]")
     g.add_argument("--lr", type=_positive_float, help="peak learning rate [0.1 for sgd, 1e-3 otherwise]")
     g.add_argument("--momentum", type=_fraction, help="SGD momentum [0.9]")
@@ -352,7 +357,8 @@ def main(argv=None) -> int:
     try:
         return _run(args)
     except (JobError, FileNotFoundError) as e:
-        print(f"neuronka: error: {e}", file=sys.stderr, flush=True)
+        if not getattr(e, "quiet", False):  # under mpiexec an error all processes share is printed by process 0
+            print(f"neuronka: error: {e}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nneuronka: interrupted (a `train` run continues from its last checkpoint with --resume)",

@@ -17,6 +17,11 @@
 
 Output: float32 NHWC. Everything random in batch ``i`` of epoch ``e`` comes from one generator seeded
 with ``(seed, e, i)``, so a batch does not depend on which batches were drawn before it.
+
+Data-parallel training (``num_shards`` P > 1, ``shard_id`` r; :func:`epoch_order`): a shuffled pipeline takes
+rank r's part of the epoch's permutation (``neuronka.distribution.shard_indices``: one permutation from
+``(seed, e)`` on every rank, the n mod P left over skipped, dealt round-robin), its augmentation drawn from
+``(seed, e, i, r)``; an unshuffled one (evaluation) takes the rows r, r + P, r + 2P, ..., none left out.
 """
 from __future__ import annotations
 
@@ -313,6 +318,36 @@ class Augmentation:
         return x
 
 
+def epoch_order(n: int, epoch: int, seed: int, shuffle: bool, num_shards: int = 1, shard_id: int = 0) -> numpy.ndarray:
+    """The rows of epoch ``epoch``, in the order a pipeline takes them.
+
+    One process: a permutation of range(n) from ``(seed, epoch, 0)`` (``shuffle``) or range(n). Shard r of P > 1:
+    ``shard_indices(n, epoch, seed, P, r)`` (shuffle: every rank draws the same permutation and keeps every P-th
+    row of it, the same number of rows on every rank) or r, r + P, r + 2P, ... (no shuffle: every row once over
+    the ranks, what ``neuronka.distribution.evaluation.gather_in_order`` puts back in order)."""
+    if num_shards > 1:
+        if not shuffle:
+            return numpy.arange(shard_id, n, num_shards)
+        from ..distribution import shard_indices  # noqa: PLC0415 - the distribution imports the optimizers
+
+        return shard_indices(n, epoch, seed, num_shards, shard_id)
+    return numpy.random.default_rng([seed, epoch, 0]).permutation(n) if shuffle else numpy.arange(n)
+
+
+def shard_rows(n: int, shuffle: bool, num_shards: int = 1, shard_id: int = 0) -> int:
+    """len(epoch_order(n, ...)) without drawing it: n, ⌊n / P⌋ (shuffled shard) or |{r, r + P, ...} ∩ [0, n)|."""
+    if num_shards <= 1:
+        return n
+    return n // num_shards if shuffle else len(range(shard_id, n, num_shards))
+
+
+def _check_shard(owner: str, num_shards, shard_id) -> tuple[int, int]:
+    if int(num_shards) != num_shards or num_shards < 1 or int(shard_id) != shard_id or not 0 <= shard_id < num_shards:
+        raise ValueError(f"{owner}: expected num_shards ≥ 1 and 0 ≤ shard_id < num_shards, received "
+                         f"num_shards={num_shards!r}, shard_id={shard_id!r}")
+    return int(num_shards), int(shard_id)
+
+
 class ImageBatches:
     """Seeded, re-iterable ``(x, y)`` batches of images for ``model.fit``, augmented on the fly.
 
@@ -325,7 +360,8 @@ class ImageBatches:
 
     ``normalize=True`` uses ``mean``/``std`` (per channel, on the rescaled scale) or, when not given,
     :func:`channel_stats` of ``x``; pass the training set's ``batches.mean``/``batches.std`` to the
-    validation batches. ``drop_remainder`` drops the last, smaller batch.
+    validation batches. ``drop_remainder`` drops the last, smaller batch. ``num_shards``/``shard_id``: this
+    process's shard for data-parallel training (:func:`epoch_order`).
 
     Determinism: batch ``i`` of epoch ``e`` depends only on ``(seed, e, i)``. ``seed=None`` draws one
     seed at construction (``batches.seed``). ``len(batches)`` is the number of batches per epoch;
@@ -336,7 +372,7 @@ class ImageBatches:
     def __init__(self, x: numpy.ndarray, y: numpy.ndarray | None = None, batch_size: int = 128, shuffle: bool = True,
                  augment: Augmentation | dict | str | None = None, normalize: bool = True,
                  mean: numpy.ndarray | None = None, std: numpy.ndarray | None = None, rescale: float = 1.0 / 255.0,
-                 seed: int | None = None, drop_remainder: bool = False):
+                 seed: int | None = None, drop_remainder: bool = False, num_shards: int = 1, shard_id: int = 0):
         x = numpy.asarray(x)
         if x.ndim != 4:
             raise ValueError(f"ImageBatches: expected x of shape (N, H, W, C), received shape {x.shape}")
@@ -359,6 +395,7 @@ class ImageBatches:
         self.augment = augment
         self.rescale = float(rescale)
         self.drop_remainder = bool(drop_remainder)
+        self.num_shards, self.shard_id = _check_shard("ImageBatches", num_shards, shard_id)
         # no seed: one drawn from neuronka.random (so set_random_seed makes the augmentation repeatable)
         self.seed = _random.make_default_seed() if seed is None else int(seed)
         self.epoch = 0
@@ -381,8 +418,13 @@ class ImageBatches:
             self.mean = self.std = None
 
     def __len__(self) -> int:
-        n = len(self.x)
+        n = self.num_rows
         return n // self.batch_size if self.drop_remainder else math.ceil(n / self.batch_size)
+
+    @property
+    def num_rows(self) -> int:
+        """Rows per epoch of this pipeline (of this shard)."""
+        return shard_rows(len(self.x), self.shuffle, self.num_shards, self.shard_id)
 
     @property
     def num_batches(self) -> int:
@@ -391,8 +433,7 @@ class ImageBatches:
     def _order(self, epoch: int) -> numpy.ndarray:
         """The epoch's order of the images (kept for the epoch: ``batches[i]`` asks for it once per batch)."""
         if self._cached_order is None or self._cached_order[0] != epoch:
-            order = (numpy.random.default_rng([self.seed, epoch, 0]).permutation(len(self.x)) if self.shuffle
-                     else numpy.arange(len(self.x)))
+            order = epoch_order(len(self.x), epoch, self.seed, self.shuffle, self.num_shards, self.shard_id)
             self._cached_order = (epoch, order)
         return self._cached_order[1]
 
@@ -407,7 +448,7 @@ class ImageBatches:
         sel = order[index * self.batch_size:(index + 1) * self.batch_size]
         if self.shuffle:
             sel = numpy.sort(sel)  # gather in memory order (the images are shuffled across batches already)
-        rng = numpy.random.default_rng([self.seed, epoch, index + 1])
+        rng = numpy.random.default_rng([self.seed, epoch, index + 1, *([self.shard_id] if self.num_shards > 1 else [])])
         xb = self.x.take(sel, axis=0, out=self._work.get("x", (len(sel),) + self.x.shape[1:], self.x.dtype))
         aug = self.augment
         xb = aug.apply_geometry(xb, rng, self._work) if aug is not None else xb.astype(numpy.float32)

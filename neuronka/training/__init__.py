@@ -33,7 +33,8 @@ Where things are: the options and their checks in :mod:`.settings`; loading the 
 the per-epoch reseeding in :mod:`.data`; the model, optimizer, schedule and loss in :mod:`.recipe`; the run
 folder on disk (atomic writes, lock, resume checks) in :mod:`.runfolder`; :func:`train` and the checkpoints
 in :mod:`.job`; the test-set report in :mod:`.report`; using a finished run (:func:`load_run`,
-:func:`evaluate`, :func:`predict`) in :mod:`.runs`.
+:func:`evaluate`, :func:`predict`) in :mod:`.runs`; the job on several MPI processes (``mpiexec -n P``: shards,
+process 0 decides and writes, resume with any number of processes) in :mod:`.parallel`.
 """
 from __future__ import annotations
 

@@ -32,8 +32,9 @@ def _seed_int(*parts: int) -> int:
     return int(numpy.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-def reseed(model, seed: int, epoch: int) -> None:
-    """Reseed every generator training draws from, as a function of ``(seed, epoch)`` (epoch −1: before training).
+def reseed(model, seed: int, epoch: int, rank: int = 0) -> None:
+    """Reseed every generator training draws from, as a function of ``(seed, epoch)`` (epoch −1: before training);
+    data-parallel process ``rank`` > 0 of ``(seed, epoch, rank)`` (its own dropout masks).
 
     NumPy's and Python's global generators, :func:`neuronka.ops.random.set_seed` (layers without a seed of
     their own), :func:`neuronka.initializers.set_seed`, and the private generator of every layer built with
@@ -42,7 +43,7 @@ def reseed(model, seed: int, epoch: int) -> None:
     from .. import initializers  # noqa: PLC0415
     from ..ops import random as ops_random  # noqa: PLC0415
 
-    s = _seed_int(seed, epoch + 1, 0x5EED)  # epoch −1: the initial weights
+    s = _seed_int(seed, epoch + 1, 0x5EED, *([rank] if rank else []))  # epoch −1: the initial weights
     numpy.random.seed(s % (1 << 32))
     random.seed(s)
     ops_random.set_seed(s)
@@ -51,7 +52,7 @@ def reseed(model, seed: int, epoch: int) -> None:
         return
     for i, layer in enumerate(_all_layers(model)):
         if isinstance(getattr(layer, "_rng", None), numpy.random.Generator):
-            layer._rng = numpy.random.default_rng([int(seed), int(epoch) + 1, i])
+            layer._rng = numpy.random.default_rng([int(seed), int(epoch) + 1, i, *([int(rank)] if rank else [])])
         for attr in ("_dropout_mask", "_recurrent_dropout_mask"):
             if getattr(layer, attr, None) is not None:
                 setattr(layer, attr, None)
@@ -66,35 +67,47 @@ class TokenBatches:
     Batch ``i`` of epoch ``e`` depends only on ``(seed, e, i)``: the shuffle comes from ``(seed, e, 0)``, and
     the text noise (``dropout``: each token removed with that probability and the row re-padded;
     ``swap``: ⌊swap · k⌋ random pairs of a row's k tokens exchanged) from ``(seed, e, i + 1)``.
-    ``on_epoch_end()`` moves to the next epoch; set ``epoch`` to continue a run.
+    ``on_epoch_end()`` moves to the next epoch; set ``epoch`` to continue a run. ``num_shards``/``shard_id``: this
+    process's shard for data-parallel training, as :class:`~neuronka.datasets.ImageBatches` takes it
+    (:func:`~neuronka.datasets.pipeline.epoch_order`; the noise then from ``(seed, e, i + 1, shard_id)``).
     """
 
     def __init__(self, x: numpy.ndarray, y: numpy.ndarray | None, batch_size: int = 32, shuffle: bool = True,
-                 seed: int = 0, dropout: float = 0.0, swap: float = 0.0):
+                 seed: int = 0, dropout: float = 0.0, swap: float = 0.0, num_shards: int = 1, shard_id: int = 0):
+        from ..datasets.pipeline import _check_shard  # noqa: PLC0415
+
         self.x, self.y = numpy.asarray(x), None if y is None else numpy.asarray(y)
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.dropout, self.swap = float(dropout), float(swap)
+        self.num_shards, self.shard_id = _check_shard("TokenBatches", num_shards, shard_id)
         self.epoch = 0
 
+    @property
+    def num_rows(self) -> int:
+        """Rows per epoch of this pipeline (of this shard)."""
+        from ..datasets.pipeline import shard_rows  # noqa: PLC0415
+
+        return shard_rows(len(self.x), self.shuffle, self.num_shards, self.shard_id)
+
     def __len__(self) -> int:
-        return math.ceil(len(self.x) / self.batch_size)
+        return math.ceil(self.num_rows / self.batch_size)
 
     @property
     def num_batches(self) -> int:
         return len(self)
 
     def __getitem__(self, index: int):
+        from ..datasets.pipeline import epoch_order  # noqa: PLC0415
         from ..datasets.text import random_token_dropout, random_token_swap  # noqa: PLC0415
 
         if not 0 <= index < len(self):
             raise IndexError(f"TokenBatches: batch index {index} out of range for {len(self)} batches")
-        n = len(self.x)
-        order = numpy.random.default_rng([self.seed, self.epoch, 0]).permutation(n) if self.shuffle else None
-        sl = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        sel = numpy.arange(n)[sl] if order is None else order[sl]
+        order = epoch_order(len(self.x), self.epoch, self.seed, self.shuffle, self.num_shards, self.shard_id)
+        sel = order[index * self.batch_size:(index + 1) * self.batch_size]
         xb = self.x[sel]
         if self.dropout or self.swap:
-            rng = numpy.random.default_rng([self.seed, self.epoch, index + 1])
+            shard = [self.shard_id] if self.num_shards > 1 else []
+            rng = numpy.random.default_rng([self.seed, self.epoch, index + 1, *shard])
             if self.dropout:
                 xb = random_token_dropout(xb, self.dropout, seed=rng)
             if self.swap:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy
 
+from . import parallel
 from .data import TokenBatches, _guard_data, _load_image_data, _load_text_data, _vectorizer_from_config, reseed
 from .recipe import _attach_weight_decay, _compile, _targets, build_model
 from .report import _finish
@@ -44,7 +45,7 @@ def _epoch_callback(job: _Job):
 
     class EpochCallback(Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            reseed(job.model, job.s["seed"], epoch)
+            reseed(job.model, job.s["seed"], epoch, job.rank)
             job.lr_at_epoch_start = _current_lr(job.model)
             job.step_rows, job.seen_in_epoch, job.loss_total = [], 0, 0.0
             job.train_phase_start = time.perf_counter()
@@ -70,10 +71,12 @@ def _epoch_callback(job: _Job):
 
         def on_test_begin(self, logs=None):
             self._end_train_phase()
+            parallel.share_weights(job.model)  # validate with process 0's moving statistics everywhere
 
         def on_epoch_end(self, epoch, logs=None):
             self._end_train_phase()
-            job.images_seen += job.images_per_epoch
+            parallel.share_weights(job.model)  # what the checkpoint holds is then every process's state
+            job.images_seen += job.images_per_epoch * job.processes
             if logs is not None:
                 logs["learning_rate"] = job.lr_at_epoch_start
             job.checkpoint(epoch, logs or {})
@@ -101,6 +104,8 @@ class _Job:
         self.batch_size = int(s["batch_size"])
         self.step_rows: list[tuple] = []
         self.seen_in_epoch, self.loss_total, self.step_lr = 0, 0.0, 0.0
+        self.processes, self.rank = parallel.processes(), parallel.rank()  # P MPI processes, this one's rank
+        self.shard = {"num_shards": self.processes, "shard_id": self.rank}  # the pipelines' part of the data
 
     # ---- checkpoints ------------------------------------------------------------------
     def checkpoint(self, epoch: int, logs: dict) -> None:
@@ -109,6 +114,9 @@ class _Job:
         for k, v in logs.items():
             if numpy.ndim(v) == 0:
                 self.history.setdefault(k, []).append(float(v))
+        self.epochs_done = epoch + 1
+        if self.rank != 0:  # process 0 writes the run folder
+            return
         folder = self.run / "checkpoint"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch + 1:04d}.weights.npz"
@@ -116,10 +124,10 @@ class _Job:
         state = {"epoch": epoch + 1, "weights": f"checkpoint/{name}", "history": self.history,
                  "pipeline": {"seed": self.s["seed"], "epoch": epoch + 1},
                  "rng": {"seed": self.s["seed"], "scheme": "every generator reseeded from (seed, epoch)"},
-                 "train_seconds": self.train_seconds, "images_seen": self.images_seen,
+                 "train_seconds": self.train_seconds, "images_seen": self.images_seen, "processes": self.processes,
+                 "global_batch_size": self.batch_size * self.processes,
                  "saved": datetime.datetime.now().isoformat(timespec="seconds")}
         _write_json(self.run / "checkpoint.json", state)  # atomic: the checkpoint now points to the new file
-        self.epochs_done = epoch + 1
         for old in folder.glob("epoch-*.weights.npz"):
             if old.name != name:
                 old.unlink(missing_ok=True)
@@ -137,8 +145,9 @@ class _Job:
         _write_text(path, "\n".join(["step,epoch,loss,learning_rate", *kept, *rows]) + "\n")
 
     def restore(self) -> int:
-        """Load checkpoint.json's weights and optimizer state; returns the number of finished epochs."""
-        state = _read_json(self.run / "checkpoint.json")
+        """Load checkpoint.json's weights and optimizer state (every process: the same file, checked); returns the
+        number of finished epochs."""
+        state = parallel.on_process_zero(_read_json, self.run / "checkpoint.json")
         weights = self.run / state["weights"]
         if not weights.is_file():
             raise JobError(f"{self.run / 'checkpoint.json'} points to {weights}, which does not exist")
@@ -147,6 +156,9 @@ class _Job:
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.images_seen = int(state.get("images_seen", 0))
         self.epochs_done = int(state["epoch"])
+        self.resumed_from_processes = int(state.get("processes", 1))
+        if self.processes > 1:
+            parallel.check_same_weights(self.model, f"--resume from {weights}")
         return self.epochs_done
 
 
@@ -165,6 +177,26 @@ def train(options: dict | None = None, **kwargs) -> dict:
     options = {**(options or {}), **kwargs}
     wall_start = time.perf_counter()
     verbose = int(options.get("verbose") if options.get("verbose") is not None else 1)
+    resume = bool(options.get("resume"))
+    size, rank = parallel.start()  # several MPI processes: a DataParallel distribution, process 0 decides and writes
+    run, s, has_checkpoint, data = parallel.on_process_zero(_open_run, options, verbose if rank == 0 else 0)
+    if rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+    try:
+        with parallel.lock_on_process_zero(_run_lock(run)):  # one `neuronka train` per run folder at a time
+            return _train_locked(run, s, data, verbose if rank == 0 else 0, resume, has_checkpoint, options,
+                                 wall_start)
+    except Exception as e:
+        if size > 1:  # raised on some processes only: the others may be waiting in a collective, end them all
+            from ..distribution import mpi  # noqa: PLC0415
+
+            mpi.abort(f"neuronka train: {'' if isinstance(e, JobError) else type(e).__name__ + ': '}{e}",
+                      2 if isinstance(e, JobError) else 1)
+        raise
+
+
+def _open_run(options: dict, verbose: int):
+    """The run folder, its settings, whether it has a checkpoint, the data path (process 0 decides)."""
     resume = bool(options.get("resume"))
     data = options.get("data")
     if data is not None:
@@ -192,16 +224,18 @@ def train(options: dict | None = None, **kwargs) -> dict:
                            f"there; choose an empty or new folder for --out")
     if data is None and resume and (run / "config.json").is_file():
         data = _existing(_read_json(run / "config.json").get("data"))  # where the run read its data from
-    run.mkdir(parents=True, exist_ok=True)
-    with _run_lock(run):  # one `neuronka train` per run folder at a time
-        return _train_locked(run, s, data, verbose, resume, has_checkpoint, options, wall_start)
+    return run, s, has_checkpoint, data
 
 
 def _train_locked(run, s, data, verbose, resume, has_checkpoint, options, wall_start):
-    _remove_orphans(run)
+    if parallel.rank() == 0:
+        _remove_orphans(run)
     job = _Job(run, s, verbose, options.get("stop_after_epoch"))
     job.data = data
     if s.get("weights") is not None:  # an ImageNet-pretrained network fine-tuned (neuronka/transfer.py)
+        if job.processes > 1:
+            raise JobError("neuronka train --weights (transfer learning) runs on one process; launch it without "
+                           "mpiexec / srun")
         from ..transfer import train_transfer  # noqa: PLC0415
 
         return train_transfer(job, data, resume and has_checkpoint, options, wall_start)
@@ -210,12 +244,21 @@ def _train_locked(run, s, data, verbose, resume, has_checkpoint, options, wall_s
     return _train_text(job, data, resume and has_checkpoint, options, wall_start)
 
 
+def _say_processes(job: _Job, unit: str) -> None:
+    """Under MPI: the processes, the per-process and the global batch (printed once, by process 0)."""
+    if job.processes > 1:
+        _say(job.verbose, f"Data parallel on {job.processes} MPI processes: batch {job.batch_size} per process × "
+                          f"{job.processes} = global batch {job.batch_size * job.processes}; each process trains on "
+                          f"{job.images_per_epoch:,} {unit} of every epoch")
+
+
 def _write_config(job: _Job, extra: dict) -> None:
-    """config.json: the settings, the data's description and where it was read from (written once per run)."""
+    """config.json: the settings, the data's description and where it was read from (written once per run, by
+    process 0)."""
     from .. import __version__  # noqa: PLC0415
 
     path = job.run / "config.json"
-    if path.is_file():
+    if job.rank != 0 or path.is_file():
         return
     config = {"neuronka_version": __version__, "created": datetime.datetime.now().isoformat(timespec="seconds"),
               "settings": job.s, "data": job.data, **extra}
@@ -228,7 +271,11 @@ def _fit(job: _Job, train_data, val_data, class_weight, resuming: bool, wall_sta
     s, model = job.s, job.model
     start_epoch = job.restore() if resuming else 0
     if resuming:
-        _say(job.verbose, f"Resuming {job.run} after epoch {start_epoch} of {s['epochs']}")
+        before = job.resumed_from_processes
+        _say(job.verbose, f"Resuming {job.run} after epoch {start_epoch} of {s['epochs']}"
+                          + (f" (checkpoint written by {before} process{'es' if before > 1 else ''}, now "
+                             f"{job.processes}: global batch {job.batch_size * before} → "
+                             f"{job.batch_size * job.processes})" if before != job.processes else ""))
     train_data.epoch = start_epoch  # the pipeline's randomness is a function of (seed, epoch)
     if options.get("evaluate_before") and not resuming:
         before = model.evaluate(val_data, verbose=0, return_dict=True)
@@ -248,9 +295,9 @@ def _prepare_image(job: _Job, data):
     (xtr, ytr), (xte, yte), names = _guard_data(_load_image_data, s, data)
     k = len(names)
     train_b = ImageBatches(xtr, _targets(s, ytr, k), batch_size=s["batch_size"], shuffle=True,
-                           augment=parse_augment(s["augment"]), normalize=True, seed=s["seed"])
+                           augment=parse_augment(s["augment"]), normalize=True, seed=s["seed"], **job.shard)
     val_b = ImageBatches(xte, _targets(s, yte, k), batch_size=s["batch_size"], shuffle=False, augment=None,
-                         normalize=True, mean=train_b.mean, std=train_b.std, seed=s["seed"])
+                         normalize=True, mean=train_b.mean, std=train_b.std, seed=s["seed"], **job.shard)
     info = {"kind": "image", "class_names": names, "num_classes": k, "input_shape": list(xtr.shape[1:]),
             "normalization": {"rescale": 1.0 / 255.0, "mean": train_b.mean.tolist(), "std": train_b.std.tolist()},
             "train_images": int(len(xtr)), "test_images": int(len(xte))}
@@ -266,9 +313,10 @@ def _train_image(job: _Job, data, resuming: bool, options: dict, wall_start: flo
         _attach_weight_decay(job.model, s["weight_decay"])
     _compile(job.model, s, info["num_classes"], len(train_b))
     _write_config(job, info)
-    job.images_per_epoch = len(train_b.x)
+    job.images_per_epoch = train_b.num_rows
     _say(job.verbose, f"Run folder: {job.run}\nTraining {s['model']} ({job.model.count_params():,} parameters) "
                       f"on {info['train_images']:,} {s['dataset']} images, testing on {info['test_images']:,}")
+    _say_processes(job, "images")
     done = _fit(job, train_b, val_b, None, resuming, wall_start, options)
     return _finish(job, val_b, yte, info, done, wall_start)
 
@@ -289,8 +337,8 @@ def _prepare_text(job: _Job, data):
     ttr, tte = numpy.asarray(vec(list(xtr))), numpy.asarray(vec(list(xte)))
     aug = parse_text_augment(s["augment_text"])
     train_b = TokenBatches(ttr, _targets(s, ytr, k), s["batch_size"], shuffle=True, seed=s["seed"],
-                           dropout=aug.get("dropout", 0.0), swap=aug.get("swap", 0.0))
-    val_b = TokenBatches(tte, _targets(s, yte, k), s["batch_size"], shuffle=False, seed=s["seed"])
+                           dropout=aug.get("dropout", 0.0), swap=aug.get("swap", 0.0), **job.shard)
+    val_b = TokenBatches(tte, _targets(s, yte, k), s["batch_size"], shuffle=False, seed=s["seed"], **job.shard)
     class_weight = None
     if s["class_weight"] == "balanced":  # w_c = n / (K · n_c)
         counts = numpy.bincount(ytr, minlength=k)
@@ -310,13 +358,14 @@ def _train_text(job: _Job, data, resuming: bool, options: dict, wall_start: floa
         _attach_weight_decay(job.model, s["weight_decay"])
     _compile(job.model, s, info["num_classes"], len(train_b))
     _write_config(job, info)
-    if not (job.run / "vectorizer.json").is_file():
+    if job.rank == 0 and not (job.run / "vectorizer.json").is_file():
         _write_json(job.run / "vectorizer.json", vec.get_config())
         _write_text(job.run / "vocabulary.txt", "\n".join(vec.get_vocabulary()) + "\n")
-    job.images_per_epoch = len(train_b.x)
+    job.images_per_epoch = train_b.num_rows
     _say(job.verbose, f"Run folder: {job.run}\nTraining {s['model']} ({job.model.count_params():,} parameters) "
                       f"on {info['train_texts']:,} {s['dataset']} texts (vocabulary {info['vocabulary_size']:,}), "
                       f"testing on {info['test_texts']:,}"
                       + (f"; class weights {class_weight}" if class_weight else ""))
+    _say_processes(job, "texts")
     done = _fit(job, train_b, val_b, class_weight, resuming, wall_start, options)
     return _finish(job, val_b, yte, info, done, wall_start)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy
 
+from . import parallel
 from .recipe import _probabilities
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ def _finish(job: _Job, val_data, y_true, info: dict, done: int, wall_start: floa
     s, run, model = job.s, job.run, job.model
     results = {"run": str(run), "epochs_done": done, "epochs": s["epochs"], "train_seconds": job.train_seconds,
                "train_items": job.images_seen}
+    if job.processes > 1:  # every process's weights (a SHA-256 each): identical, or the job stops here
+        results["processes"], results["global_batch_size"] = job.processes, job.batch_size * job.processes
+        results["weights_sha256"] = parallel.checksums(model)
+        if len(set(results["weights_sha256"])) > 1:
+            raise RuntimeError(f"the processes' weights differ after training: {results['weights_sha256']}")
     ips = job.images_seen / job.train_seconds if job.train_seconds > 0 else float("nan")
     unit = "images" if s["kind"] == "image" else "texts"
     results[f"train_{unit}_per_second"] = ips
@@ -73,7 +79,10 @@ def _finish(job: _Job, val_data, y_true, info: dict, done: int, wall_start: floa
         _say(job.verbose, f"Stopped after epoch {done} of {s['epochs']} (checkpoint in {run}); continue with: "
                           f"neuronka train --out {run} --resume")
         return results
-    probs = _probabilities(model.predict(val_data, verbose=0))
+    # each process predicts its rows r, r + P, ... of the test set; all of them, in order, on every process
+    probs = parallel.gather_predictions(_probabilities(model.predict(val_data, verbose=0)))
+    if job.rank != 0:  # process 0 writes the report, the plots and the model
+        return results
     rep, text, cm = _report(y_true, probs, info["class_names"])
     extras = _report_extras(rep, probs, y_true, info["class_names"], s["kind"])
     _write_text(run / "report.txt", text)
