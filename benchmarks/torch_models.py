@@ -11,7 +11,8 @@ so :func:`copy_from_neuronka` can move neuronka's weights into it and the output
 - :class:`ResNet50`: torchvision's layout (torchvision is not needed): 7×7/2 stem, 3×3/2 max pool,
   bottleneck blocks [3, 4, 6, 3] with the stride on the 3×3 convolution and projection shortcuts,
   global average pooling, Dense(1000). 25,557,032 parameters.
-- :class:`LSTMClassifier`: LSTM(units) over (N, T, F), then Dense(classes) on the last output.
+- :class:`LSTMClassifier`: LSTM(units) (or GRU, or bidirectional) over (N, T, F), then Dense(classes) on the last
+  state.
 - :class:`TransformerClassifier`: ``neuronka.applications.text.text_classifier("transformer")``: token
   embedding plus a learned position embedding, post-norm encoder blocks (``nn.MultiheadAttention`` with the
   padding as ``key_padding_mask``, residual, LayerNorm(eps 1e-6), Dense(units, relu), Dense(d), residual,
@@ -144,16 +145,21 @@ class ResNet50(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    """LSTM(units) over (N, T, features) (gates i, f, g, o as Keras's i, f, c, o), Dense(classes) on h_T."""
+    """LSTM(units) over (N, T, features) (gates i, f, g, o as Keras's i, f, c, o), Dense(classes) on h_T.
+    ``cell="gru"``: GRU(units) (torch's r, z, n gates are Keras's GRU with ``reset_after=True``, its
+    default); ``bidirectional``: Keras's ``Bidirectional(LSTM(units))``, the two final states concatenated."""
 
-    def __init__(self, features: int = 32, units: int = 128, classes: int = 10):
+    def __init__(self, features: int = 32, units: int = 128, classes: int = 10, cell: str = "lstm",
+                 bidirectional: bool = False):
         super().__init__()
-        self.lstm = nn.LSTM(features, units, batch_first=True)
-        self.fc = nn.Linear(units, classes)
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.lstm = rnn(features, units, batch_first=True, bidirectional=bidirectional)
+        self.fc = nn.Linear(units * (2 if bidirectional else 1), classes)
 
     def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.fc(out[:, -1])
+        _, state = self.lstm(x)
+        h = state[0] if isinstance(state, tuple) else state  # (directions, N, units): each direction's last h
+        return self.fc(torch.cat(list(h), dim=1))
 
 
 class TransformerBlock(nn.Module):
