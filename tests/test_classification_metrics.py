@@ -172,3 +172,12 @@ def test_top_k_accuracy_of_a_diverged_model_is_zero_not_one():
     partly[:, :6] = numpy.nan  # six NaN scores rank above the true class 9 (the highest number)
     assert top_k_accuracy([9, 9, 9, 9], partly, k=5) == 0.0
     assert top_k_accuracy([9, 9, 9, 9], partly, k=7) == 1.0
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int8", "bool"])
+def test_confusion_matrix_takes_labels_of_any_integer_dtype(dtype):
+    t = numpy.array([0, 1, 1, 0, 1], dtype)
+    p = numpy.array([1, 1, 0, 0, 1], dtype)
+    expected = skm.confusion_matrix(t.astype("int64"), p.astype("int64"))
+    numpy.testing.assert_array_equal(confusion_matrix(t, p), expected)
+    assert confusion_matrix(t[:0], p[:0]).shape == (0, 0)

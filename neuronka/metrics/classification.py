@@ -60,7 +60,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> numpy.nd
         if y.size and (y.dtype.kind not in "iub" or y.min() < 0):
             raise ValueError(f"confusion_matrix: expected {name} as non-negative integer class indices, "
                              f"received dtype {y.dtype} with minimum {y.min()!r}")
-    top = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+    top = max(int(y.max()) if y.size else -1 for y in (t, p)) + 1  # (max(initial=-1) overflows uint8)
     k = top if num_classes is None else int(num_classes)
     if top > k:
         raise ValueError(f"confusion_matrix: labels go up to {top - 1}, expected them below num_classes={k}")
