@@ -769,7 +769,8 @@ class Layer:
         return out
 
     def _clear_losses(self) -> None:
-        self._losses = []
+        if self._losses:  # (assigning through __setattr__ costs more than the check)
+            self._losses = []
         for layer in self._layers:
             layer._clear_losses()
 

@@ -26,9 +26,17 @@ def borderless_applies(g: Geometry, x, w, o: int, wgrad: bool = False) -> bool:
             and x.dtype.kind == "f" and x.dtype == w.dtype and blas.direct_available(x.dtype)):
         return False
     c = x.shape[3]
+    key = (g.h, g.w, c, o, x.dtype.str, wgrad)
+    if (known := _BORDERLESS_SHAPES.get(key)) is not None:
+        return known
     empty, k, out = numpy.empty((0, g.h, g.w, c), x.dtype), numpy.empty((3, 3, c, o), x.dtype), \
         numpy.empty((0, g.h, g.w, o), x.dtype)
-    return blas.conv3x3_same_wgrad(empty, out, k) if wgrad else blas.conv3x3_same(empty, k, out)
+    taken = blas.conv3x3_same_wgrad(empty, out, k) if wgrad else blas.conv3x3_same(empty, k, out)
+    _BORDERLESS_SHAPES[key] = taken
+    return taken
+
+
+_BORDERLESS_SHAPES: dict = {}  # (h, w, c, o, dtype, wgrad) → whether the kernels take it (asked once per shape)
 
 
 def _borderless_forward(x, w, g: Geometry, bias=None, relu=False):

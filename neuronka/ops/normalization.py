@@ -407,7 +407,7 @@ class BatchNormalization(Function):
             bias = bias + offset
         self.x, self.mu, self.var, self.scale = x, mu, var, scale
         lay = self.layout
-        if lay is None:
+        if lay is None or x.size < kernels._MIN_SIZE:  # small arrays: broadcasting beats tiling the vectors
             y = x * self.a
             y += bias
             return y
