@@ -386,6 +386,23 @@ def test_borderless_3x3_same_kernels_match_the_grid_path_and_the_definition(shap
                                   atol=tol * scale)
 
 
+
+@pytest.mark.skipif(not C.blas.direct_available(numpy.float32), reason="the compiled kernels are not built here")
+def test_borderless_kernel_computes_only_the_rows_asked_for():
+    rng = numpy.random.default_rng(8)
+    x = rng.standard_normal((2, 5, 16, 16)).astype(numpy.float32)
+    w = rng.standard_normal((3, 3, 16, 16)).astype(numpy.float32)
+    whole = numpy.empty((2, 5, 16, 16), numpy.float32)
+    assert C.blas.conv3x3_same(x, w, whole)
+    parts = numpy.full_like(whole, numpy.nan)
+    for rows in ((0, 3), (3, 7), (7, 7), (7, 10)):  # uneven, across the two images, one empty
+        assert C.blas.conv3x3_same(x, w, parts, rows=rows)
+        flat = parts.reshape(10, 16, 16)
+        assert numpy.isnan(flat[rows[1]:]).all(), f"rows {rows}: wrote past its end"
+    numpy.testing.assert_array_equal(parts, whole)
+    with pytest.raises(ValueError, match=r"expected rows within \[0, 10\]"):
+        C.blas.conv3x3_same(x, w, parts, rows=(4, 11))
+
 def test_borderless_kernels_refuse_what_they_do_not_cover():
     if not C.blas.direct_available(numpy.float32):
         pytest.skip("the compiled kernels are not built here")

@@ -98,6 +98,26 @@ def test_convolution_split_over_threads_equals_one_thread_and_numpy(batch, chann
         numpy.testing.assert_allclose(dw, dw1, rtol=1e-5, atol=1e-5, err_msg=f"{what}: dL/dw vs one thread")
 
 
+
+@pytest.mark.skipif(not ops.convolution.blas.direct_available(numpy.float32),
+                    reason="the compiled kernels of neuronka/ops/_shifted.c are not built here")
+def test_a_single_image_3x3_same_convolution_is_split_by_rows_and_equals_one_thread(submissions):
+    # batch 1: fewer images than threads, so the threads share the output rows of the one image
+    rng = numpy.random.default_rng(4)
+    x = rng.standard_normal((1, 13, 16, 16)).astype(numpy.float32)
+    w = rng.standard_normal((3, 3, 16, 32)).astype(numpy.float32)
+    x64, w64 = numpy.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))).astype(numpy.float64), w.astype(numpy.float64)
+    y_ref = reference_conv(x64, w64, 1)
+    results = {}
+    for n in THREADS:
+        with conv_threads(n):
+            submissions[0] = 0
+            results[n] = ops.conv(nk.Tensor(x), nk.Tensor(w), padding="same").numpy()
+            assert (submissions[0] == 0) if n == 1 else (submissions[0] >= 1), f"{n} threads: {submissions[0]}"
+    for n, y in results.items():
+        numpy.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-4, err_msg=f"{n} thread(s) vs NumPy")
+        numpy.testing.assert_array_equal(y, results[1], err_msg=f"{n} threads vs one: each row is computed alone")
+
 # ---- the compiled row kernels (batch norm, ReLU, add) -------------------------------------------------------
 needs_kernels = pytest.mark.skipif(not kernels.enabled(), reason="numba is not installed (or the compiled kernels "
                                    "are switched off): the row kernels and their split do not exist here")

@@ -362,11 +362,13 @@ SHIFTED_KERNELS(double, int64_t, f64)
  * no copy. A tap that would read the zero border is skipped instead: at the top and bottom rows of an image
  * whole kernel rows (the tap range of that output row), at the left and right columns the one x column of
  * the fwd3 / wgt3 tiles that lies outside (their edges argument). x (images, H, W, C) and y (images, H, W, O)
- * contiguous, w (9, C, O). Returns −1, doing nothing, for the shapes these tiles do not cover: more than 4
- * vectors of outputs, and W no multiple of the tile widths in use (the caller then places a grid). */
+ * contiguous, w (9, C, O); only the output rows [row_begin, row_end) of the images·H rows are computed (each
+ * row reads x alone: two threads can share one image). Returns −1, doing nothing, for the shapes these tiles
+ * do not cover: more than 4 vectors of outputs, and W no multiple of the tile widths in use (the caller then
+ * places a grid). */
 #define BORDERLESS_KERNELS(T, S)                                                                            \
 int conv3x3_same_##S(const T* x, int64_t C, const T* w, int64_t O, T* y, int64_t images, int64_t H,         \
-                     int64_t W, int add, const T* bias, int relu) {                                         \
+                     int64_t W, int add, const T* bias, int relu, int64_t row_begin, int64_t row_end) {     \
     if (O % LANES_##S || O > 4 * LANES_##S) return -1;                                                      \
     if (O >= 2 * LANES_##S && W % FWD3_PT2) return -1;                                                      \
     if (O % (2 * LANES_##S) && W % FWD3_PT1) return -1;                                                     \
@@ -378,10 +380,10 @@ int conv3x3_same_##S(const T* x, int64_t C, const T* w, int64_t O, T* y, int64_t
     if (per > 3) per = 3;                                                                                   \
     const int64_t groups = (3 + per - 1) / per;                                                             \
     per = (3 + groups - 1) / groups * 3;  /* taps per group, the groups as equal as whole rows allow */     \
-    const int64_t total = images * H;                                                                       \
+    const int64_t total = row_end < images * H ? row_end : images * H;  /* output rows [row_begin, row_end) */ \
     int64_t block = 256 / W;                                                                                \
     if (block < 1) block = 1;                                                                               \
-    for (int64_t r0 = 0; r0 < total; r0 += block) {                                                         \
+    for (int64_t r0 = row_begin; r0 < total; r0 += block) {                                                 \
         const int64_t r1 = r0 + block < total ? r0 + block : total;                                         \
         for (int64_t t0 = 0; t0 < 9; t0 += per) {                                                           \
             for (int64_t ob = 0, step; ob < O; ob += step) {                                                \

@@ -301,7 +301,7 @@ def _load_direct():
     for name, dtype in (("f32", numpy.float32), ("f64", numpy.float64)):
         _same3[numpy.dtype(dtype)] = (
             native.function("conv3x3_same_" + name, [ptr, i64, ptr, i64, ptr, i64, i64, i64, ctypes.c_int, ptr,
-                                                      ctypes.c_int], ctypes.c_int),
+                                                      ctypes.c_int, i64, i64], ctypes.c_int),
             native.function("conv3x3_same_wgrad_" + name, [ptr, i64, ptr, i64, ptr, i64, i64, i64, ctypes.c_int],
                             ctypes.c_int))
         rows[numpy.dtype(dtype)] = native.function("shifted_conv_" + name, [ptr, i64, ptr, i64, ptr, i64, ptr]
@@ -325,21 +325,26 @@ def _same3_arrays(op, x, k, out, k_shape, out_shape):
                          f"{k.shape} {k.dtype}, {out.shape} {out.dtype} (or the compiled kernels are off)")
 
 
-def conv3x3_same(x, w, y, bias=None, relu: bool = False, accumulate: bool = False) -> bool:
+def conv3x3_same(x, w, y, bias=None, relu: bool = False, accumulate: bool = False, rows=None) -> bool:
     """y (+)= x ⋆ W, a 3×3 "same" convolution (stride 1, dilation 1, one pixel of zeros around), computed on
     the unpadded NHWC images (no grid, no copy: ``_shifted.c``, conv3x3_same); then max(y + bias, 0) with
     ``bias`` / ``relu`` as in :func:`shifted_matmul`. x (n, H, W, C), w (3, 3, C, O), y (n, H, W, O).
+    ``rows`` = (begin, end): only those of the n·H output rows (the rest of y untouched), so that threads
+    can share the rows of one image.
 
     False, with nothing done, where the kernels do not take the shape (more than 4 vectors of outputs, or W
     no multiple of their tile widths); call it on an empty batch to ask."""
     n, h, wd, c = x.shape
+    r0, r1 = (0, n * h) if rows is None else rows
+    if not 0 <= r0 <= r1 <= n * h:
+        raise ValueError(f"blas.conv3x3_same: expected rows within [0, {n * h}], received {rows}")
     o = w.shape[-1]
     _same3_arrays("conv3x3_same", x, w, y, (3, 3, c, o), (n, h, wd, o))
     if bias is not None and (bias.shape != (o,) or bias.dtype != y.dtype or not bias.flags.c_contiguous):
         raise ValueError(f"blas.conv3x3_same: expected a contiguous bias of shape ({o},) and dtype {y.dtype}, "
                          f"received {bias.shape} {bias.dtype}")
     return _same3[y.dtype][0](x.ctypes.data, c, w.ctypes.data, o, y.ctypes.data, n, h, wd, int(accumulate),
-                              None if bias is None else bias.ctypes.data, int(relu)) == 0
+                              None if bias is None else bias.ctypes.data, int(relu), r0, r1) == 0
 
 
 def conv3x3_same_wgrad(x, g, dw, accumulate: bool = False) -> bool:

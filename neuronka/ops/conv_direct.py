@@ -44,6 +44,14 @@ def _borderless_forward(x, w, g: Geometry, bias=None, relu=False):
     n, o = x.shape[0], w.shape[3]
     x, w = numpy.ascontiguousarray(x), numpy.ascontiguousarray(w)
     y = numpy.empty((n, g.ho, g.wo, o), x.dtype)
+    workers = num_workers()
+    if 0 < n < workers:  # fewer images than threads (a batch of 1): the threads share the output rows
+        bounds = [n * g.h * t // workers for t in range(workers + 1)]
+        done = threads.run_parallel([(blas.conv3x3_same, (x, w, y, bias, relu, False, (bounds[t], bounds[t + 1])))
+                                     for t in range(workers)])
+        if not all(done):
+            raise RuntimeError("conv3x3_same refused a shape that _borderless accepted")
+        return y
 
     def chunk(n0, n1):
         if not blas.conv3x3_same(x[n0:n1], w, y[n0:n1], bias, relu):  # _borderless asked first
