@@ -294,3 +294,30 @@ def test_only_the_inputs_that_need_gradients_get_them():
     out, h = recurrent.gru(nk.Tensor(x), nk.Tensor(h0), wt, nk.Tensor(r), nk.Tensor(b))
     ops.sum(h).backward()
     assert wt.grad.shape == w.shape
+
+
+@pytest.mark.parametrize("dtype,units", [("float32", 16), ("float64", 3)])  # the C time loop; the compiled cells
+@pytest.mark.parametrize("cfg", [{}, {"return_sequences": False}, {"zero_output_for_mask": True},
+                                 {"go_backwards": True}], ids=["seq", "last", "zero_output", "backwards"])
+def test_lstm_inference_with_a_right_padding_mask_equals_the_masked_steps(dtype, units, cfg, monkeypatch):
+    # without a gradient to follow, a mask that only cuts sequences short runs the unmasked loop and freezes
+    # each row's states after its length: the result must be the per-step masked computation's
+    rng = numpy.random.default_rng(5)
+    n, t, f = 4, 7, 5
+    arrs = [a.astype(dtype) for a in _arrays("lstm", {}, (n, t, f, units), rng)]
+    lengths = numpy.array([7, 4, 1, 0])
+    holes = rng.random((n, t)) < 0.6
+    frozen = []
+    real_freeze = recurrent._freeze_after
+    monkeypatch.setattr(recurrent, "_freeze_after", lambda *a: frozen.append(1) or real_freeze(*a))
+    for mask in (numpy.arange(t)[None, :] < lengths[:, None], holes):
+        arrs[0][~mask] = 50.0  # large values in the padding: they must not leak into any state
+        stepwise = [r.numpy() for r in recurrent.lstm(*arrs, mask=mask, **cfg)]  # gradients enabled: step by step
+        frozen.clear()
+        with nk.autograd.no_grad():
+            fast = [r.numpy() for r in recurrent.lstm(*arrs, mask=mask, **cfg)]
+        prefix = mask is not holes and not cfg.get("go_backwards")
+        assert bool(frozen) == (prefix and recurrent.kernels.enabled()), (cfg, mask is holes, len(frozen))
+        tol = 1e-5 if dtype == "float32" else 1e-12
+        for a, b in zip(fast, stepwise):
+            numpy.testing.assert_allclose(a, b, rtol=tol, atol=tol)

@@ -32,7 +32,7 @@ import ctypes
 
 import numpy
 
-from ..autograd import Function, Tensor, _as_array
+from ..autograd import Function, Tensor, _as_array, is_grad_enabled
 from ..backend import get_array_module
 from . import kernels
 from .math import getitem
@@ -187,6 +187,23 @@ def _check_native_arrays(*arrays) -> None:
                                f"{a.shape} (contiguous: {a.flags.c_contiguous})")
 
 
+def _prefix_lengths(xp, keep):
+    """Each row's number of kept steps when the mask keep (T, N, 1), in processing order, keeps a prefix of
+    every row (True … True False … False: right padding); else None."""
+    if keep is None:
+        return None
+    k = keep[:, :, 0]
+    lengths = k.sum(axis=0)
+    return lengths if bool((k == (xp.arange(k.shape[0])[:, None] < lengths[None, :])).all()) else None
+
+
+def _freeze_after(xp, states, lengths):
+    """states (T + 1, N, U) of an unmasked loop → those of the masked one for prefix masks: row i keeps
+    states[lengths[i]] from step lengths[i] on (a masked step carries its state over)."""
+    steps = xp.minimum(xp.arange(states.shape[0])[:, None], lengths[None, :])
+    return states[steps, xp.arange(states.shape[1])[None, :]]
+
+
 def _sum_rows(xp, a2):
     """Σ over the rows of a 2-D array (a matrix-vector product: much faster than .sum(0) for few columns)."""
     return xp.ones(a2.shape[0], dtype=a2.dtype) @ a2
@@ -215,7 +232,12 @@ class LSTM(_Recurrence):
         perm = numpy.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]  # (i, f, c, o) → (i, f, o, c)
         self.perm = perm
         w, r = w[:, perm], r[:, perm]
-        self.fused = fused = self.keep is None and _fused_cell(x, act, ract)
+        # a mask that only cuts each sequence short (right padding) needs no per-step masking where no gradient
+        # follows: the unmasked loop, then each row's states frozen after its length (gathered below)
+        lengths = _prefix_lengths(xp, self.keep) if getattr(self, "inference", False) else None
+        self.fused = fused = (self.keep is None or lengths is not None) and _fused_cell(x, act, ract)
+        if not fused:
+            lengths = None
         if fused:  # σ(z) = ½·tanh(z/2) + ½: one tanh over all four gates, the σ columns arriving halved
             scale = xp.concatenate([xp.full(3 * u, 0.5, dtype=dt), xp.ones(u, dtype=dt)])
         else:
@@ -243,6 +265,8 @@ class LSTM(_Recurrence):
             fwd(sgemm, ilp64, t, n, n, u, g_all.ctypes.data, rs.ctypes.data, hb.ctypes.data, cb.ctypes.data,
                 tc.ctypes.data)
             self.c_loops = True
+            if lengths is not None:
+                hb, cb = _freeze_after(xp, hb, lengths), _freeze_after(xp, cb, lengths)
             self.xt, self.w, self.r, self.g_all, self.hb, self.cb, self.tc = xt, w, r, g_all, hb, cb, tc
             return self._pack(hb, (hb[t], cb[t]))
         self.c_loops = False
@@ -269,6 +293,8 @@ class LSTM(_Recurrence):
                 if keep is not None:  # masked step: carry the states
                     xp.copyto(c, cb[s], where=drop[s])
                     xp.copyto(h, hb[s], where=drop[s])
+        if lengths is not None:
+            hb, cb = _freeze_after(xp, hb, lengths), _freeze_after(xp, cb, lengths)
         self.xt, self.w, self.r, self.g_all, self.hb, self.cb, self.tc = xt, w, r, g_all, hb, cb, tc
         return self._pack(hb, (hb[t], cb[t]))
 
@@ -656,6 +682,7 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards
         *tensors, mask=_prepare_mask(get_array_module(xd), mask, n, t, op), go_backwards=bool(go_backwards),
         act=_get_act(activation, "activation", op), ract=_get_act(recurrent_activation, "recurrent_activation", op),
         return_sequences=bool(return_sequences), zero_output_for_mask=bool(zero_output_for_mask),
+        inference=not is_grad_enabled(),
     )
     return _split(packed, t, return_sequences, 2)
 
