@@ -150,13 +150,18 @@ class Tensor:
         self.grad = None
 
     # ---- the backward pass ------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph: bool = False, on_leaf_grad=None) -> None:
         """Accumulate dL/dx into ``x.grad`` for every leaf x that requires grad.
 
         ``grad`` is dL/d(self); it may be omitted only when self is a scalar
         (then it is 1). Gradients accumulate across calls, as in PyTorch, until
         ``zero_grad``. Unless ``retain_graph``, each node's saved arrays are
         released as soon as its backward has run.
+
+        A leaf's gradient is final once every node that uses it has run its backward (the walk counts the
+        uses): it is then stored in ``x.grad`` and ``on_leaf_grad(x)``, when given, is called at once, while
+        the rest of the backward is still to run (PyTorch's post-accumulate-grad hook; the data-parallel
+        trainer starts a bucket's allreduce from it).
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -178,28 +183,40 @@ class Tensor:
                     f"backward(): expected a gradient of shape {self.shape}, received shape {grad.shape}"
                 )
         root = self._node if self._node is not None else self
-        order = _topological_order(root)
+        order, uses = _topological_order(root)
         grads: dict[int, Any] = {id(root): grad}
         given: set[int] = {id(grad)}  # arrays already handed to a leaf (or the caller's own): copied before reuse
+
+        def leaf_done(t, g) -> None:  # every use of leaf t has sent its part: dL/dt = Σ of the parts is final
+            if t.requires_grad:
+                t.grad = _own(g, given) if t.grad is None else t.grad + g
+                if on_leaf_grad is not None:
+                    on_leaf_grad(t)
+
         for t in order:
             g = grads.pop(id(t), None)
-            if g is None:
-                continue
             fn = t._ctx
-            if fn is None:  # a leaf
-                if t.requires_grad:
-                    t.grad = _own(g, given) if t.grad is None else t.grad + g
+            if fn is None:  # a leaf no node uses: the root itself
+                if g is not None:
+                    leaf_done(t, g)
                 continue
-            in_grads = fn.backward(g)
+            in_grads = () if g is None else fn.backward(g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for inp, ig in zip(fn.inputs, in_grads):
-                if ig is None or not inp.requires_grad:
+            for i, inp in enumerate(fn.inputs):
+                if not inp.requires_grad:
                     continue
+                ig = in_grads[i] if i < len(in_grads) else None
                 key = id(inp)
-                prev = grads.get(key)
-                grads[key] = ig if prev is None else _sum_grads(prev, ig)
-            if not retain_graph:
+                if ig is not None:
+                    prev = grads.get(key)
+                    grads[key] = ig if prev is None else _sum_grads(prev, ig)
+                uses[key] -= 1
+                if uses[key] == 0 and inp._ctx is None:  # the last use of a leaf has run
+                    done = grads.pop(key, None)
+                    if done is not None:
+                        leaf_done(inp, done)
+            if g is not None and not retain_graph:
                 fn.release()
                 t._ctx = None
 
@@ -357,10 +374,12 @@ def _sum_grads(a, b):
     return a + b
 
 
-def _topological_order(root) -> list:
-    """Tensors from ``root`` back to the leaves, each after every tensor that uses it."""
+def _topological_order(root) -> tuple[list, dict[int, int]]:
+    """Tensors from ``root`` back to the leaves, each after every tensor that uses it; and for each tensor
+    (by id) the number of uses the graph makes of it (inputs of its nodes that require grad)."""
     order: list[Tensor] = []
     visited: set[int] = set()
+    uses: dict[int, int] = {}
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         t, processed = stack.pop()
@@ -373,10 +392,12 @@ def _topological_order(root) -> list:
         stack.append((t, True))
         if t._ctx is not None:
             for inp in t._ctx.inputs:
-                if inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
+                if inp.requires_grad:
+                    uses[id(inp)] = uses.get(id(inp), 0) + 1
+                    if id(inp) not in visited:
+                        stack.append((inp, False))
     order.reverse()
-    return order
+    return order, uses
 
 
 class Function:

@@ -257,6 +257,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "raise glibc's mmap/trim thresholds so freed activations are reused (backend.tune_allocator): off on "
             "import (a library leaves its host's allocator alone); the neuronka command and the benchmarks turn "
             "it on unless this is 0", "at import"),
+    Setting("allreduce_overlap", True, "NEURONKA_ALLREDUCE_OVERLAP",
+            "under a DataParallel over several MPI processes, start each gradient bucket's allreduce during the "
+            "backward pass, as soon as its gradients are final (docs/distributed.md); off: all after the backward"),
     Setting("data", None, "NEURONKA_DATA", "the folder of datasets looked in before the user cache"),
     Setting("kernel_cache", None, "NEURONKA_KERNEL_CACHE",
             "the folder Numba keeps the compiled kernels in (None: $XDG_CACHE_HOME/neuronka/numba, else "

@@ -15,6 +15,10 @@ Scenarios:
   ``BatchNormalization(synchronized=True)`` (OUTDIR/rank{r}_sync.npz; every weight, moving statistics too, checked
   bitwise identical after every step) and once with ``synchronized=False`` (OUTDIR/rank{r}_local.npz; only the
   trainable weights are identical: each rank's moving statistics are its own batches').
+- ``overlap``: the ``train`` model, then the ``bn`` model with ``synchronized=True`` (a blocking allreduce inside the
+  backward pass, between the buckets' nonblocking ones), each trained as in ``auto`` twice: with the setting
+  ``allreduce_overlap`` on (buckets started during the backward pass) and off; rank r writes
+  OUTDIR/rank{r}_{model}_{on|off}.npz and .json (bitwise checks, and the averager's per-step statistics).
 - ``evaluate``: rank 0's model of :func:`build_eval_model` (broadcast), then on all N_EVAL samples on every rank
   (sharded by evaluate/predict themselves): ``evaluate`` (loss, accuracy, top-3, precision, recall, F1) and
   ``predict``, then one epoch of ``fit`` with validation data; rank r writes OUTDIR/rank{r}_eval.json (the results)
@@ -155,7 +159,7 @@ def main(scenario: str, outdir: str) -> None:
     if size < 2:
         raise SystemExit(f"mpi_worker: expected to be launched by `mpiexec -n 2`, found {size} process")
     # "auto": fit gets all the data and shards it itself (auto_shard_dataset); the others shard by hand
-    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario in ("auto", "bn", "evaluate")))
+    dist.set_distribution(dist.DataParallel(auto_shard_dataset=scenario in ("auto", "bn", "evaluate", "overlap")))
     averager = dist.distribution()._averager
     averager.bucket_bytes = BUCKET_BYTES  # small: the gradients travel in several buckets
     if scenario == "bn":
@@ -163,6 +167,9 @@ def main(scenario: str, outdir: str) -> None:
         return
     if scenario == "evaluate":
         run_evaluate(outdir, rank)
+        return
+    if scenario == "overlap":
+        run_overlap(outdir, rank, averager)
         return
     x, y = make_data()
     model = build_model(INIT_SEED + rank)
@@ -198,6 +205,27 @@ def run_bn(outdir: str, rank: int) -> None:
         with open(os.path.join(outdir, f"rank{rank}_{tag}.json"), "w") as f:
             json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
                        "iterations": int(model.optimizer.iterations)}, f)
+
+
+def run_overlap(outdir: str, rank: int, averager) -> None:
+    """The same training with the allreduce overlapped with the backward pass and not."""
+    dist = keras.distribution
+    x, y = make_data()
+    builders = {"plain": build_model, "syncbn": lambda seed: build_bn_model(seed, synchronized=True)}
+    for name, build in builders.items():
+        for overlap in (True, False):
+            keras.config.set("allreduce_overlap", overlap)
+            averager.stats.clear()
+            model = build(INIT_SEED + rank)
+            checker = CheckIdentical()
+            model.fit(x, y, batch_size=PER_RANK_BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
+                      callbacks=[dist.BroadcastWeights(), checker])
+            tag = f"rank{rank}_{name}_{'on' if overlap else 'off'}"
+            numpy.savez(os.path.join(outdir, f"{tag}.npz"), *[keras.asnumpy(w.data) for w in model.weights])
+            with open(os.path.join(outdir, f"{tag}.json"), "w") as f:
+                json.dump({"checks": checker.checks, "mismatches": checker.mismatches,
+                           "iterations": int(model.optimizer.iterations), "stats": list(averager.stats)}, f)
+    keras.config.reset("allreduce_overlap")
 
 
 def run_evaluate(outdir: str, rank: int) -> None:

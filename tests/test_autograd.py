@@ -169,3 +169,34 @@ def test_a_trained_leaf_and_a_layer_weight_never_share_the_callers_array():
     model.fit(numpy.ones((8, 4), "float32"), numpy.zeros((8, 2), "float32"), epochs=1, verbose=0)
     assert not numpy.array_equal(dense.kernel.numpy(), init)
     numpy.testing.assert_array_equal(init, numpy.ones((4, 2)))
+
+
+def test_backward_reports_each_leaf_once_when_its_gradient_is_final_last_layer_first():
+    """on_leaf_grad(x) runs the moment x's last use has run its backward: x.grad is then its final value (a
+    weight used twice gets both parts first), and the last layer's weights come before the first layer's,
+    while the first layer's backward is still to run."""
+    from neuronka.autograd import Tensor
+
+    rng = numpy.random.default_rng(0)
+    x = Tensor(rng.standard_normal((4, 3)))
+    w1, w2 = (Tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 5), (5, 2)))
+    b2 = Tensor(numpy.zeros(2), requires_grad=True)
+    seen = []
+
+    def hook(leaf):
+        seen.append((leaf, leaf.grad.copy(), w1.grad is None))
+
+    h = x @ w1
+    y = (h * h) @ w2 + b2 + (h @ w2) * 0.5  # w2 used twice
+    y.sum().backward(on_leaf_grad=hook)
+    assert [id(t) for t, _, _ in seen] == [id(b2), id(w2), id(w1)]
+    assert [first_pending for _, _, first_pending in seen] == [True, True, False]
+    for t, g, _ in seen:
+        numpy.testing.assert_array_equal(g, t.grad)
+    reference = [numpy.array(t.grad) for t in (w1, w2, b2)]
+    for t in (w1, w2, b2):
+        t.zero_grad()
+    h = x @ w1
+    ((h * h) @ w2 + b2 + (h @ w2) * 0.5).sum().backward()  # without the hook: the same gradients
+    for t, g in zip((w1, w2, b2), reference):
+        numpy.testing.assert_array_equal(t.grad, g)

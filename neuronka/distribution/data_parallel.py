@@ -5,25 +5,38 @@ epoch's samples across the ranks.
 One training step on P processes, each with its own shard of the global batch B = P·b:
 
 1. every rank runs forward and backward on its b samples: g_p = ∇ (1/b) Σ_{i ∈ shard p} ℓ_i;
-2. the optimizer's :meth:`~neuronka.optimizers.Optimizer.apply` calls :class:`GradientAverager`,
-   which packs the gradients into flat buckets of about :data:`BUCKET_BYTES`, sum-allreduces each
-   bucket (``MPI_Iallreduce``, started as soon as the bucket is packed so the next bucket is packed
-   while the previous one travels) and scales: ḡ = (1/P) Σ_p g_p = ∇ (1/B) Σ_{i ∈ batch} ℓ_i, the
-   gradient of the global batch (equal shard sizes);
+2. the gradients are packed into flat buckets of about :data:`BUCKET_BYTES`, in reverse order of the
+   variables (the last layers' gradients are final first in the backward pass, as in PyTorch DDP and
+   Horovod), and each bucket is sum-allreduced (``MPI_Iallreduce``). With overlap on (the setting
+   ``allreduce_overlap``, default), the trainer registers :meth:`GradientAverager.start_step`'s hook with
+   the backward pass: a gradient is packed the moment it is final, and a bucket's allreduce starts as soon
+   as all its gradients are in, while the backward of the earlier layers is still running. The optimizer's
+   :meth:`~neuronka.optimizers.Optimizer.apply` then calls :class:`GradientAverager`, which starts what is
+   left, waits, and scales: ḡ = (1/P) Σ_p g_p = ∇ (1/B) Σ_{i ∈ batch} ℓ_i, the gradient of the global batch
+   (equal shard sizes). With overlap off (or an optimizer that rewrites the gradients before averaging, or a
+   custom loop) the same buckets are packed and started from ``apply``, after the whole backward pass;
 3. every rank applies the same update to the same weights, so the weights stay bitwise identical.
 
+Every rank starts the buckets in the same order (bucket k only after bucket k − 1, whatever finished first),
+as MPI requires of collectives. Without an asynchronous progress thread (MPICH's default) a started
+``MPI_Iallreduce`` advances only inside MPI calls: every arriving gradient calls ``MPI_Testall`` on the
+outstanding requests; ``MPICH_ASYNC_PROGRESS=1`` gives MPICH a thread that progresses them in the
+background (at the cost of a core's share).
+
 Before an optimizer's first update, its variables and its state (slots, step count) are broadcast from
-rank 0, so the ranks start from rank 0's weights whatever their seeds were. The averaging starts once
-the backward pass is complete: overlapping it with the backward pass needs a per-gradient hook in
-the autograd, which neuronka does not have yet (docs/distributed.md).
+rank 0, so the ranks start from rank 0's weights whatever their seeds were.
 """
 from __future__ import annotations
 
+import collections
+import time
 import weakref
 
 import numpy
 
+from .. import config
 from ..callbacks.base import Callback
+from ..optimizers import base as _optimizer_base
 from . import mpi
 
 BUCKET_BYTES = 4 * 2**20
@@ -36,6 +49,15 @@ class GradientAverager:
 
     Called by the optimizer as ``averager(optimizer, grads, variables)``; returns new arrays (views
     into reused flat buffers, valid until the next call) and leaves the caller's gradients untouched.
+    :meth:`start_step`, called by the trainer before the backward pass, returns the hook that starts the
+    buckets during the backward pass (overlap).
+
+    ``stats`` holds, for the last steps averaged, a dict: ``buckets`` (how many), ``started_in_backward``
+    (how many had been started before the backward pass ended: 0 without overlap), ``overlapped`` (of those,
+    how many started while gradients of the step were still to come: the communication that can hide behind
+    the rest of the backward pass), ``exposed_s`` (seconds
+    from the end of the backward pass until the averaged gradients were ready: the communication the
+    overlap did not hide) and ``wait_s`` (of which waiting in ``MPI_Waitall``).
     """
 
     def __init__(self, bucket_bytes: int = BUCKET_BYTES, root: int = 0):
@@ -45,22 +67,27 @@ class GradientAverager:
         self.root = int(root)
         self._plans: dict[tuple, list] = {}  # gradient shapes and dtypes -> buckets
         self._synced: weakref.WeakSet = weakref.WeakSet()  # optimizers whose state was broadcast
+        self._step: _OverlapStep | None = None
+        self._subsets: set = set()  # (plan key, positions) of gradient subsets already checked against the ranks
+        self.stats: collections.deque = collections.deque(maxlen=10000)
 
-    def _plan(self, grads: list) -> list:
-        """Buckets ``(buffer, [(k, offset, size, shape), ...])``: consecutive gradients of one dtype,
-        up to ``bucket_bytes`` each."""
-        key = tuple((g.shape, g.dtype.str) for g in grads)
+    def _plan(self, key: tuple) -> list:
+        """Buckets ``(buffer, [(k, offset, size, shape), ...])`` for gradients of shapes and dtypes ``key``:
+        taken in reverse order (k = n−1 first), consecutive gradients of one dtype up to ``bucket_bytes``
+        each. Checked once against the other ranks."""
         plan = self._plans.get(key)
         if plan is not None:
             return plan
         groups: list[tuple[numpy.dtype, list]] = []
         filled = 0
-        for k, g in enumerate(grads):
-            nbytes = g.size * g.dtype.itemsize
-            if not groups or groups[-1][0] != g.dtype or (filled + nbytes > self.bucket_bytes and filled > 0):
-                groups.append((g.dtype, []))
+        for k in reversed(range(len(key))):
+            shape, dtype = key[k][0], numpy.dtype(key[k][1])
+            size = int(numpy.prod(shape, dtype=numpy.int64))
+            nbytes = size * dtype.itemsize
+            if not groups or groups[-1][0] != dtype or (filled + nbytes > self.bucket_bytes and filled > 0):
+                groups.append((dtype, []))
                 filled = 0
-            groups[-1][1].append((k, g.size, g.shape))
+            groups[-1][1].append((k, size, shape))
             filled += nbytes
         _check_same_layout(key, "gradients to average")
         plan = []
@@ -73,26 +100,129 @@ class GradientAverager:
         self._plans[key] = plan
         return plan
 
+    def start_step(self, optimizer, variables: list):
+        """Before a training step's backward pass: the hook ``on_leaf_grad(tensor)`` to give
+        :meth:`~neuronka.autograd.Tensor.backward`, which packs each of ``variables``' gradients when it is
+        final and starts each bucket's allreduce once it is full; None when the overlap is off (the setting
+        ``allreduce_overlap``) or ``optimizer`` rewrites the gradients before averaging them (a
+        LossScaleOptimizer or MultiOptimizer: then ``apply`` averages them after the backward pass)."""
+        if self._step is not None:  # a step whose gradients never reached apply (no gradient at all)
+            self._step.abandon()
+            self._step = None
+        if not config.get("allreduce_overlap") or type(optimizer).apply is not _optimizer_base.Optimizer.apply:
+            return None
+        variables = list(variables)
+        if not variables:
+            return None
+        key = tuple((tuple(v.data.shape), v.data.dtype.str) for v in variables)
+        self._step = _OverlapStep(self._plan(key), key, optimizer, variables)
+        return self._step.on_leaf_grad
+
     def __call__(self, optimizer, grads: list, variables: list) -> list:
         if optimizer not in self._synced:
             broadcast_optimizer_state(optimizer, self.root)
             self._synced.add(optimizer)
-        size = mpi.num_processes()
+        step, self._step = self._step, None
+        ended = time.perf_counter()  # the backward pass has ended
         host = [numpy.asarray(g) for g in grads]  # the NumPy engine: MPI reads host memory
-        plan = self._plan(host)
+        if step is not None:
+            out = step.finish(self, optimizer, host, variables, ended)
+            if out is not None:
+                return out
+        size = mpi.num_processes()
+        key = tuple((g.shape, g.dtype.str) for g in host)
+        plan = self._plan(key)
         requests = []
         for buffer, items in plan:
             for k, offset, n, _ in items:
                 buffer[offset:offset + n] = host[k].reshape(-1)
             requests.append(mpi.start_allreduce_sum_(buffer))  # travels while the next bucket is packed
+        waited = time.perf_counter()
         mpi.wait_all(requests)
-        out: list = [None] * len(host)
-        scale = 1.0 / size
-        for buffer, items in plan:
-            buffer *= buffer.dtype.type(scale)  # Σ_p g_p → (1/P) Σ_p g_p
-            for k, offset, n, shape in items:
-                out[k] = buffer[offset:offset + n].reshape(shape)
-        return out
+        done = time.perf_counter()
+        self.stats.append({"buckets": len(plan), "started_in_backward": 0, "overlapped": 0, "exposed_s": done - ended,
+                           "wait_s": done - waited})
+        return _scaled(plan, len(host), size)
+
+
+def _scaled(plan: list, count: int, size: int) -> list:
+    """The summed buckets × 1/P, as views shaped like the gradients (indexed as in the plan)."""
+    out: list = [None] * count
+    scale = 1.0 / size
+    for buffer, items in plan:
+        buffer *= buffer.dtype.type(scale)  # Σ_p g_p → (1/P) Σ_p g_p
+        for k, offset, n, shape in items:
+            out[k] = buffer[offset:offset + n].reshape(shape)
+    return out
+
+
+class _OverlapStep:
+    """One training step's buckets, packed and started from the backward pass as the gradients become final."""
+
+    def __init__(self, plan: list, key: tuple, optimizer, variables: list):
+        self.plan, self.key, self.optimizer, self.variables = plan, key, optimizer, variables
+        self.where = {id(variables[item[0]]): (b, item) for b, (_, items) in enumerate(plan) for item in items}
+        self.missing = [len(items) for _, items in plan]  # gradients each bucket still waits for
+        self.to_come = len(variables)  # gradients of the step not packed yet
+        self.overlapped = 0  # buckets started while gradients were still to come
+        self.packed: dict[int, object] = {}  # id(variable) -> the gradient array packed
+        self.requests: list = []
+        self.started = 0  # buckets started, always a prefix of the plan: the same order on every rank
+        self.broken = False  # a gradient of an unexpected shape or dtype: apply averages everything again
+
+    def on_leaf_grad(self, leaf) -> None:
+        """Called by the backward pass when ``leaf.grad`` is final: pack it; start every full bucket whose
+        predecessors have started."""
+        entry = self.where.get(id(leaf))
+        if entry is None or self.broken:
+            return
+        b, (_, offset, n, shape) = entry
+        buffer = self.plan[b][0]
+        g = leaf.grad
+        if id(leaf) in self.packed or tuple(g.shape) != tuple(shape) or g.dtype != buffer.dtype:
+            self.broken = True
+            return
+        buffer[offset:offset + n] = numpy.asarray(g).reshape(-1)
+        self.packed[id(leaf)] = g
+        self.missing[b] -= 1
+        self.to_come -= 1
+        mpi.test_all(self.requests)  # without a progress thread, the started allreduces advance only in MPI calls
+        while self.started < len(self.plan) and self.missing[self.started] == 0:
+            self.requests.append(mpi.start_allreduce_sum_(self.plan[self.started][0]))
+            self.started += 1
+            self.overlapped += self.to_come > 0
+
+    def abandon(self) -> None:
+        mpi.wait_all(self.requests)
+
+    def finish(self, averager: GradientAverager, optimizer, grads: list, variables: list, ended: float):
+        """The averaged ``grads`` (those the optimizer applies), or None when they are not the gradients the
+        backward pass handed over (then the caller averages them afresh)."""
+        in_backward = self.started
+        position = {id(v): k for k, v in enumerate(self.variables)}
+        if (self.broken or optimizer is not self.optimizer
+                or any(self.packed.get(id(v)) is not g for g, v in zip(grads, variables))):
+            self.abandon()
+            return None
+        if len(variables) != len(self.variables):  # a subset: check once that every rank has the same one
+            subset = (self.key, tuple(sorted(position[id(v)] for v in variables)))
+            if subset not in averager._subsets:
+                _check_same_layout(subset, "gradients to average")
+                averager._subsets.add(subset)
+        for buffer, items in self.plan[self.started:]:
+            for k, offset, n, _ in items:
+                if id(self.variables[k]) not in self.packed:  # no gradient (on every rank): not applied
+                    buffer[offset:offset + n] = 0
+            self.requests.append(mpi.start_allreduce_sum_(buffer))
+        self.started = len(self.plan)
+        waited = time.perf_counter()
+        mpi.wait_all(self.requests)
+        done = time.perf_counter()
+        averager.stats.append({"buckets": len(self.plan), "started_in_backward": in_backward,
+                               "overlapped": self.overlapped,
+                               "exposed_s": done - ended, "wait_s": done - waited})
+        by_position = _scaled(self.plan, len(self.variables), mpi.num_processes())
+        return [by_position[position[id(v)]] for v in variables]
 
 
 def _check_same_layout(key: tuple, what: str) -> None:

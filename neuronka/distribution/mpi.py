@@ -164,6 +164,13 @@ def start_allreduce_sum_(array):
     return comm.Iallreduce(_MPI.IN_PLACE, array, op=_MPI.SUM)
 
 
+def test_all(requests) -> bool:
+    """Let MPI advance the started requests (``MPI_Testall``) without waiting; True when all are done. Without
+    an asynchronous progress thread (MPICH's default; ``MPICH_ASYNC_PROGRESS=1`` starts one) a nonblocking
+    collective progresses only inside MPI calls such as this one."""
+    return bool(_MPI.Request.Testall(requests)) if requests else True
+
+
 def wait_all(requests) -> None:
     """Wait until every request of :func:`start_allreduce_sum_` is done (``MPI_Waitall``)."""
     if requests:

@@ -24,6 +24,7 @@ from .. import metrics as metrics_module
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy
 from ..layers import base as _base
+from ..optimizers import base as _optimizer_base
 from . import replay
 from .compile_utils import CompileLoss, CompileMetrics
 from .data_adapters import (
@@ -363,7 +364,11 @@ class Trainer:
         tracker.total += float(loss.data) * bs
         tracker.count += bs
         if loss.requires_grad:
-            self.optimizer.scale_loss(loss).backward()  # × the loss scale (LossScaleOptimizer, loss_scale_factor)
+            # over several MPI processes: a hook that starts each gradient bucket's allreduce during the backward
+            start_step = getattr(_optimizer_base.gradient_reducer, "start_step", None)
+            hook = start_step(self.optimizer, cache.trainable) if start_step is not None else None
+            # × the loss scale (LossScaleOptimizer, loss_scale_factor)
+            self.optimizer.scale_loss(loss).backward(on_leaf_grad=hook)
         trainable = cache.trainable
         pairs = [(v.grad, v) for v in trainable if v.grad is not None]
         if pairs:
