@@ -135,7 +135,7 @@ def experiment(run: Run) -> None:
     run.verdict("supported" if all_ok else "partly",
                 f"baseline gap {base['gap']:.2f} (train {base['train_accuracy']:.0%}, "
                 f"test {base['test_accuracy']:.0%}); "
-                f"smaller gap with: {', '.join(better) or 'none'}; "
+                f"smaller gap with: {', '.join(better) or 'none'}"
                 + "".join(f"; {name}: {'smaller gap' if ok else 'no smaller gap'}" for name, ok in pairs)
                 + f"; label smoothing mean max-probability {r['label smoothing 0.1']['test_mean_max_probability']:.2f} "
                   f"vs {base['test_mean_max_probability']:.2f}. A smaller gap is not always a better test accuracy "
