@@ -102,9 +102,16 @@ def test_convolution_split_over_threads_equals_one_thread_and_numpy(batch, chann
 @pytest.mark.skipif(not ops.convolution.blas.direct_available(numpy.float32),
                     reason="the compiled kernels of neuronka/ops/_shifted.c are not built here")
 def test_a_single_image_3x3_same_convolution_is_split_by_rows_and_equals_one_thread(submissions):
-    # batch 1: fewer images than threads, so the threads share the output rows of the one image
+    # batch 1: fewer images than threads, so the threads share the output rows of the one image (from
+    # _ROW_SPLIT_MACS multiply-adds on: 65·64·16·32·9 = 19 M here; a small image is not worth the hand-over)
     rng = numpy.random.default_rng(4)
-    x = rng.standard_normal((1, 13, 16, 16)).astype(numpy.float32)
+    small = rng.standard_normal((1, 8, 16, 16)).astype(numpy.float32)
+    with conv_threads(2):
+        submissions[0] = 0
+        ops.conv(nk.Tensor(small), nk.Tensor(rng.standard_normal((3, 3, 16, 32)).astype(numpy.float32)),
+                 padding="same")
+        assert submissions[0] == 0, "a 1 M multiply-add image was split"
+    x = rng.standard_normal((1, 65, 64, 16)).astype(numpy.float32)
     w = rng.standard_normal((3, 3, 16, 32)).astype(numpy.float32)
     x64, w64 = numpy.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))).astype(numpy.float64), w.astype(numpy.float64)
     y_ref = reference_conv(x64, w64, 1)
