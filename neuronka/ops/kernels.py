@@ -263,10 +263,15 @@ if numba is not None:
                 zc[j] = d * i * (one - cc * cc)
                 cr[j] = d * f
 
-
     # ---- pooling backward, channels_last (N, H, W, C), images [n0, n1) --------------------------------
     # A window (i, j) covers the input rows i·s_h + a − p_t (a < k_h) and columns j·s_w + b − p_l that lie
     # inside the image: padding is skipped, so it never receives a gradient.
+    @_jit
+    def _window_taps(i, stride, pad, k, length):
+        """The taps [a0, a1) of window i that lie inside the image: 0 ≤ i·stride + a − pad < length."""
+        start = i * stride - pad
+        return max(0, -start), min(k, length - start)
+
     @_jit
     def _max_pool_grad(x, y, gy, dx, kh, kw, sh, sw, pt, pl, n0, n1):
         # dx[first argmax of window (i, j)] += gy[i, j], "first" in row-major tap order (ties do not share);
@@ -277,18 +282,14 @@ if numba is not None:
         for n in range(n0, n1):
             dx[n] = 0
             for i in range(y.shape[1]):
+                a0, a1 = _window_taps(i, sh, pt, kh, h)
                 for j in range(y.shape[2]):
+                    b0, b1 = _window_taps(j, sw, pl, kw, w)
                     still_open[:] = 1
                     yv, gv = y[n, i, j], gy[n, i, j]
-                    for a in range(kh):
-                        r = i * sh + a - pt
-                        if r < 0 or r >= h:
-                            continue
-                        for b in range(kw):
-                            q = j * sw + b - pl
-                            if q < 0 or q >= w:
-                                continue
-                            xv, dv = x[n, r, q], dx[n, r, q]
+                    for a in range(a0, a1):
+                        for b in range(b0, b1):
+                            xv, dv = x[n, i * sh + a - pt, j * sw + b - pl], dx[n, i * sh + a - pt, j * sw + b - pl]
                             for k in range(c):
                                 hit = (xv[k] == yv[k]) & (still_open[k] != 0)
                                 dv[k] += gv[k] if hit else zero
@@ -302,22 +303,17 @@ if numba is not None:
         for n in range(n0, n1):
             dx[n] = 0
             for i in range(gy.shape[1]):
+                a0, a1 = _window_taps(i, sh, pt, kh, h)
                 for j in range(gy.shape[2]):
+                    b0, b1 = _window_taps(j, sw, pl, kw, w)
                     gv, f = gy[n, i, j], inv_count[i, j]
                     for k in range(c):
                         share[k] = gv[k] * f
-                    for a in range(kh):
-                        r = i * sh + a - pt
-                        if r < 0 or r >= h:
-                            continue
-                        for b in range(kw):
-                            q = j * sw + b - pl
-                            if q < 0 or q >= w:
-                                continue
-                            dv = dx[n, r, q]
+                    for a in range(a0, a1):
+                        for b in range(b0, b1):
+                            dv = dx[n, i * sh + a - pt, j * sw + b - pl]
                             for k in range(c):
                                 dv[k] += share[k]
-
 
 _MIN_SPLIT = 1 << 16  # elements below which one thread does the whole matrix
 _BLOCK = 512  # about this many elements per tiled block (whole rows)
