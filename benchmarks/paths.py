@@ -1,7 +1,7 @@
 """neuronka's fast paths against the reference paths they replace, alternating in one process.
 
     python benchmarks/paths.py                 # every comparison (about two minutes on 2 cores)
-    python benchmarks/paths.py --only conv     # one group: conv, tiles, plans, lstm, bn, fusion
+    python benchmarks/paths.py --only conv     # one group: conv, tiles, plans, lstm, bn, fusion, pool, batch1
 
 Each row times the same computation both ways, the two alternating (A B A B ...), and prints the minimum
 and the median in ms (the minimum is the steadier figure on a shared machine: noise only adds time):
@@ -19,7 +19,14 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
 - tiles: the compiled kernels alone on one thread, one chunk of images, the taps of a 3×3 kernel taken in
   rows of three (``_shifted.c``'s fwd3 / wgt3 tiles) and one by one, forward and weight gradient;
 - fusion: a ResNet-20 training step at batch 128 with the ReLU layers fused into the batch norms and adds
-  before them (``models/fusion.py``) and without.
+  before them (``models/fusion.py``) and without;
+- pool: max- and average-pool backward (the benchmark's shapes) in the compiled kernels against NumPy;
+- batch1: a single image's 3×3 "same" convolution with its rows shared between two threads against one
+  thread (whatever ``conv_direct._ROW_SPLIT_MACS`` says), and ResNet-20 ``predict_on_batch`` at batch 1 with
+  two threads (rows shared above the threshold) against one.
+
+The lstm group also compares a right-padded LSTM's inference (no gradient: the unmasked compiled loop, states
+frozen after each row's length) with the same call under a gradient (the per-step masked loop).
 
 In the conv group, where the compiled kernels are built, the 3×3 "same" layers also compare the kernels
 that read the unpadded images (``set_strategy("auto")``) with the padded grid (``"grid"``), the grid's
@@ -161,6 +168,25 @@ def lstm_rows(rounds):
         for what, fn in (("forward", forward), ("forward+backward", forward_backward)):
             row(f"  LSTM: C time loops vs Numba cells {what}",
                 ab("C loops", switched(c_loops, True, fn), "numba", switched(c_loops, False, fn), rounds))
+    lstm_mask_rows(rounds)
+
+
+def lstm_mask_rows(rounds):
+    """Right padding, inference: the frozen-states path (no gradient) against the per-step masked loop."""
+    rng = numpy.random.default_rng(4)
+    n, t, f, u = 32, 100, 64, 64  # the text classifier's LSTM
+    arrays = [rng.standard_normal(s).astype("float32") * 0.1 for s in [(n, t, f), (f, 4 * u), (u, 4 * u), (4 * u,)]]
+    mask = numpy.arange(t)[None, :] < rng.integers(20, t + 1, n)[:, None]
+
+    def masked_lstm():
+        return ops.lstm(Tensor(arrays[0]), None, None, *[Tensor(a) for a in arrays[1:]], mask=mask,
+                        return_sequences=False)
+
+    def inference():
+        with neuronka.autograd.no_grad():
+            return masked_lstm()
+
+    row("LSTM(64) T100 b32 right-padded inference", ab("frozen", inference, "stepwise", masked_lstm, rounds))
 
 
 def bn_rows(rounds):
@@ -225,8 +251,64 @@ def fusion_rows(rounds):
                                         "unfused", switched(fusion.set_enabled, False, step), max(3, rounds // 2)))
 
 
+def pool_rows(rounds):
+    rng = numpy.random.default_rng(5)
+    cases = (("maxpool 3x3 s2 64ch @112 b8", ops.max_pool, (8, 112, 112, 64), 3, 2),
+             ("avgpool 3x3 s1 64ch @56 b8", ops.average_pool, (8, 56, 56, 64), 3, 1))
+    for name, pool, shape, pool_size, strides in cases:
+        x = rng.standard_normal(shape).astype("float32")
+        y = pool(Tensor(x), pool_size, strides, "same")
+        gy = rng.standard_normal(y.shape).astype("float32")
+
+        def step(pool=pool, x=x, gy=gy, pool_size=pool_size, strides=strides):
+            xt = Tensor(x, requires_grad=True)
+            pool(xt, pool_size, strides, "same").backward(gy)
+
+        row(f"{name} fwd+bwd", ab("kernels", switched(_kernels, True, step), "numpy", switched(_kernels, False, step),
+                                  rounds))
+
+
+def batch1_rows(rounds):
+    from neuronka.applications.cifar_resnet import get as get_zoo_model
+    from neuronka.ops import conv_direct
+
+    def threads(n):
+        def wrap(fn):
+            def run():
+                neuronka.config.set("conv_threads", n)
+                try:
+                    return fn()
+                finally:
+                    neuronka.config.reset("conv_threads")
+            return run
+        return wrap
+
+    def always_split(fn):
+        def run():
+            previous, conv_direct._ROW_SPLIT_MACS = conv_direct._ROW_SPLIT_MACS, 0
+            try:
+                return fn()
+            finally:
+                conv_direct._ROW_SPLIT_MACS = previous
+        return run
+
+    rng = numpy.random.default_rng(6)
+    for c, hw in ((16, 32), (32, 112)):
+        x = rng.standard_normal((1, hw, hw, c)).astype("float32")
+        w = rng.standard_normal((3, 3, c, c)).astype("float32")
+        g = convolution.conv_geometry((hw, hw), (3, 3), (1, 1), (1, 1), "same")
+        fn = lambda x=x, w=w, g=g: convolution.conv_forward(x, w, g)  # noqa: E731
+        row(f"conv3x3 {c}->{c} @{hw} b1 fwd", ab("rows shared", threads(2)(always_split(fn)),
+                                                "one thread", threads(1)(fn), rounds * 10))
+    neuronka.initializers.set_seed(0)
+    model = get_zoo_model("resnet20")
+    x = rng.standard_normal((1, 32, 32, 3)).astype("float32")
+    row("ResNet-20 predict_on_batch b1", ab("2 threads", threads(2)(lambda: model.predict_on_batch(x)),
+                                            "1 thread", threads(1)(lambda: model.predict_on_batch(x)), rounds * 10))
+
+
 GROUPS = {"conv": conv_rows, "tiles": tile_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows,
-          "fusion": fusion_rows}
+          "fusion": fusion_rows, "pool": pool_rows, "batch1": batch1_rows}
 
 
 def main(argv=None):

@@ -37,8 +37,8 @@ def borderless_applies(g: Geometry, x, w, o: int, wgrad: bool = False) -> bool:
 
 
 # multiply-adds from which a single image's rows are shared among the threads: handing work to the pool costs
-# about 0.1 ms (measured, 2 threads, batch 1: 16 → 16 channels @32×32, 2.4 M: 76 µs alone, 177 µs shared;
-# 32 → 32 @112×112, 116 M: 2.97 ms alone, 1.96 ms shared)
+# about 0.1 ms (`python benchmarks/paths.py --only batch1`, 2 threads, batch 1: 16 → 16 channels @32×32, 2.4 M:
+# 0.11 ms alone, 0.20 ms shared; 32 → 32 @112×112, 116 M: 2.97 ms alone, 1.88 ms shared)
 _ROW_SPLIT_MACS = 16_000_000
 _BORDERLESS_SHAPES: dict = {}  # (h, w, c, o, dtype, wgrad) → whether the kernels take it (asked once per shape)
 
