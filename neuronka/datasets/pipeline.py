@@ -334,6 +334,12 @@ def epoch_order(n: int, epoch: int, seed: int, shuffle: bool, num_shards: int = 
     return numpy.random.default_rng([seed, epoch, 0]).permutation(n) if shuffle else numpy.arange(n)
 
 
+def batch_generator(seed: int, epoch: int, index: int, num_shards: int = 1, shard_id: int = 0):
+    """The generator everything random in batch ``index`` of ``epoch`` is drawn from: ``(seed, epoch, index + 1)``,
+    and the shard id after it on P > 1 processes (each process its own augmentation)."""
+    return numpy.random.default_rng([seed, epoch, index + 1, *([shard_id] if num_shards > 1 else [])])
+
+
 def shard_rows(n: int, shuffle: bool, num_shards: int = 1, shard_id: int = 0) -> int:
     """len(epoch_order(n, ...)) without drawing it: n, ⌊n / P⌋ (shuffled shard) or |{r, r + P, ...} ∩ [0, n)|."""
     if num_shards <= 1:
@@ -448,7 +454,7 @@ class ImageBatches:
         sel = order[index * self.batch_size:(index + 1) * self.batch_size]
         if self.shuffle:
             sel = numpy.sort(sel)  # gather in memory order (the images are shuffled across batches already)
-        rng = numpy.random.default_rng([self.seed, epoch, index + 1, *([self.shard_id] if self.num_shards > 1 else [])])
+        rng = batch_generator(self.seed, epoch, index, self.num_shards, self.shard_id)
         xb = self.x.take(sel, axis=0, out=self._work.get("x", (len(sel),) + self.x.shape[1:], self.x.dtype))
         aug = self.augment
         xb = aug.apply_geometry(xb, rng, self._work) if aug is not None else xb.astype(numpy.float32)

@@ -81,6 +81,7 @@ class TokenBatches:
         self.dropout, self.swap = float(dropout), float(swap)
         self.num_shards, self.shard_id = _check_shard("TokenBatches", num_shards, shard_id)
         self.epoch = 0
+        self._cached_order: tuple[int, numpy.ndarray] | None = None
 
     @property
     def num_rows(self) -> int:
@@ -97,17 +98,18 @@ class TokenBatches:
         return len(self)
 
     def __getitem__(self, index: int):
-        from ..datasets.pipeline import epoch_order  # noqa: PLC0415
+        from ..datasets.pipeline import batch_generator, epoch_order  # noqa: PLC0415
         from ..datasets.text import random_token_dropout, random_token_swap  # noqa: PLC0415
 
         if not 0 <= index < len(self):
             raise IndexError(f"TokenBatches: batch index {index} out of range for {len(self)} batches")
-        order = epoch_order(len(self.x), self.epoch, self.seed, self.shuffle, self.num_shards, self.shard_id)
-        sel = order[index * self.batch_size:(index + 1) * self.batch_size]
+        if self._cached_order is None or self._cached_order[0] != self.epoch:  # drawn once per epoch
+            order = epoch_order(len(self.x), self.epoch, self.seed, self.shuffle, self.num_shards, self.shard_id)
+            self._cached_order = (self.epoch, order)
+        sel = self._cached_order[1][index * self.batch_size:(index + 1) * self.batch_size]
         xb = self.x[sel]
         if self.dropout or self.swap:
-            shard = [self.shard_id] if self.num_shards > 1 else []
-            rng = numpy.random.default_rng([self.seed, self.epoch, index + 1, *shard])
+            rng = batch_generator(self.seed, self.epoch, index, self.num_shards, self.shard_id)
             if self.dropout:
                 xb = random_token_dropout(xb, self.dropout, seed=rng)
             if self.swap:
