@@ -1,7 +1,12 @@
 """Shared test helpers: the PyTorch comparison (torch asked for inside the test, see tests/oracles.py)."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+
 import numpy
+import pytest
 
 import neuronka as nk
 
@@ -34,3 +39,15 @@ def compare_with_torch(nk_fn, torch_fn, inputs, rtol=1e-4, atol=1e-5, seed=0, wr
         numpy.testing.assert_allclose(
             xs[i].grad, ts[i].grad.numpy(), rtol=rtol, atol=atol, err_msg=f"gradient of input {i}"
         )
+
+
+def communicate_or_kill(proc: subprocess.Popen, timeout: float, what: str) -> tuple[int, str]:
+    """(exit code, output) of ``proc`` (started with ``start_new_session=True``); past ``timeout`` seconds its
+    whole process group (an ``mpiexec`` and its ranks) is killed and the test fails, naming ``what``."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"`{what}` did not end within {timeout} s; output:\n{out[-3000:]}")
+    return proc.returncode, out

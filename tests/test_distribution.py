@@ -13,7 +13,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import pytest
 import neuronka as nk
 from neuronka.optimizers import base as optimizer_base
 
+from .helpers import communicate_or_kill
 from .keras_oracle import keras_api, keras_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,13 +53,8 @@ def _launch(scenario: str, outdir: Path, timeout: float) -> tuple[int, str, floa
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        pytest.fail(f"`mpiexec -n 2 ... {scenario}` did not end within {timeout} s (a hang); output:\n{out[-3000:]}")
-    return proc.returncode, out, time.monotonic() - start
+    rc, out = communicate_or_kill(proc, timeout, f"mpiexec -n 2 ... {scenario}")
+    return rc, out, time.monotonic() - start
 
 
 # ---- without MPI: Keras's objects ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from neuronka.datasets.pipeline import ImageBatches
 from neuronka.training import parallel
 from neuronka.training.data import TokenBatches
 
+from .helpers import communicate_or_kill
 from .test_cli import checkpoint_arrays, write_cifar10_archive
 from .test_distribution import _mpiexec_or_skip
 
@@ -98,13 +99,7 @@ def _start(workdir: Path, *argv) -> subprocess.Popen:
 
 
 def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, str]:
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        pytest.fail(f"`mpiexec -n 2 ... neuronka train` did not end within {timeout} s; output:\n{out[-3000:]}")
-    return proc.returncode, out
+    return communicate_or_kill(proc, timeout, "mpiexec -n 2 ... neuronka train")
 
 
 def _mpi_train(workdir: Path, *argv, timeout: float = 240) -> str:
