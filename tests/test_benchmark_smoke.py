@@ -121,7 +121,7 @@ def test_smoke_run_writes_complete_numeric_rows(tmp_path):
 @pytest.mark.slow
 def test_paths_script_prints_a_row_per_comparison():
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "paths.py"
-    proc = subprocess.run([sys.executable, str(script), "--only", "bn,lstm,tiles", "--rounds", "1"],
+    proc = subprocess.run([sys.executable, str(script), "--only", "bn,lstm,tiles,pool,batch1", "--rounds", "1"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [line for line in proc.stdout.splitlines() if "ratio of minima" in line]
@@ -129,4 +129,5 @@ def test_paths_script_prints_a_row_per_comparison():
     c_loops = recurrent._c_loops(numpy.zeros(1, numpy.float32), 128) is not None  # two more LSTM rows
     from neuronka.ops import blas  # noqa: PLC0415
     tiles = 5 if blas.direct_available() else 0  # forward at 16, 32, 64 channels, weight gradient at 16, 32
-    assert len(rows) == 3 + 2 * c_loops + tiles and all(float(r.split()[-1]) > 0 for r in rows), proc.stdout
+    # bn 1, lstm 2 + the right-padded inference row, pool 2, batch1 3 (two convolutions, ResNet-20 predict)
+    assert len(rows) == 4 + 2 * c_loops + tiles + 5 and all(float(r.split()[-1]) > 0 for r in rows), proc.stdout
