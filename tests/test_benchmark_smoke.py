@@ -131,3 +131,64 @@ def test_paths_script_prints_a_row_per_comparison():
     tiles = 5 if blas.direct_available() else 0  # forward at 16, 32, 64 channels, weight gradient at 16, 32
     # bn 1, lstm 2 + the right-padded inference row, pool 2, batch1 3 (two convolutions, ResNet-20 predict)
     assert len(rows) == 4 + 2 * c_loops + tiles + 5 and all(float(r.split()[-1]) > 0 for r in rows), proc.stdout
+
+
+def _sweep_module():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_sweep_torch.py"
+    spec = importlib.util.spec_from_file_location("recipe_sweep_torch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path, module
+
+
+def test_recipe_sweep_configs_change_only_what_their_names_say():
+    _, sweep = _sweep_module()
+    base = sweep.parse_config("base")
+    assert base == sweep.BASE and base["epochs"] == 30 and base["label_smoothing"] == 0.1
+    b64 = sweep.parse_config("b64+ls0+wd1e-3+linear+ep45")
+    assert b64["batch_size"] == 64 and b64["lr"] == pytest.approx(0.05)  # the lr scales with the batch
+    assert (b64["label_smoothing"], b64["weight_decay"], b64["schedule"], b64["epochs"]) == (0.0, 1e-3, "linear", 45)
+    assert {k: v for k, v in b64.items() if k not in ("batch_size", "lr", "label_smoothing", "weight_decay",
+                                                      "schedule", "epochs")} == \
+        {k: v for k, v in base.items() if k not in ("batch_size", "lr", "label_smoothing", "weight_decay",
+                                                    "schedule", "epochs")}
+    with pytest.raises(SystemExit, match="unknown change 'mixup'"):
+        sweep.parse_config("base+mixup")
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_recipe_sweep_trains_on_the_published_jpeg_layout(tmp_path):
+    """The sweep reads the JPEG tarball's layout (cifar10/{train,test}/<class>/NNNN.jpg), holds out the last
+    images of each class only with --split val, and reports one JSON row per candidate."""
+    torch_or_skip()
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    path, sweep = _sweep_module()
+    rng = numpy.random.default_rng(0)
+    archive = tmp_path / "cifar10-jpeg.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for split, count in (("train", 6), ("test", 2)):
+            for cls in sweep.CLASSES:
+                for i in range(count):
+                    buf = io.BytesIO()
+                    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=numpy.uint8)).save(buf, "JPEG")
+                    info = tarfile.TarInfo(f"cifar10/{split}/{cls}/{i:04d}.jpg")
+                    info.size = buf.tell()
+                    buf.seek(0)
+                    tar.addfile(info, buf)
+    xtr, ytr, itr, xte, yte = sweep.load_cifar10(str(archive), str(tmp_path / "cache.npz"))
+    assert xtr.shape == (60, 32, 32, 3) and xte.shape == (20, 32, 32, 3)
+    assert list(ytr[:7]) == [0] * 6 + [1] and list(itr[:7]) == [0, 1, 2, 3, 4, 5, 0]
+    out = tmp_path / "sweep.json"
+    proc = subprocess.run([sys.executable, str(path), "--data", str(archive), "--cache", str(tmp_path / "cache.npz"),
+                           "--device", "cpu", "--split", "test", "--configs", "base+ep1+b16,ls0+ep1+b16+linear",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["config"]: r for r in json.loads(out.read_text())}
+    assert set(rows) == {"base+ep1+b16", "ls0+ep1+b16+linear"}
+    for r in rows.values():
+        assert r["eval_images"] == 20 and 0 <= r["accuracy"] <= 1 and math.isfinite(r["last_epoch_train_loss"])
