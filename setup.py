@@ -1,5 +1,5 @@
 """Build of neuronka's compiled library (loaded with ctypes by neuronka/ops/native.py): the shifted-product
-kernels of the convolutions (_shifted.c) and the LSTM time loops (_lstm.c).
+kernels of the convolutions (_shifted.c) and the LSTM and GRU time loops (_recurrent.c).
 
 Everything else lives in pyproject.toml. The extension is optional: where no C compiler is found the
 install still succeeds and the other paths run (neuronka.ops.native.library() is None).
@@ -16,7 +16,7 @@ import sys
 
 from setuptools import Extension, setup
 
-SOURCES = ["neuronka/ops/_shifted.c", "neuronka/ops/_lstm.c"]
+SOURCES = ["neuronka/ops/_shifted.c", "neuronka/ops/_recurrent.c"]
 # -ffp-contract=fast: a·b + c as one fused multiply-add where the target has it (ISO modes turn that off)
 BASE = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=fast"]
 

@@ -12,7 +12,7 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
 - plans: ``predict_on_batch`` of a CIFAR ResNet-20 with its inference plans on and off
   (``model.use_inference_plans``), batch 1 and 128;
 - lstm: the LSTM op of the benchmark case (batch 64, 100 steps, 32 features, 128 units), forward and
-  backward, with the compiled kernels on and off (``kernels.set_enabled``); then, where ``_lstm.c`` is
+  backward, with the compiled kernels on and off (``kernels.set_enabled``); then, where ``_recurrent.c`` is
   built, its C time loops (batch rows split over the threads) against the Numba cell kernels;
 - bn: batch norm (training) followed by ReLU, forward and backward, 16 channels at 32×32, batch 128, with
   the compiled kernels on and off;

@@ -76,7 +76,7 @@ def available(dtype) -> bool:
 
 def gemm_address(dtype) -> tuple[int, bool] | None:
     """(address of the cblas ?gemm :func:`gemm` calls, whether it takes 64-bit integers), for compiled code
-    that calls it itself (``_lstm.c``); None where unavailable."""
+    that calls it itself (``_recurrent.c``); None where unavailable."""
     fn = _funcs.get(numpy.dtype(dtype))
     return None if fn is None else (ctypes.cast(fn, ctypes.c_void_p).value, _ilp64)
 

@@ -1,4 +1,4 @@
-"""neuronka's compiled C library (``_native``: ``_shifted.c`` and ``_lstm.c``), loaded through ctypes.
+"""neuronka's compiled C library (``_native``: ``_shifted.c`` and ``_recurrent.c``), loaded through ctypes.
 
 ``pip install`` builds it from those files as an optional extension (``setup.py``); it holds no Python API,
 only plain C functions, so it is opened with ``ctypes.CDLL`` and ctypes releases the GIL during each call.

@@ -146,13 +146,14 @@ def _fused_cell(a, act, ract) -> bool:
             and a.dtype in kernels._FLOATS)
 
 
-_C_LOOPS = None  # (forward, backward, sgemm address, 64-bit ints) once looked up; False: unavailable
+_C_LOOPS = None  # (LSTM forward, backward, sgemm address, 64-bit ints, lanes, GRU forward, backward); False: none
 
 
-def _c_loops(a, u: int):
-    """The C time loops of ``_lstm.c`` for this array and unit count, or None: float32 NumPy arrays, units a
-    multiple of the C code's vector lanes, the compiled library and NumPy's BLAS GEMM found, the compiled
-    kernels switched on (``kernels.set_enabled``; the caller has checked the rest of the fused cell).
+def _c_loops(a, u: int, cell: str = "lstm"):
+    """The C time loops of ``_recurrent.c`` (``cell`` "lstm" or "gru") for this array and unit count, as
+    (forward, backward, sgemm address, 64-bit ints), or None: float32 NumPy arrays, units a multiple of the C
+    code's vector lanes, the compiled library and NumPy's BLAS GEMM found, the compiled kernels switched on
+    (``kernels.set_enabled``; the caller has checked the rest: activations, masks).
 
     One call runs all T steps (one GEMM through BLAS's pointer, then one pass over the gates, per step): no
     Python per step. Measured (``benchmarks/paths.py --only lstm``, batch 64, 100 steps, 128 units): forward
@@ -172,10 +173,16 @@ def _c_loops(a, u: int):
             fwd = native.function("lstm_forward_f32", [ptr, c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr])
             bwd = native.function("lstm_backward_f32", [ptr, c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr,
                                                         i64, i64, ptr, ptr, ptr])
-            _C_LOOPS = (fwd, bwd, address[0], int(address[1]), lanes())
+            gru_fwd = native.function("gru_forward_f32", [ptr, c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr,
+                                                          ptr])
+            gru_bwd = native.function("gru_backward_f32", [ptr, c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr,
+                                                           i64, i64, ptr, ptr, ptr])
+            _C_LOOPS = (fwd, bwd, address[0], int(address[1]), lanes(), gru_fwd, gru_bwd)
     if not _C_LOOPS or type(a) is not numpy.ndarray or a.dtype != numpy.float32 or u % _C_LOOPS[4] \
             or not kernels.enabled():
         return None
+    if cell == "gru":
+        return (_C_LOOPS[5], _C_LOOPS[6], _C_LOOPS[2], _C_LOOPS[3]) if _C_LOOPS[5] is not None else None
     return _C_LOOPS[:4]
 
 
@@ -183,7 +190,7 @@ def _check_native_arrays(*arrays) -> None:
     """The C loops read and write raw memory: every array must be C-contiguous float32."""
     for a in arrays:
         if a.dtype != numpy.float32 or not a.flags.c_contiguous:
-            raise RuntimeError(f"LSTM: the C time loops need C-contiguous float32 arrays, found {a.dtype} "
+            raise RuntimeError(f"recurrent ops: the C time loops need C-contiguous float32 arrays, found {a.dtype} "
                                f"{a.shape} (contiguous: {a.flags.c_contiguous})")
 
 
@@ -397,6 +404,10 @@ class GRU(_Recurrence):
         t, n = self.t, self.n
         u = r.shape[0]
         self.u = u
+        self.c_loops = False
+        loops = self._c_loops_for(xp, x, u)
+        if loops is not None:
+            return self._forward_c(xp, x, h0, w, r, b, loops)
         scale = _col_scale(xp, dt, (ract, ract, _ACTS["linear"]), u)  # only z, r are prescaled
         ws, rs = (w, r) if scale is None else (w * scale, r * scale)
         xt = _time_major(xp, x, self.go_backwards)
@@ -451,11 +462,64 @@ class GRU(_Recurrence):
         self.xt, self.w, self.r, self.g_all, self.hb, self.aux = xt, w, r, g_all, hb, aux
         return self._pack(hb, (hb[t],))
 
+    def _c_loops_for(self, xp, x, u):
+        """The C loops where they apply: reset_after (Keras's default) with tanh / sigmoid, float32, and no
+        mask — or, where no gradient follows, a mask that only cuts sequences short (frozen afterwards)."""
+        if not (self.reset_after and self.act.name == "tanh" and self.ract.name == "sigmoid"):
+            return None
+        self.lengths = _prefix_lengths(xp, self.keep) if getattr(self, "inference", False) else None
+        if self.keep is not None and self.lengths is None:
+            return None
+        return _c_loops(x, u, "gru")
+
+    def _forward_c(self, xp, x, h0, w, r, b, loops):
+        """The whole time loop in one C call (``gru_forward_f32``); σ(z) = ½·tanh(z/2) + ½, so the z and r
+        columns of the kernels and biases are halved once here."""
+        t, n, u, dt = self.t, self.n, self.u, x.dtype
+        scale = xp.concatenate([xp.full(2 * u, 0.5, dtype=dt), xp.ones(u, dtype=dt)])
+        xt = _time_major(xp, x, self.go_backwards)
+        g_all = (xt.reshape(t * n, -1) @ (w * scale)).reshape(t, n, 3 * u)
+        if b:
+            g_all += b[0][0] * scale
+            b_rec = xp.ascontiguousarray(b[0][1] * scale)
+        else:
+            b_rec = xp.zeros(3 * u, dtype=dt)
+        rs = xp.ascontiguousarray(r * scale)
+        hb = xp.empty((t + 1, n, u), dtype=dt)
+        hb[0] = h0
+        aux = xp.empty((t, n, u), dtype=dt)  # h U_h + b_hh per step
+        scratch = xp.empty((n, 3 * u), dtype=dt)
+        _check_native_arrays(g_all, rs, b_rec, hb, aux, scratch)
+        fwd, _, sgemm, ilp64 = loops
+        fwd(sgemm, ilp64, t, n, n, u, g_all.ctypes.data, rs.ctypes.data, b_rec.ctypes.data, hb.ctypes.data,
+            aux.ctypes.data, scratch.ctypes.data)
+        self.c_loops = True
+        if self.lengths is not None:
+            hb = _freeze_after(xp, hb, self.lengths)
+        self.xt, self.w, self.r, self.g_all, self.hb, self.aux = xt, w, r, g_all, hb, aux
+        return self._pack(hb, (hb[t],))
+
+    def _backward_c(self, dout, dh):
+        xp, t, n, u = self.xp, self.t, self.n, self.u
+        rt = xp.ascontiguousarray(self.r.T)
+        dxg = xp.empty((t, n, 3 * u), dtype=numpy.float32)
+        dm = xp.empty((t, n, 3 * u), dtype=numpy.float32)
+        _check_native_arrays(self.g_all, self.hb, self.aux, rt, dh, dxg, dm)
+        _, bwd, sgemm, ilp64 = _c_loops(dh, u, "gru")
+        ds, dn = (0, 0) if dout is None else (dout.strides[0] // 4, dout.strides[1] // 4)
+        bwd(sgemm, ilp64, t, n, n, u, self.g_all.ctypes.data, self.hb.ctypes.data, self.aux.ctypes.data,
+            rt.ctypes.data, None if dout is None else dout.ctypes.data, ds, dn, dh.ctypes.data, dxg.ctypes.data,
+            dm.ctypes.data)
+        return self._weight_grads(dxg, dm, dh)
+
     def backward(self, gy):
         xp, t, n, u = self.xp, self.t, self.n, self.u
         act, ract = self.act, self.ract
         dt = gy.dtype
         dout, (dh,) = self._unpack_grad(gy, 1)
+        if self.c_loops and dt == numpy.float32 and (dout is None or dout.strides[2] == 4) \
+                and _c_loops(gy, u, "gru") is not None:
+            return self._backward_c(dout, dh)
         g_all, hb, aux, r = self.g_all, self.hb, self.aux, self.r
         t1 = xp.empty((n, u), dtype=dt)
         t2 = xp.empty((n, 2 * u), dtype=dt)
@@ -711,6 +775,7 @@ def gru(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards: boo
         reset_after=bool(reset_after), act=_get_act(activation, "activation", op),
         ract=_get_act(recurrent_activation, "recurrent_activation", op),
         return_sequences=bool(return_sequences), zero_output_for_mask=bool(zero_output_for_mask),
+        inference=not is_grad_enabled(),
     )
     return _split(packed, t, return_sequences, 1)
 

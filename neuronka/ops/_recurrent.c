@@ -1,4 +1,4 @@
-/* The time loops of an LSTM (neuronka/ops/recurrent.py, class LSTM, _c_loops), float32: one call runs
+/* The time loops of an LSTM and of a GRU (neuronka/ops/recurrent.py, classes LSTM and GRU, _c_loops), float32: one call runs
  * all T steps, per step one GEMM through the BLAS function NumPy links (its address is passed in) and one
  * pass over the gates, instead of ~6 NumPy calls from Python per step. The functions take a block of nr
  * of the n batch rows (pointers at its first row), so that blocks could run on separate threads; measured,
@@ -135,5 +135,81 @@ void lstm_backward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, 
             }
         }
         gemm(sgemm, ilp64, nr, u, g4, z, g4, rt, u, 0.0f, dh, u); /* dh = dz Uᵀ */
+    }
+}
+
+/* GRU, reset_after (Keras's default), gates in Keras's order (z, r, h̃); the σ columns (z, r) of W, U and both
+ * biases arrive halved, as in the LSTM above. brec (3u) is the recurrent bias (zeros when the layer has none).
+ *
+ *   forward, per step:  m = h U (a GEMM into the scratch m, nr × 3u);  z, r = ½·tanh(g + m + b_rec) + ½;
+ *                       a = m_h + b_rec,h (kept: aux);  h̃ = tanh(g_h + r ⊙ a);  h = h̃ + z ⊙ (h_prev − h̃)
+ *                       (g_all arrives holding x W + b_in and leaves holding z, r, h̃)
+ *   backward, per step: dh += dL/dout_t;  dz = dh ⊙ (h_prev − h̃) ⊙ z(1 − z);  dĥ = dh ⊙ (1 − z) ⊙ (1 − h̃²);
+ *                       dr = dĥ ⊙ a ⊙ r(1 − r);  dxg = (dz, dr, dĥ);  dm = (dz, dr, dĥ ⊙ r);
+ *                       dh ← dh ⊙ z + dm Uᵀ   (the GEMM adds into dh ⊙ z with β = 1)
+ */
+void gru_forward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, int64_t n, int64_t u,
+                     float* g_all, const float* rs, const float* brec, float* hb, float* aux, float* m) {
+    const int64_t g3 = 3 * u;
+    for (int64_t s = 0; s < steps; s++) {
+        float* g = g_all + s * n * g3;
+        const float* h_prev = hb + s * n * u;
+        float* h = hb + (s + 1) * n * u;
+        float* a = aux + s * n * u;
+        gemm(sgemm, ilp64, nr, g3, u, h_prev, u, rs, g3, 0.0f, m, g3); /* m = h_prev U */
+        for (int64_t r = 0; r < nr; r++) {
+            float* gr = g + r * g3;
+            const float* mr = m + r * g3;
+            for (int64_t j = 0; j < 2 * u; j += TL)
+                *(vfu*)(gr + j) = 0.5f * tanh_v(*(vfu*)(gr + j) + *(const vfu*)(mr + j) + *(const vfu*)(brec + j)) + 0.5f;
+            const float *gz = gr, *gg = gr + u, *hp = h_prev + r * u;
+            float *gh = gr + 2 * u, *ar = a + r * u, *hr = h + r * u;
+            for (int64_t j = 0; j < u; j += TL) {
+                const vf av = *(const vfu*)(mr + 2 * u + j) + *(const vfu*)(brec + 2 * u + j);
+                const vf hh = tanh_v(*(vfu*)(gh + j) + *(const vfu*)(gg + j) * av);
+                *(vfu*)(ar + j) = av;
+                *(vfu*)(gh + j) = hh;
+                *(vfu*)(hr + j) = hh + *(const vfu*)(gz + j) * (*(const vfu*)(hp + j) - hh);
+            }
+        }
+    }
+}
+
+/* dout as in lstm_backward_f32; dh (nr, u) in place; dxg, dm (T, N, 3u) written; rt (3u, u) = Uᵀ (not halved) */
+void gru_backward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, int64_t n, int64_t u,
+                      const float* g_all, const float* hb, const float* aux, const float* rt, const float* dout,
+                      int64_t dout_s, int64_t dout_n, float* dh, float* dxg, float* dm) {
+    const int64_t g3 = 3 * u;
+    for (int64_t s = steps - 1; s >= 0; s--) {
+        const float* g = g_all + s * n * g3;
+        const float* h_prev = hb + s * n * u;
+        const float* a = aux + s * n * u;
+        float* xg = dxg + s * n * g3;
+        float* mm = dm + s * n * g3;
+        for (int64_t r = 0; r < nr; r++) {
+            float* hr = dh + r * u;
+            if (dout) {
+                const float* dr = dout + s * dout_s + r * dout_n;
+                for (int64_t j = 0; j < u; j += TL) *(vfu*)(hr + j) += *(const vfu*)(dr + j);
+            }
+            const float *gz = g + r * g3, *gg = gz + u, *gh = gz + 2 * u, *hp = h_prev + r * u, *ar = a + r * u;
+            float *xz = xg + r * g3, *xr = xz + u, *xh = xz + 2 * u, *mz = mm + r * g3, *mr = mz + u, *mh = mz + 2 * u;
+            for (int64_t j = 0; j < u; j += TL) {
+#define LD(p) (*(const vfu*)((p) + j))
+                const vf z = LD(gz), rg = LD(gg), hh = LD(gh), dhv = LD(hr);
+                const vf dz = dhv * (LD(hp) - hh) * z * (1.0f - z);
+                const vf dhh = dhv * (1.0f - z) * (1.0f - hh * hh);
+                const vf dr = dhh * LD(ar) * rg * (1.0f - rg);
+                *(vfu*)(xz + j) = dz;
+                *(vfu*)(xr + j) = dr;
+                *(vfu*)(xh + j) = dhh;
+                *(vfu*)(mz + j) = dz;
+                *(vfu*)(mr + j) = dr;
+                *(vfu*)(mh + j) = dhh * rg;
+                *(vfu*)(hr + j) = dhv * z;
+#undef LD
+            }
+        }
+        gemm(sgemm, ilp64, nr, u, g3, mm, g3, rt, u, 1.0f, dh, u); /* dh += dm Uᵀ */
     }
 }
