@@ -192,3 +192,23 @@ def test_recipe_sweep_trains_on_the_published_jpeg_layout(tmp_path):
     assert set(rows) == {"base+ep1+b16", "ls0+ep1+b16+linear"}
     for r in rows.values():
         assert r["eval_images"] == 20 and 0 <= r["accuracy"] <= 1 and math.isfinite(r["last_epoch_train_loss"])
+
+
+@pytest.mark.slow
+def test_cold_start_script_times_the_real_command_line_to_its_first_step(tmp_path):
+    from .test_cli import write_cifar10_archive
+
+    archive = write_cifar10_archive(tmp_path / "cifar-10-python.tar.gz", n_train=200, n_test=20)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "cold_start.py"
+    try:
+        import torch  # noqa: F401
+        extra = []
+    except ImportError:
+        extra = ["--no-torch"]
+    proc = subprocess.run([sys.executable, str(script), "--data", str(archive), "--repeats", "1", *extra],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    seconds = {line.split(":")[0].strip(): float(line.rsplit(":", 1)[1].split()[0])
+               for line in proc.stdout.splitlines() if line.strip().startswith(("neuronka train", "PyTorch script"))}
+    assert len(seconds) == 3 - len(extra) and all(0 < s < 300 for s in seconds.values()), proc.stdout
+    assert ("target: neuronka ≤ PyTorch + 1 s" in proc.stdout) == (not extra)
