@@ -275,25 +275,33 @@ if numba is not None:
     @_jit
     def _max_pool_grad(x, y, gy, dx, kh, kw, sh, sw, pt, pl, n0, n1):
         # dx[first argmax of window (i, j)] += gy[i, j], "first" in row-major tap order (ties do not share);
-        # branch-free so that the channel loop vectorizes: hit = (x = y) ∧ open, add gy where hit, close it
+        # branch-free so that the channel loop vectorizes: m = open if x = y else 0 (open is 1 until the first
+        # hit, then 0, in dx's float type: one lane width throughout), add gy·m, open −= m. As in the NumPy
+        # path (gy · hit), a non-finite gy[i, j] reaches every tap of its window (inf · 0 = NaN).
         h, w, c = x.shape[1], x.shape[2], x.shape[3]
-        still_open = numpy.empty(c, numpy.uint8)
-        zero = dx.dtype.type(0)
+        still_open = numpy.empty(c, dx.dtype)
+        zero, one = dx.dtype.type(0), dx.dtype.type(1)
         for n in range(n0, n1):
-            dx[n] = 0
+            done = 0  # dx rows [0, done) zeroed: each row just before its first window, while it is in cache
             for i in range(y.shape[1]):
                 a0, a1 = _window_taps(i, sh, pt, kh, h)
+                while done < i * sh - pt + a1:
+                    dx[n, done] = 0
+                    done += 1
                 for j in range(y.shape[2]):
                     b0, b1 = _window_taps(j, sw, pl, kw, w)
-                    still_open[:] = 1
+                    still_open[:] = one
                     yv, gv = y[n, i, j], gy[n, i, j]
                     for a in range(a0, a1):
                         for b in range(b0, b1):
                             xv, dv = x[n, i * sh + a - pt, j * sw + b - pl], dx[n, i * sh + a - pt, j * sw + b - pl]
                             for k in range(c):
-                                hit = (xv[k] == yv[k]) & (still_open[k] != 0)
-                                dv[k] += gv[k] if hit else zero
-                                still_open[k] &= not hit
+                                m = still_open[k] if xv[k] == yv[k] else zero
+                                dv[k] += gv[k] * m
+                                still_open[k] -= m
+            while done < h:  # rows no window reaches
+                dx[n, done] = 0
+                done += 1
 
     @_jit
     def _average_pool_grad(gy, inv_count, dx, kh, kw, sh, sw, pt, pl, n0, n1):
@@ -301,9 +309,12 @@ if numba is not None:
         h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
         share = numpy.empty(c, dx.dtype)
         for n in range(n0, n1):
-            dx[n] = 0
+            done = 0  # as in _max_pool_grad: each dx row zeroed just before its first window
             for i in range(gy.shape[1]):
                 a0, a1 = _window_taps(i, sh, pt, kh, h)
+                while done < i * sh - pt + a1:
+                    dx[n, done] = 0
+                    done += 1
                 for j in range(gy.shape[2]):
                     b0, b1 = _window_taps(j, sw, pl, kw, w)
                     gv, f = gy[n, i, j], inv_count[i, j]
@@ -314,6 +325,9 @@ if numba is not None:
                             dv = dx[n, i * sh + a - pt, j * sw + b - pl]
                             for k in range(c):
                                 dv[k] += share[k]
+            while done < h:
+                dx[n, done] = 0
+                done += 1
 
 _MIN_SPLIT = 1 << 16  # elements below which one thread does the whole matrix
 _BLOCK = 512  # about this many elements per tiled block (whole rows)
