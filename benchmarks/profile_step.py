@@ -1,16 +1,24 @@
-"""Where the time of one training step goes: CIFAR ResNet-20, batch 128, float32.
+"""Where the time of one training step (or one inference batch) goes, float32.
 
-    python benchmarks/profile_step.py                   # images/s (median of --steps timed steps)
+    python benchmarks/profile_step.py                   # ResNet-20, batch 128: images/s (median of --steps)
     python benchmarks/profile_step.py --breakdown       # + ms per step by op kind (forward / backward)
     python benchmarks/profile_step.py --cprofile 25     # + the 25 costliest functions (cumulative, cProfile)
     python benchmarks/profile_step.py --torch           # + the same step of a twin ResNet-20 in PyTorch (A B A B)
+    python benchmarks/profile_step.py --model resnet50 --batch 16 --breakdown         # the notes' ResNet-50
+    python benchmarks/profile_step.py --model resnet50 --batch 1 --infer --breakdown  # predict_on_batch
+    python benchmarks/profile_step.py --model mha --batch 32 --breakdown              # MultiHeadAttention
+
+Models: resnet20 / resnet56 (CIFAR, 32×32), resnet50 (224×224, 1000 classes), mha (self-attention
+MultiHeadAttention(8, 32) on (T 128, d 256) under an MSE loss: the benchmark's case). ``--infer`` times
+``predict_on_batch`` (the inference plans) instead of ``train_on_batch``.
 
 The breakdown wraps every ``Function`` subclass's ``forward``/``backward``, the optimizer, the loss and
 the metrics with timers that count *exclusive* time (a timed region inside another is charged to the
-inner one only). What is left of the forward (``model(x)``) is layer/graph bookkeeping ("python
-overhead fwd"); what is left of ``loss.backward()`` is the autograd walk itself (topological order,
-gradient accumulation, releases: "autograd bookkeeping bwd"). The timers cost a few µs per op
-(about 1 ms per step), so the plain images/s comes from untimed steps.
+inner one only). Convolutions are split by kernel size and stride, each with its GFLOP/s and share of the
+GEMM peak (a 2048³ float32 ``numpy.matmul``, measured at the start). What is left of the forward
+(``model(x)``) is layer/graph bookkeeping ("python overhead fwd"); what is left of ``loss.backward()`` is the
+autograd walk itself (topological order, gradient accumulation, releases: "autograd bookkeeping bwd"). The
+timers cost a few µs per op (about 1 ms per step), so the plain images/s comes from untimed steps.
 
 Set the BLAS threads with the environment (``OMP_NUM_THREADS=2``); ``--threads`` sets torch's.
 """
@@ -42,18 +50,70 @@ KINDS = {
     "BatchNormTrain": "batch norm", "BatchNormalization": "batch norm",
     "Relu": "relu", "Add": "add", "AddRelu": "add + relu (fused)",
     "Pad": "pad/slice (shortcut, zero-padding)", "GetItem": "pad/slice (shortcut, zero-padding)",
-    "MatMul": "dense", "Mean": "global avg pool", "Softmax": "softmax",
+    "MatMul": "dense / matmul (MHA: the projections)", "Mean": "mean (global avg pool, MSE)", "Softmax": "softmax",
 }
 
 
-def build(batch: int, seed: int = 0):
+KINDS.update({"FoldedConv": "conv", "MaxPool": "max pool", "DotProductAttention": "attention core (QKᵀ, softmax, PV)"})
+CONV_CLASSES = ("Conv", "FoldedConv")
+
+
+def build(batch: int, seed: int = 0, name: str = "resnet20"):
     initializers.set_seed(seed)
-    model = get_zoo_model("resnet20")
-    model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
     rng = numpy.random.default_rng(seed)
-    x = rng.standard_normal((batch, 32, 32, 3)).astype("float32")
-    y = rng.integers(0, 10, size=(batch,)).astype("int64")
+    if name == "mha":
+        from neuronka import layers  # noqa: PLC0415
+
+        x_in = neuronka.Input(shape=(128, 256))
+        model = neuronka.Model(x_in, layers.MultiHeadAttention(8, 32)(x_in, x_in))
+        model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+        x = rng.standard_normal((batch, 128, 256)).astype("float32")
+        return model, x, rng.standard_normal((batch, 128, 256)).astype("float32")
+    if name == "resnet50":
+        from neuronka.applications import ResNet50  # noqa: PLC0415
+
+        model, size, classes = ResNet50(weights=None), 224, 1000
+    else:
+        model, size, classes = get_zoo_model(name), 32, 10
+    model.compile(optimizer=neuronka.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
+    x = rng.standard_normal((batch, size, size, 3)).astype("float32")
+    y = rng.integers(0, classes, size=(batch,)).astype("int64")
     return model, x, y
+
+
+def gemm_peak() -> float:
+    """GFLOP/s of a 2048³ float32 numpy.matmul (best of 5): the denominator of the conv rows' % of peak."""
+    a = numpy.random.default_rng(0).standard_normal((2048, 2048)).astype(numpy.float32)
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - t0)
+    return 2 * 2048 ** 3 / best / 1e9
+
+
+class ConvTimer:
+    """Exclusive time and FLOPs of the convolutions, by kernel size and stride (wraps forward / backward)."""
+
+    def __init__(self, timers):
+        self.timers, self.flops = timers, collections.defaultdict(float)
+
+    def wrap(self, fn, phase):
+        outer = self
+
+        def timed(self_fn, *args):
+            g = self_fn.geometry
+            label = f"conv {g.kh}x{g.kw}{f' s{g.sh}' if g.sh > 1 else ''} {phase}"
+            if phase == "fwd":
+                x, w = args[0], args[1]
+            else:
+                x, w = self_fn.inputs[0].data, self_fn.inputs[1].data
+            macs = x.shape[0] * g.ho * g.wo * w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]
+            outer.flops[label] += 2 * macs * (1 if phase == "fwd" else 2)
+            return outer.timers.wrap(fn, label)(self_fn, *args)
+
+        timed.__wrapped__ = fn
+        return timed
 
 
 class Timers:
@@ -105,13 +165,20 @@ def instrument(model, timers: Timers):
         setattr(owner, attr, timers.wrap(orig, label))
         undo.append((owner, attr, orig))
 
+    conv_timer = ConvTimer(timers)
+    timers.conv_flops = conv_timer.flops
     for cls in _all_functions():
-        if "forward" in cls.__dict__:
-            patch(cls, "forward", f"{cls.__name__} fwd")
-        if "backward" in cls.__dict__:
-            patch(cls, "backward", f"{cls.__name__} bwd")
+        for method, phase in (("forward", "fwd"), ("backward", "bwd")):
+            if method not in cls.__dict__:
+                continue
+            if cls.__name__ in CONV_CLASSES:
+                orig = cls.__dict__[method]
+                setattr(cls, method, conv_timer.wrap(orig, phase))
+                undo.append((cls, method, orig))
+            else:
+                patch(cls, method, f"{cls.__name__} {phase}")
     patch(model.optimizer, "apply_gradients", "optimizer (SGD momentum)")
-    patch(model, "compute_loss", "loss (sparse CE) fwd, python")
+    patch(model, "compute_loss", "loss fwd, python")
     patch(model, "compute_metrics", "metrics")
     patch(Tensor, "backward", "autograd bookkeeping bwd")
     patch(model, "call", "python overhead fwd (layers, graph replay, Function.apply)")
@@ -126,22 +193,24 @@ def instrument(model, timers: Timers):
     return restore
 
 
-def time_steps(model, x, y, steps: int) -> list[float]:
+def time_steps(model, x, y, steps: int, infer: bool = False) -> list[float]:
     out = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        model.train_on_batch(x, y)
+        if infer:
+            model.predict_on_batch(x)
+        else:
+            model.train_on_batch(x, y)
         out.append(time.perf_counter() - t0)
     return out
 
 
-def breakdown(model, x, y, steps: int) -> None:
+def breakdown(model, x, y, steps: int, infer: bool = False, peak: float | None = None) -> None:
     timers = Timers()
     restore = instrument(model, timers)
     try:
         t0 = time.perf_counter()
-        for _ in range(steps):
-            model.train_on_batch(x, y)
+        time_steps(model, x, y, steps, infer)
         wall = (time.perf_counter() - t0) / steps
     finally:
         restore()
@@ -154,10 +223,17 @@ def breakdown(model, x, y, steps: int) -> None:
         else:
             rows[label] += t
     accounted = sum(rows.values()) / steps
-    print(f"\nbreakdown, ms per step (exclusive; mean of {steps} instrumented steps, {wall * 1e3:.1f} ms each):")
+    what = "batch" if infer else "step"
+    print(f"\nbreakdown, ms per {what} (exclusive; mean of {steps} instrumented {what}es, {wall * 1e3:.1f} ms each):"
+          .replace("batchs", "batches").replace("stepes", "steps"))
     for label, t in sorted(rows.items(), key=lambda kv: -kv[1]):
-        print(f"  {label:<62s} {t / steps * 1e3:8.2f}")
-    print(f"  {'train_on_batch outside the timers (step glue)':<62s} {(wall - accounted) * 1e3:8.2f}")
+        flops = timers.conv_flops.get(label)
+        rate = f"  {flops / t / 1e9:6.1f} GFLOP/s" if flops and t > 0 else ""
+        if rate and peak:
+            rate += f" = {100 * flops / t / 1e9 / peak:4.1f} % of the GEMM peak"
+        print(f"  {label:<62s} {t / steps * 1e3:8.2f}{rate}")
+    glue = "predict_on_batch" if infer else "train_on_batch"
+    print(f"  {glue + ' outside the timers (step glue)':<62s} {(wall - accounted) * 1e3:8.2f}")
 
 
 def torch_step(batch: int, threads: int):
@@ -207,6 +283,8 @@ def torch_step(batch: int, threads: int):
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=("resnet20", "resnet56", "resnet50", "mha"), default="resnet20")
+    p.add_argument("--infer", action="store_true", help="time predict_on_batch instead of train_on_batch")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--warmup", type=int, default=3)
@@ -217,15 +295,17 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
     a = p.parse_args(argv)
 
-    model, x, y = build(a.batch)
-    time_steps(model, x, y, a.warmup)
+    if a.torch and (a.model != "resnet20" or a.infer):
+        p.error("--torch: the PyTorch twin is ResNet-20 training only (benchmarks/vs_torch.py has the others)")
+    model, x, y = build(a.batch, name=a.model)
+    time_steps(model, x, y, a.warmup, a.infer)
     tstep = torch_step(a.batch, a.threads) if a.torch else None
     if tstep is not None:
         for _ in range(a.warmup):
             tstep()
     ours, theirs = [], []
     for _ in range(a.rounds if tstep is not None else 1):
-        ours += time_steps(model, x, y, a.steps)
+        ours += time_steps(model, x, y, a.steps, a.infer)
         if tstep is not None:
             for _ in range(a.steps):
                 t0 = time.perf_counter()
@@ -233,7 +313,8 @@ def main(argv=None) -> None:
                 theirs.append(time.perf_counter() - t0)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     med = statistics.median(ours)
-    print(f"neuronka ResNet-20 train step, batch {a.batch}: median {med * 1e3:.1f} ms "
+    print(f"neuronka {a.model} {'predict_on_batch' if a.infer else 'train step'}, batch {a.batch}: median "
+          f"{med * 1e3:.1f} ms "
           f"(min {min(ours) * 1e3:.1f}, max {max(ours) * 1e3:.1f}) = {a.batch / med:.0f} images/s "
           f"[{len(ours)} steps, load avg {load:.2f}]")
     if theirs:
@@ -241,11 +322,13 @@ def main(argv=None) -> None:
         print(f"torch    ResNet-20 train step, batch {a.batch}: median {tm * 1e3:.1f} ms "
               f"(min {min(theirs) * 1e3:.1f}, max {max(theirs) * 1e3:.1f}) = {a.batch / tm:.0f} images/s")
     if a.breakdown:
-        breakdown(model, x, y, a.steps)
+        peak = gemm_peak()
+        print(f"GEMM peak: {peak:.1f} GFLOP/s (float32 numpy.matmul 2048³, best of 5)")
+        breakdown(model, x, y, a.steps, a.infer, peak)
     if a.cprofile:
         prof = cProfile.Profile()
         prof.enable()
-        time_steps(model, x, y, a.steps)
+        time_steps(model, x, y, a.steps, a.infer)
         prof.disable()
         st = pstats.Stats(prof)
         st.sort_stats("tottime").print_stats(a.cprofile)
