@@ -410,10 +410,22 @@ def test_borderless_kernels_refuse_what_they_do_not_cover():
     x = numpy.ones((1, 4, 12, 16), numpy.float32)  # a row of 12 pixels: no multiple of the tile widths
     assert not C.blas.conv3x3_same(x, numpy.ones((3, 3, 16, lanes), numpy.float32),
                                    numpy.zeros((1, 4, 12, lanes), numpy.float32))
-    # 5 channels: the weight gradient's tiles take 8 at a time with AVX-512, 3 at a time with AVX2
-    x5 = numpy.ones((1, 4, 16, 5), numpy.float32)
-    assert not C.blas.conv3x3_same_wgrad(x5, numpy.ones((1, 4, 16, lanes), numpy.float32),
-                                         numpy.zeros((3, 3, 5, lanes), numpy.float32))
+    # 5 channels: the weight gradient's tiles take 8 at a time with AVX-512, 3 at a time with AVX2, and the
+    # channels left over one at a time (taken, and equal to im2col's)
+    rng = numpy.random.default_rng(2)
+    x5 = rng.standard_normal((2, 4, 16, 5)).astype(numpy.float32)
+    g5 = rng.standard_normal((2, 4, 16, lanes)).astype(numpy.float32)
+    dw = numpy.zeros((3, 3, 5, lanes), numpy.float32)
+    assert C.blas.conv3x3_same_wgrad(x5, g5, dw)
+    previous = C.set_strategy("im2col")
+    try:
+        dw0 = C.conv_backward(x5, numpy.zeros((3, 3, 5, lanes), numpy.float32), g5,
+                              C.conv_geometry((4, 16), (3, 3), (1, 1), (1, 1), "same"), need_x=False)[1]
+    finally:
+        C.set_strategy(previous)
+    numpy.testing.assert_allclose(dw, dw0, rtol=1e-5, atol=1e-5)
+    assert not C.blas.conv3x3_same_wgrad(x5, numpy.ones((2, 4, 16, 5 * lanes), numpy.float32),
+                                         numpy.zeros((3, 3, 5, 5 * lanes), numpy.float32))  # > 4 vectors
     x = numpy.ones((1, 4, 16, 3), numpy.float32)
     with pytest.raises(ValueError, match="an output of shape"):
         C.blas.conv3x3_same(x, numpy.ones((3, 3, 3, lanes), numpy.float32), numpy.zeros((1, 4, 15, lanes),

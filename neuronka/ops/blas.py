@@ -349,8 +349,9 @@ def conv3x3_same(x, w, y, bias=None, relu: bool = False, accumulate: bool = Fals
 
 def conv3x3_same_wgrad(x, g, dw, accumulate: bool = False) -> bool:
     """dW (+)= Σ_{n,i,j} x[n, i + a − 1, j + b − 1] ⊗ g[n, i, j] over the taps inside the image: the weight
-    gradient of :func:`conv3x3_same`, on the unpadded images. dw (3, 3, C, O). False as there (C no multiple
-    of the tiles' channel counts, or too many outputs)."""
+    gradient of :func:`conv3x3_same`, on the unpadded images. dw (3, 3, C, O). False, doing nothing, where O
+    is no multiple of the vector's lanes or more than 4 vectors — more than 2 with AVX2, where the grid path's
+    tiles are faster there (any C: the channels that the tiles' channel counts leave over go one at a time)."""
     n, h, wd, c = x.shape
     o = g.shape[-1]
     _same3_arrays("conv3x3_same_wgrad", x, dw, g, (3, 3, c, o), (n, h, wd, o))
