@@ -1,7 +1,7 @@
 """neuronka's fast paths against the reference paths they replace, alternating in one process.
 
     python benchmarks/paths.py                 # every comparison (about two minutes on 2 cores)
-    python benchmarks/paths.py --only conv     # one group: conv, tiles, plans, lstm, bn, fusion, pool, batch1
+    python benchmarks/paths.py --only conv     # one group: conv, tiles, plans, lstm, bn, fusion, pool, batch1, select
 
 Each row times the same computation both ways, the two alternating (A B A B ...), and prints the minimum
 and the median in ms (the minimum is the steadier figure on a shared machine: noise only adds time):
@@ -21,6 +21,8 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
 - fusion: a ResNet-20 training step at batch 128 with the ReLU layers fused into the batch norms and adds
   before them (``models/fusion.py``) and without;
 - pool: max- and average-pool backward (the benchmark's shapes) in the compiled kernels against NumPy;
+- select: ResNet-50's 3×3 convolutions at batch 8 and 1 as shifted tiles and as im2col + BLAS, with the
+  algorithm "auto" picks (``convolution._shifted_forward_wins``);
 - batch1: a single image's 3×3 "same" convolution with its rows shared between two threads against one
   thread (whatever ``conv_direct._ROW_SPLIT_MACS`` says), and ResNet-20 ``predict_on_batch`` at batch 1 with
   two threads (rows shared above the threshold) against one.
@@ -307,8 +309,27 @@ def batch1_rows(rounds):
                                             "1 thread", threads(1)(lambda: model.predict_on_batch(x)), rounds * 10))
 
 
+def select_rows(rounds):
+    """The forward's choice between the shifted tiles and im2col + BLAS (``convolution._shifted_forward_wins``):
+    ResNet-50's 3×3 "same" convolutions at batch 8 and 1, the tiles forced by strategy "grid"."""
+    rng = numpy.random.default_rng(0)
+    for n, hw, c in ((8, 56, 64), (8, 28, 128), (8, 14, 256), (8, 7, 512), (1, 28, 64), (1, 28, 128), (1, 7, 512),
+                     (1, 8, 64)):
+        x = rng.standard_normal((n, hw, hw, c)).astype("float32")
+        w = rng.standard_normal((3, 3, c, c)).astype("float32")
+        g = convolution.conv_geometry((hw, hw), (3, 3), (1, 1), (1, 1), "same")
+        picked = convolution.select_forward(g, x, w)[0].value
+
+        def fn(x=x, w=w, g=g):
+            return convolution.conv_forward(x, w, g)
+
+        row(f"conv3x3 {c}->{c} @{hw} b{n} fwd ({picked})",
+            ab("shifted", switched(convolution.set_strategy, "grid", fn),
+               "im2col", switched(convolution.set_strategy, "im2col", fn), rounds))
+
+
 GROUPS = {"conv": conv_rows, "tiles": tile_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows,
-          "fusion": fusion_rows, "pool": pool_rows, "batch1": batch1_rows}
+          "fusion": fusion_rows, "pool": pool_rows, "batch1": batch1_rows, "select": select_rows}
 
 
 def main(argv=None):

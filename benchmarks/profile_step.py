@@ -107,7 +107,7 @@ class ConvTimer:
             if phase == "fwd":
                 x, w = args[0], args[1]
             else:
-                x, w = self_fn.inputs[0].data, self_fn.inputs[1].data
+                x, w = self_fn.x, self_fn.w  # saved by Conv.forward
             macs = x.shape[0] * g.ho * g.wo * w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]
             outer.flops[label] += 2 * macs * (1 if phase == "fwd" else 2)
             return outer.timers.wrap(fn, label)(self_fn, *args)

@@ -536,3 +536,25 @@ def test_conv_backward_casts_a_float64_gradient_of_a_float32_convolution():
     assert dx.dtype == numpy.float32 and dw.dtype == numpy.float32
     numpy.testing.assert_allclose(dx, dx32, rtol=1e-5, atol=1e-5)
     numpy.testing.assert_allclose(dw, dw32, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not C.blas.direct_available(numpy.float32), reason="the compiled kernels are not built here")
+def test_the_forward_leaves_wide_channels_and_single_images_to_im2col(monkeypatch):
+    """Strategy "auto": the shifted tiles for narrow channels with an image per thread; im2col + BLAS for
+    C·O ≥ 128 × 128 and for a batch smaller than the worker threads; "grid" forces the tiles. The results
+    agree whichever runs."""
+    monkeypatch.setattr(C, "num_workers", lambda: 2)
+    rng = numpy.random.default_rng(4)
+    g = C.conv_geometry((7, 7), (3, 3), (1, 1), (1, 1), "same")
+    for n, c, o, expected in ((2, 64, 64, "SHIFTED"), (2, 128, 128, "IM2COL"), (2, 64, 256, "IM2COL"),
+                              (2, 120, 128, "SHIFTED"), (1, 64, 64, "IM2COL"), (3, 64, 64, "SHIFTED")):
+        x = rng.standard_normal((n, 7, 7, c)).astype(numpy.float32)
+        w = rng.standard_normal((3, 3, c, o)).astype(numpy.float32)
+        assert C.select_forward(g, x, w)[0].name == expected, (n, c, o)
+        y = C.conv_forward(x, w, g)
+        previous = C.set_strategy("grid")
+        try:
+            assert C.select_forward(g, x, w)[0].name == "SHIFTED"
+            numpy.testing.assert_allclose(C.conv_forward(x, w, g), y, rtol=1e-4, atol=1e-4)
+        finally:
+            C.set_strategy(previous)

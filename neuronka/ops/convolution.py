@@ -25,7 +25,8 @@ strategy "auto"; 3×3 "same", stride 1, dilation 1;     ``BORDERLESS``         `
 compiled kernels for the dtype and output channels     (:mod:`.conv_direct`)  kernels take both dx and dW
 strategy "auto" or "grid"; stride 1; NumPy floats;     ``SHIFTED``            ``SHIFTED``
 BLAS callable directly (forward: at most 1.5 grid      (:mod:`.conv_shifted`)
-pixels per output pixel)
+pixels per output pixel; with "auto" fewer than 128 ×
+128 channels and an image per worker thread)
 strategy "auto"; one stride s > 1; compiled kernels    ``STRIDED``            dx ``STRIDED`` (phases) when
 for the output channels; ≤ 128 × 128 channels; an      (:mod:`.conv_direct`)  dilation 1 and kernel ≥ s,
 image per worker thread                                                       dW ``IM2COL``
@@ -134,6 +135,17 @@ def _strided_direct(g: Geometry, x, w) -> bool:
     return _STRATEGY == "auto" and strided_applies(g, x, w)
 
 
+def _shifted_forward_wins(x, w) -> bool:
+    """The shifted tiles against BLAS's GEMM over im2col columns (K = k_h·k_w·C), forward: with strategy
+    "auto" the tiles keep narrow channels where every worker thread has an image; wide channels (C·O ≥
+    128 × 128) and a batch smaller than the threads (one image runs the tiles on one thread, BLAS's GEMM on
+    all) go to im2col. Measured, forward ms shifted / im2col, 2 threads, AMD EPYC (AVX2): batch 8, 3×3
+    "same", 128 → 128 @28 23.9 / 19.8, 256 → 256 @14 21.0 / 18.3, 512 → 512 @7 34.6 / 20.8, but 64 → 64 @56
+    23.0 / 26.2; batch 1, 64 → 64 @28 1.61 / 0.82, 128 → 128 @28 4.08 / 2.32, 512 → 512 @7 6.58 / 2.84,
+    64 → 64 @8 0.21 / 0.19 (``benchmarks/paths.py --only select``)."""
+    return _STRATEGY == "grid" or (x.shape[3] * w.shape[3] < 128 * 128 and x.shape[0] >= num_workers())
+
+
 def select_forward(g: Geometry, x, w, fused: bool = False) -> tuple[Algorithm, _Grid | None]:
     """The forward's row of the table (and the shifted path's grid); ``fused``: a bias / ReLU comes along,
     which the pointwise GEMM does not take."""
@@ -141,7 +153,7 @@ def select_forward(g: Geometry, x, w, fused: bool = False) -> tuple[Algorithm, _
         return Algorithm.POINTWISE, None
     if _borderless(g, x, w, w.shape[3]):
         return Algorithm.BORDERLESS, None
-    if (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
+    if _shifted_forward_wins(x, w) and (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
         return Algorithm.SHIFTED, grid
     if _strided_direct(g, x, w):
         return Algorithm.STRIDED, None
