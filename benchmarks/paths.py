@@ -22,7 +22,7 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
   before them (``models/fusion.py``) and without;
 - pool: max- and average-pool backward (the benchmark's shapes) in the compiled kernels against NumPy;
 - select: ResNet-50's 3×3 convolutions at batch 8 and 1 as shifted tiles and as im2col + BLAS, with the
-  algorithm "auto" picks (``convolution._shifted_forward_wins``);
+  algorithm "auto" picks (``convolution._shifted_wins``);
 - batch1: a single image's 3×3 "same" convolution with its rows shared between two threads against one
   thread (whatever ``conv_direct._ROW_SPLIT_MACS`` says), and ResNet-20 ``predict_on_batch`` at batch 1 with
   two threads (rows shared above the threshold) against one.
@@ -310,7 +310,7 @@ def batch1_rows(rounds):
 
 
 def select_rows(rounds):
-    """The forward's choice between the shifted tiles and im2col + BLAS (``convolution._shifted_forward_wins``):
+    """The forward's choice between the shifted tiles and im2col + BLAS (``convolution._shifted_wins``):
     ResNet-50's 3×3 "same" convolutions at batch 8 and 1, the tiles forced by strategy "grid"."""
     rng = numpy.random.default_rng(0)
     for n, hw, c in ((8, 56, 64), (8, 28, 128), (8, 14, 256), (8, 7, 512), (1, 28, 64), (1, 28, 128), (1, 7, 512),

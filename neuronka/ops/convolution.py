@@ -25,8 +25,8 @@ strategy "auto"; 3×3 "same", stride 1, dilation 1;     ``BORDERLESS``         `
 compiled kernels for the dtype and output channels     (:mod:`.conv_direct`)  kernels take both dx and dW
 strategy "auto" or "grid"; stride 1; NumPy floats;     ``SHIFTED``            ``SHIFTED``
 BLAS callable directly (forward: at most 1.5 grid      (:mod:`.conv_shifted`)
-pixels per output pixel; with "auto" fewer than 128 ×
-128 channels and an image per worker thread)
+pixels per output pixel); with "auto" fewer than 128
+× 128 channels and an image per worker thread
 strategy "auto"; one stride s > 1; compiled kernels    ``STRIDED``            dx ``STRIDED`` (phases) when
 for the output channels; ≤ 128 × 128 channels; an      (:mod:`.conv_direct`)  dilation 1 and kernel ≥ s,
 image per worker thread                                                       dW ``IM2COL``
@@ -135,14 +135,15 @@ def _strided_direct(g: Geometry, x, w) -> bool:
     return _STRATEGY == "auto" and strided_applies(g, x, w)
 
 
-def _shifted_forward_wins(x, w) -> bool:
-    """The shifted tiles against BLAS's GEMM over im2col columns (K = k_h·k_w·C), forward: with strategy
+def _shifted_wins(x, w) -> bool:
+    """The shifted tiles against BLAS's GEMMs over im2col columns (K = k_h·k_w·C), forward and backward: with strategy
     "auto" the tiles keep narrow channels where every worker thread has an image; wide channels (C·O ≥
     128 × 128) and a batch smaller than the threads (one image runs the tiles on one thread, BLAS's GEMM on
     all) go to im2col. Measured, forward ms shifted / im2col, 2 threads, AMD EPYC (AVX2): batch 8, 3×3
     "same", 128 → 128 @28 23.9 / 19.8, 256 → 256 @14 21.0 / 18.3, 512 → 512 @7 34.6 / 20.8, but 64 → 64 @56
     23.0 / 26.2; batch 1, 64 → 64 @28 1.61 / 0.82, 128 → 128 @28 4.08 / 2.32, 512 → 512 @7 6.58 / 2.84,
-    64 → 64 @8 0.21 / 0.19 (``benchmarks/paths.py --only select``)."""
+    64 → 64 @8 0.21 / 0.19 (``benchmarks/paths.py --only select``). Backward (dx and dW), batch 16: 128 @28
+    70.8 / 61.4, 256 @14 82.2 / 68.7, 512 @7 129.4 / 95.1, but 64 @56 67.8 / 97.4."""
     return _STRATEGY == "grid" or (x.shape[3] * w.shape[3] < 128 * 128 and x.shape[0] >= num_workers())
 
 
@@ -153,7 +154,7 @@ def select_forward(g: Geometry, x, w, fused: bool = False) -> tuple[Algorithm, _
         return Algorithm.POINTWISE, None
     if _borderless(g, x, w, w.shape[3]):
         return Algorithm.BORDERLESS, None
-    if _shifted_forward_wins(x, w) and (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
+    if _shifted_wins(x, w) and (grid := _shifted_grid(g, x, w, max_junk=1.5)) is not None:
         return Algorithm.SHIFTED, grid
     if _strided_direct(g, x, w):
         return Algorithm.STRIDED, None
@@ -168,7 +169,7 @@ def select_backward(g: Geometry, x, w, gy, need_x: bool, need_w: bool) -> tuple[
         return Algorithm.POINTWISE, None
     if (not need_w or _borderless(g, x, w, o, wgrad=True)) and (not need_x or _borderless(g, gy, w, c)):
         return Algorithm.BORDERLESS, None
-    if (grid := _shifted_grid(g, x, w, gy)) is not None:
+    if _shifted_wins(x, w) and (grid := _shifted_grid(g, x, w, gy)) is not None:
         return Algorithm.SHIFTED, grid
     # the compiled phases where every phase has a tap (kernel ≥ stride; a 1×1 stride-2 one: col2im, 1.05 ms
     # against 1.48 at 64 → 128 @56, batch 8); 3×3 stride 2, batch 128, 16 → 32 @34: 3.86 ms against 4.83
