@@ -16,8 +16,9 @@ needs_native = pytest.mark.skipif(LANES is None or recurrent._c_loops(numpy.zero
                                   "or NumPy's BLAS cannot be called directly: the LSTM runs the Numba kernels")
 
 
-def _lstm_outputs(arrays, gys, how, **kwargs):
-    """Outputs and every input gradient, with the C loops ("c"), the Numba cells ("numba") or NumPy ("numpy")."""
+def _outputs(op, arrays, gys, how, **kwargs):
+    """Outputs and every input gradient of ``op`` (ops.lstm, ops.gru), with the C loops ("c"), the Numba cells
+    ("numba": the LSTM's) or the NumPy steps ("numpy")."""
     saved_loops, saved_enabled, saved_min = recurrent._C_LOOPS, kernels.enabled(), kernels._MIN_SIZE
     kernels._MIN_SIZE = 0
     if how == "numba":
@@ -25,13 +26,20 @@ def _lstm_outputs(arrays, gys, how, **kwargs):
     kernels.set_enabled(how != "numpy")
     try:
         ts = [Tensor(a, requires_grad=True) for a in arrays]
-        ys = ops.lstm(*ts, **kwargs)
+        ys = op(*ts, **kwargs)
         total = sum((ops.sum(y * Tensor(g)) for y, g in zip(ys, gys)), start=Tensor(numpy.zeros((), "float32")))
         total.backward()
         return [y.data for y in ys] + [x.grad for x in ts]
     finally:
         recurrent._C_LOOPS, kernels._MIN_SIZE = saved_loops, saved_min
         kernels.set_enabled(saved_enabled)
+
+
+def _assert_close(got, expected, what=""):
+    """Every output and gradient float32 and equal within 3e-5 (the C loops against another path)."""
+    for k, (a, b) in enumerate(zip(got, expected)):
+        assert a.dtype == numpy.float32, k
+        numpy.testing.assert_allclose(a, b, rtol=3e-5, atol=3e-5, err_msg=f"{what}output/gradient {k}")
 
 
 @needs_native
@@ -46,11 +54,9 @@ def test_c_loops_equal_the_numba_cells_and_the_numpy_steps(n, go_backwards, retu
     out_shapes = [(n, t, u) if return_sequences else (n, u), (n, u), (n, u)]
     gys = [rng.standard_normal(s).astype("float32") for s in out_shapes]
     kwargs = dict(go_backwards=go_backwards, return_sequences=return_sequences)
-    results = {how: _lstm_outputs(arrays, gys, how, **kwargs) for how in ("c", "numba", "numpy")}
+    results = {how: _outputs(ops.lstm, arrays, gys, how, **kwargs) for how in ("c", "numba", "numpy")}
     for other in ("numba", "numpy"):
-        for k, (a, b) in enumerate(zip(results["c"], results[other])):
-            assert a.dtype == numpy.float32, k
-            numpy.testing.assert_allclose(a, b, rtol=3e-5, atol=3e-5, err_msg=f"{other}: output/gradient {k}")
+        _assert_close(results["c"], results[other], f"{other}: ")
 
 
 @needs_native
@@ -78,20 +84,6 @@ def test_the_c_loops_run_where_they_apply_and_not_elsewhere(monkeypatch):
     assert calls == []
 
 
-def _gru_outputs(arrays, gys, how, **kwargs):
-    """Outputs and every input gradient of ops.gru, with the C loop ("c") or the NumPy steps ("numpy")."""
-    saved = kernels.enabled()
-    kernels.set_enabled(how == "c")
-    try:
-        ts = [Tensor(a, requires_grad=True) for a in arrays]
-        ys = ops.gru(*ts, **kwargs)
-        total = sum((ops.sum(y * Tensor(g)) for y, g in zip(ys, gys)), start=Tensor(numpy.zeros((), "float32")))
-        total.backward()
-        return [y.data for y in ys] + [x.grad for x in ts]
-    finally:
-        kernels.set_enabled(saved)
-
-
 @needs_native
 @pytest.mark.parametrize("n", [1, 6])
 @pytest.mark.parametrize("go_backwards, return_sequences, bias", [(False, True, True), (True, False, True),
@@ -104,10 +96,7 @@ def test_gru_c_loop_equals_the_numpy_steps(n, go_backwards, return_sequences, bi
     arrays = [(rng.standard_normal(s) * 0.7).astype("float32") for s in shapes]
     gys = [rng.standard_normal(s).astype("float32") for s in [(n, t, u) if return_sequences else (n, u), (n, u)]]
     kwargs = dict(go_backwards=go_backwards, return_sequences=return_sequences)
-    c, steps = _gru_outputs(arrays, gys, "c", **kwargs), _gru_outputs(arrays, gys, "numpy", **kwargs)
-    for k, (a, b) in enumerate(zip(c, steps)):
-        assert a.dtype == numpy.float32, k
-        numpy.testing.assert_allclose(a, b, rtol=3e-5, atol=3e-5, err_msg=f"output/gradient {k}")
+    _assert_close(_outputs(ops.gru, arrays, gys, "c", **kwargs), _outputs(ops.gru, arrays, gys, "numpy", **kwargs))
 
 
 @needs_native

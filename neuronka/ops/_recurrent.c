@@ -101,6 +101,12 @@ void lstm_forward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, i
     }
 }
 
+/* dh[0:u] += dout[at: at + u]: a row's gradient from the step's output, where the outputs have one (dout) */
+static inline void add_dout(float* dh, const float* dout, int64_t at, int64_t u) {
+    if (!dout) return;
+    for (int64_t j = 0; j < u; j += TL) *(vfu*)(dh + j) += *(const vfu*)(dout + at + j);
+}
+
 /* dout: dL/dh_t of the outputs at dout + s·dout_s + row·dout_n (NULL: none); dh, dc (nr, u) in place;
  * dz (T, N, 4u) written: dL/d(pre-activations), unhalved; rt (4u, u) = Uᵀ (not halved) */
 void lstm_backward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, int64_t n, int64_t u,
@@ -114,10 +120,7 @@ void lstm_backward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, 
         float* z = dz + s * n * g4;
         for (int64_t r = 0; r < nr; r++) {
             float* hr = dh + r * u;
-            if (dout) {
-                const float* dr = dout + s * dout_s + r * dout_n;
-                for (int64_t j = 0; j < u; j += TL) *(vfu*)(hr + j) += *(const vfu*)(dr + j);
-            }
+            add_dout(hr, dout, s * dout_s + r * dout_n, u);
             const float *gi = g + r * g4, *gf = gi + u, *go = gi + 2 * u, *gc = gi + 3 * u;
             float *zi = z + r * g4, *zf = zi + u, *zo = zi + 2 * u, *zc = zi + 3 * u;
             const float *cp = c_prev + r * u, *tr = t + r * u;
@@ -188,10 +191,7 @@ void gru_backward_f32(const void* sgemm, int ilp64, int64_t steps, int64_t nr, i
         float* mm = dm + s * n * g3;
         for (int64_t r = 0; r < nr; r++) {
             float* hr = dh + r * u;
-            if (dout) {
-                const float* dr = dout + s * dout_s + r * dout_n;
-                for (int64_t j = 0; j < u; j += TL) *(vfu*)(hr + j) += *(const vfu*)(dr + j);
-            }
+            add_dout(hr, dout, s * dout_s + r * dout_n, u);
             const float *gz = g + r * g3, *gg = gz + u, *gh = gz + 2 * u, *hp = h_prev + r * u, *ar = a + r * u;
             float *xz = xg + r * g3, *xr = xz + u, *xh = xz + 2 * u, *mz = mm + r * g3, *mr = mz + u, *mh = mz + 2 * u;
             for (int64_t j = 0; j < u; j += TL) {
