@@ -273,6 +273,14 @@ if numba is not None:
         return max(0, -start), min(k, length - start)
 
     @_jit
+    def _zero_rows(dx, n, done, stop):
+        """Zero dx[n] rows [done, stop) (none if stop ≤ done); the rows zeroed so far: each dx row is cleared
+        just before the first window that reaches it, while it is in cache, not the whole image up front."""
+        for r in range(done, stop):
+            dx[n, r] = 0
+        return max(done, stop)
+
+    @_jit
     def _max_pool_grad(x, y, gy, dx, kh, kw, sh, sw, pt, pl, n0, n1):
         # dx[first argmax of window (i, j)] += gy[i, j], "first" in row-major tap order (ties do not share);
         # branch-free so that the channel loop vectorizes: m = open if x = y else 0 (open is 1 until the first
@@ -282,26 +290,23 @@ if numba is not None:
         still_open = numpy.empty(c, dx.dtype)
         zero, one = dx.dtype.type(0), dx.dtype.type(1)
         for n in range(n0, n1):
-            done = 0  # dx rows [0, done) zeroed: each row just before its first window, while it is in cache
+            done = 0  # dx rows [0, done) zeroed
             for i in range(y.shape[1]):
                 a0, a1 = _window_taps(i, sh, pt, kh, h)
-                while done < i * sh - pt + a1:
-                    dx[n, done] = 0
-                    done += 1
+                done = _zero_rows(dx, n, done, i * sh - pt + a1)
                 for j in range(y.shape[2]):
                     b0, b1 = _window_taps(j, sw, pl, kw, w)
                     still_open[:] = one
                     yv, gv = y[n, i, j], gy[n, i, j]
                     for a in range(a0, a1):
                         for b in range(b0, b1):
-                            xv, dv = x[n, i * sh + a - pt, j * sw + b - pl], dx[n, i * sh + a - pt, j * sw + b - pl]
+                            r, q = i * sh + a - pt, j * sw + b - pl
+                            xv, dv = x[n, r, q], dx[n, r, q]
                             for k in range(c):
                                 m = still_open[k] if xv[k] == yv[k] else zero
                                 dv[k] += gv[k] * m
                                 still_open[k] -= m
-            while done < h:  # rows no window reaches
-                dx[n, done] = 0
-                done += 1
+            _zero_rows(dx, n, done, h)  # rows no window reaches
 
     @_jit
     def _average_pool_grad(gy, inv_count, dx, kh, kw, sh, sw, pt, pl, n0, n1):
@@ -309,12 +314,10 @@ if numba is not None:
         h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
         share = numpy.empty(c, dx.dtype)
         for n in range(n0, n1):
-            done = 0  # as in _max_pool_grad: each dx row zeroed just before its first window
+            done = 0  # dx rows [0, done) zeroed
             for i in range(gy.shape[1]):
                 a0, a1 = _window_taps(i, sh, pt, kh, h)
-                while done < i * sh - pt + a1:
-                    dx[n, done] = 0
-                    done += 1
+                done = _zero_rows(dx, n, done, i * sh - pt + a1)
                 for j in range(gy.shape[2]):
                     b0, b1 = _window_taps(j, sw, pl, kw, w)
                     gv, f = gy[n, i, j], inv_count[i, j]
@@ -325,9 +328,7 @@ if numba is not None:
                             dv = dx[n, i * sh + a - pt, j * sw + b - pl]
                             for k in range(c):
                                 dv[k] += share[k]
-            while done < h:
-                dx[n, done] = 0
-                done += 1
+            _zero_rows(dx, n, done, h)
 
 _MIN_SPLIT = 1 << 16  # elements below which one thread does the whole matrix
 _BLOCK = 512  # about this many elements per tiled block (whole rows)

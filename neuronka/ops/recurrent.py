@@ -499,13 +499,13 @@ class GRU(_Recurrence):
         self.xt, self.w, self.r, self.g_all, self.hb, self.aux = xt, w, r, g_all, hb, aux
         return self._pack(hb, (hb[t],))
 
-    def _backward_c(self, dout, dh):
+    def _backward_c(self, dout, dh, loops):
         xp, t, n, u = self.xp, self.t, self.n, self.u
         rt = xp.ascontiguousarray(self.r.T)
         dxg = xp.empty((t, n, 3 * u), dtype=numpy.float32)
         dm = xp.empty((t, n, 3 * u), dtype=numpy.float32)
         _check_native_arrays(self.g_all, self.hb, self.aux, rt, dh, dxg, dm)
-        _, bwd, sgemm, ilp64 = _c_loops(dh, u, "gru")
+        _, bwd, sgemm, ilp64 = loops
         ds, dn = (0, 0) if dout is None else (dout.strides[0] // 4, dout.strides[1] // 4)
         bwd(sgemm, ilp64, t, n, n, u, self.g_all.ctypes.data, self.hb.ctypes.data, self.aux.ctypes.data,
             rt.ctypes.data, None if dout is None else dout.ctypes.data, ds, dn, dh.ctypes.data, dxg.ctypes.data,
@@ -517,9 +517,9 @@ class GRU(_Recurrence):
         act, ract = self.act, self.ract
         dt = gy.dtype
         dout, (dh,) = self._unpack_grad(gy, 1)
-        if self.c_loops and dt == numpy.float32 and (dout is None or dout.strides[2] == 4) \
-                and _c_loops(gy, u, "gru") is not None:
-            return self._backward_c(dout, dh)
+        if self.c_loops and (dout is None or dout.strides[2] == 4) \
+                and (loops := _c_loops(gy, u, "gru")) is not None:  # float32 NumPy, kernels on
+            return self._backward_c(dout, dh, loops)
         g_all, hb, aux, r = self.g_all, self.hb, self.aux, self.r
         t1 = xp.empty((n, u), dtype=dt)
         t2 = xp.empty((n, 2 * u), dtype=dt)
