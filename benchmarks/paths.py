@@ -21,8 +21,9 @@ and the median in ms (the minimum is the steadier figure on a shared machine: no
 - fusion: a ResNet-20 training step at batch 128 with the ReLU layers fused into the batch norms and adds
   before them (``models/fusion.py``) and without;
 - pool: max- and average-pool backward (the benchmark's shapes) in the compiled kernels against NumPy;
-- select: ResNet-50's 3×3 convolutions at batch 8 and 1 as shifted tiles and as im2col + BLAS, with the
-  algorithm "auto" picks (``convolution._shifted_wins``);
+- select: ResNet-50's 3×3 convolutions as shifted tiles and as im2col + BLAS, forward at batch 8 and 1 and
+  backward at batch 16, with the algorithm "auto" picks (``convolution._shifted_wins``); and a CIFAR ResNet's
+  first convolution's weight gradient on the unpadded images against the grid;
 - batch1: a single image's 3×3 "same" convolution with its rows shared between two threads against one
   thread (whatever ``conv_direct._ROW_SPLIT_MACS`` says), and ResNet-20 ``predict_on_batch`` at batch 1 with
   two threads (rows shared above the threshold) against one.
@@ -326,6 +327,31 @@ def select_rows(rounds):
         row(f"conv3x3 {c}->{c} @{hw} b{n} fwd ({picked})",
             ab("shifted", switched(convolution.set_strategy, "grid", fn),
                "im2col", switched(convolution.set_strategy, "im2col", fn), rounds))
+    for hw, c in ((56, 64), (28, 128), (14, 256), (7, 512)):  # the backward (dx and dW) at batch 16
+        x = rng.standard_normal((16, hw, hw, c)).astype("float32")
+        w = rng.standard_normal((3, 3, c, c)).astype("float32")
+        gy = rng.standard_normal((16, hw, hw, c)).astype("float32")
+        g = convolution.conv_geometry((hw, hw), (3, 3), (1, 1), (1, 1), "same")
+        picked = convolution.select_backward(g, x, w, gy, True, True)[0].value
+
+        def bwd(x=x, w=w, gy=gy, g=g):
+            return convolution.conv_backward(x, w, gy, g)
+
+        row(f"conv3x3 {c}->{c} @{hw} b16 bwd ({picked})",
+            ab("shifted", switched(convolution.set_strategy, "grid", bwd),
+               "im2col", switched(convolution.set_strategy, "im2col", bwd), rounds))
+    # a CIFAR ResNet's first convolution, weight gradient only (3 input channels: the remainder tiles)
+    x = rng.standard_normal((128, 32, 32, 3)).astype("float32")
+    w = rng.standard_normal((3, 3, 3, 16)).astype("float32")
+    gy = rng.standard_normal((128, 32, 32, 16)).astype("float32")
+    g = convolution.conv_geometry((32, 32), (3, 3), (1, 1), (1, 1), "same")
+
+    def wgrad():
+        return convolution.conv_backward(x, w, gy, g, need_x=False)
+
+    row("conv3x3 3->16 @32 b128 dW only",
+        ab("unpadded", switched(convolution.set_strategy, "auto", wgrad),
+           "grid", switched(convolution.set_strategy, "grid", wgrad), rounds))
 
 
 GROUPS = {"conv": conv_rows, "tiles": tile_rows, "plans": plan_rows, "lstm": lstm_rows, "bn": bn_rows,

@@ -142,8 +142,8 @@ def _shifted_wins(x, w) -> bool:
     all) go to im2col. Measured, forward ms shifted / im2col, 2 threads, AMD EPYC (AVX2): batch 8, 3×3
     "same", 128 → 128 @28 23.9 / 19.8, 256 → 256 @14 21.0 / 18.3, 512 → 512 @7 34.6 / 20.8, but 64 → 64 @56
     23.0 / 26.2; batch 1, 64 → 64 @28 1.61 / 0.82, 128 → 128 @28 4.08 / 2.32, 512 → 512 @7 6.58 / 2.84,
-    64 → 64 @8 0.21 / 0.19 (``benchmarks/paths.py --only select``). Backward (dx and dW), batch 16: 128 @28
-    70.8 / 61.4, 256 @14 82.2 / 68.7, 512 @7 129.4 / 95.1, but 64 @56 67.8 / 97.4."""
+    64 → 64 @8 0.21 / 0.19. Backward (dx and dW), batch 16: 256 @14 81.6 / 64.7, 512 @7 118.8 / 92.7, 128 @28
+    a tie (71.9 / 74.0), but 64 @56 62.9 / 120.1 (``python benchmarks/paths.py --only select``)."""
     return _STRATEGY == "grid" or (x.shape[3] * w.shape[3] < 128 * 128 and x.shape[0] >= num_workers())
 
 
