@@ -115,6 +115,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--limit-test", type=_positive_int, metavar="N")
     p.add_argument("--batch-size", type=_positive_int, default=256)
     p.add_argument("--model", help="the network of a .weights.npz file that has no config.json beside it")
+    p.add_argument("--tta", choices=("flip",), help="test-time augmentation: average each image's probabilities "
+                                                   "with its left-right mirror image's")
 
 
 def _add_predict(sub) -> None:
@@ -315,7 +317,8 @@ def _run(args) -> int:
             return 0
     elif args.command == "evaluate":
         training.evaluate(args.path, dataset=args.dataset, data=args.data, limit_test=args.limit_test,
-                          batch_size=args.batch_size, model_name=args.model, label_mode=args.label_mode)
+                          batch_size=args.batch_size, model_name=args.model, label_mode=args.label_mode,
+                          tta=args.tta)
     elif args.command == "predict":
         if args.weights is not None:
             from .transfer import predict_imagenet  # noqa: PLC0415

@@ -212,3 +212,24 @@ def test_cold_start_script_times_the_real_command_line_to_its_first_step(tmp_pat
                for line in proc.stdout.splitlines() if line.strip().startswith(("neuronka train", "PyTorch script"))}
     assert len(seconds) == 3 - len(extra) and all(0 < s < 300 for s in seconds.values()), proc.stdout
     assert ("target: neuronka ≤ PyTorch + 1 s" in proc.stdout) == (not extra)
+
+
+def test_epoch_budget_compares_the_ceiling_with_the_sweep(tmp_path):
+    """benchmarks/epoch_budget.py (#16, claim 10): the verdict line follows the sweep and the ceiling."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "epoch_budget.py"
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(json.dumps([{"epochs": 30, "accuracy": 0.87, "accuracy_flip_tta": 0.88},
+                                 {"epochs": 30, "accuracy": 0.86, "accuracy_flip_tta": 0.89},
+                                 {"epochs": 90, "accuracy": 0.90, "accuracy_flip_tta": 0.92}]))
+
+    def run(minutes):
+        proc = subprocess.run([sys.executable, str(script), "--no-measure", "--sweep", str(sweep),
+                               "--minutes", str(minutes)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    out = run(1e5)  # every run fits: the 90-epoch one reaches 92 % with the flip
+    assert "reached at [90] epochs" in out and "88.00%" not in out and "89.00%" in out, out  # best per row
+    assert "MFLOP per image (3 × 81.1 forward)" in out
+    out = run(1e-3)  # nothing fits
+    assert "no run that fits 0 epochs reached 91 %" in out and "reached at" not in out, out

@@ -377,3 +377,30 @@ def test_resume_removes_the_temporary_files_a_killed_run_left(finished_run, work
                            "--verbose", 0)
     assert code == 0, err
     assert not any(p.exists() for p in orphans)
+
+
+def test_evaluate_tta_flip_averages_each_image_with_its_mirror_image(finished_run, capsys):
+    from neuronka import training
+    from neuronka.training.data import _load_image_data
+
+    run, _ = finished_run
+    model, config = training.load_run(run)
+    s = {**config["settings"], "limit_train": None, "limit_test": None}
+    (_, _), (x, y), _ = _load_image_data(s, config["data"])
+    mean, std = (numpy.asarray(config["normalization"][k], numpy.float32) for k in ("mean", "std"))
+
+    def probs(images):
+        return model.predict((images.astype(numpy.float32) / 255 - mean) / std, verbose=0)
+
+    plain, mirrored = probs(x), probs(x[:, :, ::-1])
+    assert numpy.abs(plain - mirrored).max() > 1e-3  # the model is not mirror-symmetric: the average matters
+    expected = numpy.zeros((10, 10), numpy.int64)
+    numpy.add.at(expected, (y, ((plain + mirrored) / 2).argmax(1)), 1)
+    result = training.evaluate(run, tta="flip", verbose=0)
+    numpy.testing.assert_array_equal(numpy.asarray(result["confusion_matrix"]), expected)
+    assert result["accuracy"] == pytest.approx(numpy.trace(expected) / len(y))
+    code, out, err = run_cli(capsys, "evaluate", run, "--tta", "flip")
+    assert code == 0 and "each averaged with its mirror image" in out, err
+    assert float(out.rsplit("Accuracy:", 1)[1].split()[0]) == pytest.approx(result["accuracy"], abs=1e-4)
+    with pytest.raises(training.JobError, match="--tta: expected 'flip'.*received 'rotate'"):
+        training.evaluate(run, tta="rotate", verbose=0)

@@ -5,7 +5,17 @@ import numpy
 import pytest
 
 from neuronka import cli
-from neuronka.lab import activations, common, data, initialization, linear, normalization, regularization, resnets
+from neuronka.lab import (
+    activations,
+    common,
+    data,
+    initialization,
+    linear,
+    normalization,
+    recipe,
+    regularization,
+    resnets,
+)
 from tests.conftest import dataset_path
 
 
@@ -169,4 +179,13 @@ def test_cifar_experiments_run_in_quick_mode(name, tmp_path, monkeypatch):
         r = report["results"]
         assert 0 <= r["baseline"]["test_accuracy"] <= 1 and "label smoothing 0.1" in r
     else:
-        assert (tmp_path / "train" / "results.json").exists() and report["results"]["test_accuracy"] is not None
+        r = report["results"]
+        assert (tmp_path / "train" / "results.json").exists() and r["test_accuracy"] is not None
+        assert 0 <= r["test_accuracy_flip_averaged"] <= 1 and r["probe_images_per_second"] > 0
+        assert r["budget_epochs"] == recipe.epochs_for(recipe.BUDGET_MINUTES, r["probe_images_per_second"])
+        assert json.loads((tmp_path / "probe" / "results.json").read_text())["train_items"] == recipe.QUICK_PROBE_IMAGES
+
+
+def test_the_recipe_fits_whole_epochs_into_its_share_of_the_budget():
+    assert recipe.epochs_for(90, 514) == 52  # 90 min × 60 × 0.95 × 514 images/s = 2.64 M images = 52.7 epochs
+    assert recipe.epochs_for(90, 300) == 30 and recipe.epochs_for(1, 10) == 1  # at least one epoch

@@ -88,10 +88,17 @@ def _dataset_class_names(s: dict) -> list[str]:
 
 
 def evaluate(path, dataset: str | None = None, data=None, limit_test: int | None = None, batch_size: int = 256,
-             model_name: str | None = None, label_mode: str | None = None, verbose: int = 1) -> dict:
-    """Test-set report of a run (or model / weights file): ``{"accuracy", "report", "confusion_matrix", ...}``."""
+             model_name: str | None = None, label_mode: str | None = None, verbose: int = 1,
+             tta: str | None = None) -> dict:
+    """Test-set report of a run (or model / weights file): ``{"accuracy", "report", "confusion_matrix", ...}``.
+
+    ``tta="flip"`` (test-time augmentation, image runs): each image's class probabilities are the mean of the
+    model's probabilities for the image and for its left-right mirror image, p = (f(x) + f(flip(x))) / 2.
+    """
     from ..datasets.pipeline import ImageBatches, channel_stats  # noqa: PLC0415
 
+    if tta not in (None, "flip"):
+        raise JobError(f"--tta: expected 'flip' (average each image with its mirror image), received {tta!r}")
     model, config = load_run(path, model_name, dataset)
     s = dict(config["settings"])
     if data is None and (dataset is None or dataset == s["dataset"]):
@@ -112,20 +119,24 @@ def evaluate(path, dataset: str | None = None, data=None, limit_test: int | None
             mean, std = channel_stats(xtr)
         else:
             mean, std = numpy.asarray(norm["mean"], numpy.float32), numpy.asarray(norm["std"], numpy.float32)
-        batches = ImageBatches(xte, None, batch_size=batch_size, shuffle=False, normalize=True, mean=mean, std=std)
+        batches = [ImageBatches(images, None, batch_size=batch_size, shuffle=False, normalize=True, mean=mean,
+                                std=std) for images in ([xte, xte[:, :, ::-1]] if tta else [xte])]
     else:
+        if tta:
+            raise JobError(f"--tta flip mirrors images: {path} is a text run ({s['dataset']})")
         (_, _), (xte, yte), data_names = _guard_data(_load_text_data, s, data)
         vec = _load_vectorizer(config)
-        batches = TokenBatches(numpy.asarray(vec(list(xte))), None, batch_size, shuffle=False)
+        batches = [TokenBatches(numpy.asarray(vec(list(xte))), None, batch_size, shuffle=False)]
     if len(data_names) != len(names):
         raise JobError(f"the model has {len(names)} classes, the dataset {s['dataset']!r} has {len(data_names)}")
-    probs = _probabilities(model.predict(batches, verbose=0))
+    probs = sum(_probabilities(model.predict(b, verbose=0)) for b in batches) / len(batches)
     if probs.shape[1] != len(names):
         raise JobError(f"the model outputs {probs.shape[1]} classes, the dataset has {len(names)}")
     rep, text, cm = _report(yte, probs, names)
     extras = _report_extras(rep, probs, yte, names, s["kind"])
     if verbose:
-        print(f"Classification report of {path} on {s['dataset']} ({len(yte):,} test samples):\n")
+        print(f"Classification report of {path} on {s['dataset']} ({len(yte):,} test samples"
+              f"{', each averaged with its mirror image' if tta else ''}):\n")
         _print_report(text, extras)
         print(f"Accuracy: {extras['accuracy']:.4f}")
     return {"report": rep, "text": text, "confusion_matrix": cm, "test_samples": int(len(yte)), **extras}
