@@ -7,7 +7,7 @@ momentum 0.9, weight decay 5e-4 (stronger, for the shorter run), batch 128, crop
 The number of epochs is what the budget buys on the machine at hand: a probe run of ``PROBE_IMAGES`` training
 images measures the images/s of ``neuronka train`` first, and the run takes the whole epochs whose training
 steps fill 95 % of the budget (the rest goes to the per-epoch evaluations) — about 30 epochs on the AVX2 host
-of 2026-12-04, about 50 on the AVX-512 one of the evening. Nothing is chosen on the test split: the recipe is
+of 2026-12-04, 48 on the AVX-512 one of the evening. Nothing is chosen on the test split: the recipe is
 fixed before the run, the test split is only evaluated (once more with each image averaged with its mirror
 image, flip averaging, which the validation search below chose). A search of variants on a validation split
 (``benchmarks/recipe_sweep_torch.py``, docs/lab.md) found none that does clearly better at 30 epochs, so the
