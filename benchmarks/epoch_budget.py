@@ -32,8 +32,9 @@ sys.path.insert(0, HERE)
 from profile_step import build, gemm_peak, time_steps  # noqa: E402
 from vs_torch import cifar_resnet_flops  # noqa: E402
 
+from neuronka.lab.recipe import TRAIN_IMAGES  # noqa: E402
+
 SWEEP = os.path.join(HERE, "results", "2026-12-04-recipe-sweep-h200.json")
-TRAIN_IMAGES = 50_000
 TARGET = 0.91
 
 
@@ -62,12 +63,12 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
 
     seconds = 60 * a.minutes
-    step_flops = 3 * cifar_resnet_flops(20)  # per image
+    forward = cifar_resnet_flops(20)  # per image
+    step_flops = 3 * forward
     peak = max(gemm_peak(), gemm_peak())
     ceiling_rate = peak * 1e9 / step_flops
     ceiling = epochs_in(seconds, ceiling_rate)
-    forward = cifar_resnet_flops(20) / 1e6
-    print(f"ResNet-20 training: {step_flops / 1e6:.0f} MFLOP per image (3 × {forward:.1f} forward)")
+    print(f"ResNet-20 training: {step_flops / 1e6:.0f} MFLOP per image (3 × {forward / 1e6:.1f} forward)")
     print(f"GEMM peak: {peak:.1f} GFLOP/s (float32 numpy.matmul 2048³, best of 2 × 5)")
     print(f"{a.minutes:.0f} minutes at 100 % of the peak, everything else free: {ceiling_rate:.0f} images/s = "
           f"{ceiling:.0f} epochs of {TRAIN_IMAGES:,} images")
